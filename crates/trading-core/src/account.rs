@@ -1,0 +1,73 @@
+//! What a venue reports about prices, the account and what it can do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Money, Price, Qty};
+
+/// A price snapshot. When `last` is missing, `note` says why (no subscription, halted, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub symbol: String,
+    pub last: Option<Price>,
+    pub bid: Option<Price>,
+    pub ask: Option<Price>,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// A holding. Negative quantities are shorts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub symbol: String,
+    pub quantity: Qty,
+    pub avg_cost: Option<Price>,
+    pub market_price: Option<Price>,
+    pub market_value: Option<Money>,
+    pub unrealized_pnl: Option<Money>,
+}
+
+/// Balances in the account's base currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub account_id: String,
+    pub currency: String,
+    pub cash: Option<Money>,
+    pub available_funds: Option<Money>,
+    pub net_liquidation: Option<Money>,
+    pub buying_power: Option<Money>,
+}
+
+/// Who the venue says we are logged in as. `is_paper` comes from the venue, never from a
+/// configuration label; `None` means the venue did not say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountIdentity {
+    pub account_id: Option<String>,
+    pub is_paper: Option<bool>,
+    /// True when the venue itself reported paper/live (false for labels we cannot verify).
+    pub verified: bool,
+}
+
+/// When a venue's market is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketHoursModel {
+    /// NYSE regular trading hours with holidays and early closes.
+    Nyse,
+    /// Always open (crypto, or a simulator told to ignore the clock).
+    AlwaysOpen,
+}
+
+/// What a venue can do. The guard reads this and never branches on a venue's name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub fractional: bool,
+    pub buy_by_cash: bool,
+    pub stops: bool,
+    pub stop_limits: bool,
+    pub trailing: bool,
+    pub brackets: bool,
+    pub shorting: bool,
+    pub market_hours: MarketHoursModel,
+    pub quote_currency: String,
+}

@@ -1,0 +1,581 @@
+//! `GuardedBroker`: the only path to a venue's order entry. It gathers the facts, runs the
+//! guard, checks the confirmation token, journals the intent before dispatch and the outcome
+//! after, and serialises placement so two concurrent orders cannot both pass a cap.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::{
+    account::AccountIdentity,
+    config::{ConfirmationMode, Policy},
+    error::{ErrorCode, TradeError, VenueError},
+    guard::{Approved, Evaluation, Facts, evaluate},
+    journal::{Integrity, Journal, JournalRecord, RecordKind, Unresolved},
+    money::{Money, Qty, fmt_money},
+    order::{BracketRequest, OrderIntent, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce},
+    ports::{BracketIds, Clock, Venue, VenuePreview},
+    tokens::TokenStore,
+};
+
+/// The answer of `preview_order`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewReport {
+    pub order: OrderIntent,
+    pub evaluation: Evaluation,
+    pub venue_preview: Option<VenuePreview>,
+    pub venue_preview_error: Option<String>,
+    pub dry_run: bool,
+    pub confirmation_token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub next_step: String,
+}
+
+/// The answer of `close_position`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloseOutcome {
+    pub closed: bool,
+    pub reason: Option<String>,
+    pub result: Option<OrderResult>,
+}
+
+/// The answer of `reconcile_pending`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconcileReport {
+    pub unresolved_before: usize,
+    pub resolved: Vec<Resolved>,
+    pub still_unresolved: Vec<Unresolved>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolved {
+    pub client_order_id: String,
+    pub symbol: Option<String>,
+    pub status: String,
+    pub order_id: Option<String>,
+}
+
+/// The safety posture for `session_status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Posture {
+    pub mode_label: &'static str,
+    pub dry_run: bool,
+    pub live_armed: bool,
+    pub halted: bool,
+    pub order_confirmation: ConfirmationMode,
+    pub confirmation_ttl_seconds: u64,
+    pub allowlist_active: bool,
+    pub currency: String,
+    pub max_order_value: Option<String>,
+    pub max_daily_value: Option<String>,
+    pub remaining_daily_budget: Option<String>,
+    pub orders_today: u32,
+    pub max_daily_orders: Option<u32>,
+    pub unresolved_orders: Vec<Unresolved>,
+    pub journal: String,
+    pub journal_integrity: Integrity,
+    pub trade_stops: Vec<String>,
+    pub safe_to_trade: bool,
+}
+
+/// Wraps a venue with the guard, the journal and the confirmation tokens.
+pub struct GuardedBroker {
+    venue: Arc<dyn Venue>,
+    policy: Policy,
+    journal: Arc<Journal>,
+    clock: Arc<dyn Clock>,
+    tokens: TokenStore,
+    placement: tokio::sync::Mutex<()>,
+    last_identity: Mutex<Option<AccountIdentity>>,
+}
+
+impl std::fmt::Debug for GuardedBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedBroker").field("venue", &self.venue.name()).finish_non_exhaustive()
+    }
+}
+
+fn is_definitely_unsent(e: &VenueError) -> bool {
+    matches!(
+        e,
+        VenueError::Rejected(_) | VenueError::InvalidRequest(_) | VenueError::Unsupported { .. } | VenueError::NotFound(_) | VenueError::SessionExpired(_)
+    )
+}
+
+fn new_client_order_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl GuardedBroker {
+    pub fn new(venue: Arc<dyn Venue>, policy: Policy, journal: Arc<Journal>, clock: Arc<dyn Clock>) -> Self {
+        let tokens = TokenStore::new(policy.confirmation_ttl_secs);
+        Self { venue, policy, journal, clock, tokens, placement: tokio::sync::Mutex::new(()), last_identity: Mutex::new(None) }
+    }
+
+    pub fn venue(&self) -> &Arc<dyn Venue> {
+        &self.venue
+    }
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The venue's identity; on failure the last identity verified in this process (so exits
+    /// are not trapped by a transient error), else the error.
+    async fn identity(&self) -> Result<AccountIdentity, String> {
+        match self.venue.identity().await {
+            Ok(id) => {
+                if id.is_paper.is_some() {
+                    *self.last_identity.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
+                }
+                Ok(id)
+            }
+            Err(e) => self.last_identity.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| e.to_string()),
+        }
+    }
+
+    async fn facts(&self, symbol: &str) -> Facts {
+        let identity = self.identity().await;
+        let quote = self.venue.quote(symbol).await.ok();
+        let held = self.venue.held_quantity(symbol).await.map_err(|e| e.to_string());
+        let halt_file_present = self.policy.halt_file.as_ref().is_some_and(|p| p.exists());
+        Facts { now: self.clock.now(), identity, quote, held, halt_file_present }
+    }
+
+    fn evaluate(&self, intent: &OrderIntent, facts: &Facts) -> Result<(Approved<OrderIntent>, Evaluation), TradeError> {
+        let caps = self.venue.capabilities();
+        let day = self.journal.day_of(facts.now);
+        self.journal.with_index(|idx| evaluate(intent, &self.policy, &caps, facts, idx, day))
+    }
+
+    fn check_capabilities(&self, intent: &OrderIntent) -> Result<(), TradeError> {
+        let caps = self.venue.capabilities();
+        let o = intent.primary();
+        let name = self.venue.name();
+        let missing = match (intent, o.order_type) {
+            (OrderIntent::Bracket(_), _) if !caps.brackets => Some("bracket orders"),
+            (_, OrderType::Stop) if !caps.stops => Some("stop orders"),
+            (_, OrderType::StopLimit) if !caps.stop_limits => Some("stop-limit orders"),
+            (_, OrderType::Trail) if !caps.trailing => Some("trailing stops"),
+            _ if matches!(o.size, Size::Cash(_)) && !caps.buy_by_cash => Some("buying by cash amount"),
+            _ if o.size.quantity().is_some_and(|q| q.fract() != Decimal::ZERO) && !caps.fractional => Some("fractional quantities"),
+            _ => None,
+        };
+        match missing {
+            Some(c) => Err(TradeError::new(ErrorCode::Unsupported, format!("{name} does not support {c} (capability missing)"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Evaluates the guards and the venue's what-if, and issues a single-use token bound to
+    /// this exact order. Nothing is sent and nothing is journaled.
+    pub async fn preview(&self, intent: OrderIntent) -> Result<PreviewReport, TradeError> {
+        intent.validate()?;
+        self.check_capabilities(&intent)?;
+        let facts = self.facts(&intent.primary().symbol).await;
+        let (_, evaluation) = self.evaluate(&intent, &facts)?;
+        let (venue_preview, venue_preview_error) = match self.venue.preview(intent.primary()).await {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let (token, expires) = match self.policy.confirmation {
+            ConfirmationMode::Required => {
+                let (t, e) = self.tokens.issue(&intent, facts.now);
+                (Some(t), Some(e))
+            }
+            ConfirmationMode::Off => (None, None),
+        };
+        let next_step = match &token {
+            Some(_) => format!(
+                "Show this preview to the user. To place it, call the order tool with exactly these parameters and confirmation_token within {}s.{}",
+                self.tokens.ttl_seconds(),
+                if self.policy.dry_run { " Dry-run is on: it will be validated and journaled, not sent." } else { "" }
+            ),
+            None => "ORDER_CONFIRMATION=off: the order tool needs no token.".into(),
+        };
+        Ok(PreviewReport { order: intent, evaluation, venue_preview, venue_preview_error, dry_run: self.policy.dry_run, confirmation_token: token, expires_at: expires, next_step })
+    }
+
+    fn record(&self, o: &OrderRequest, eval: &Evaluation, kind: RecordKind, now: DateTime<Utc>) -> JournalRecord {
+        JournalRecord {
+            timestamp: self.journal.timestamp(now),
+            kind,
+            venue: self.venue.name(),
+            account_id: eval.account_id.clone(),
+            is_paper: eval.verified_paper,
+            mode: Some(self.policy.mode.as_str().into()),
+            symbol: Some(o.symbol.clone()),
+            side: Some(o.side),
+            order_type: Some(o.order_type),
+            cash_qty: o.size.cash().map(Money),
+            quantity: o.size.quantity().map(Qty),
+            limit_price: o.limit_price,
+            stop_price: o.stop_price,
+            notional: if o.side == Side::Buy { eval.notional.map(Money) } else { None },
+            dry_run: self.policy.dry_run,
+            status: "pending".into(),
+            ..Default::default()
+        }
+    }
+
+    fn blocked_record(&self, o: &OrderRequest, err: &TradeError, now: DateTime<Utc>) -> JournalRecord {
+        JournalRecord {
+            timestamp: self.journal.timestamp(now),
+            kind: RecordKind::Outcome,
+            venue: self.venue.name(),
+            mode: Some(self.policy.mode.as_str().into()),
+            symbol: Some(o.symbol.clone()),
+            side: Some(o.side),
+            order_type: Some(o.order_type),
+            cash_qty: o.size.cash().map(Money),
+            quantity: o.size.quantity().map(Qty),
+            limit_price: o.limit_price,
+            stop_price: o.stop_price,
+            dry_run: self.policy.dry_run,
+            status: "blocked".into(),
+            message: Some(err.message.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn journal_err(e: crate::journal::JournalError) -> TradeError {
+        TradeError::new(ErrorCode::Internal, format!("order not sent: the journal could not record it ({e})"))
+    }
+
+    /// Places an order (or a bracket) through every guard. `tag` marks closes in the journal.
+    pub async fn submit(&self, intent: OrderIntent, token: Option<&str>) -> Result<Vec<OrderResult>, TradeError> {
+        self.submit_tagged(intent, token, None).await
+    }
+
+    async fn submit_tagged(&self, intent: OrderIntent, token: Option<&str>, tag: Option<&str>) -> Result<Vec<OrderResult>, TradeError> {
+        intent.validate()?;
+        self.check_capabilities(&intent)?;
+        let _serial = self.placement.lock().await;
+        let now = self.clock.now();
+        if self.policy.confirmation == ConfirmationMode::Required {
+            self.tokens.redeem(token, &intent, now)?;
+        }
+        let facts = self.facts(&intent.primary().symbol).await;
+        let (approved, eval) = match self.evaluate(&intent, &facts) {
+            Ok(v) => v,
+            Err(e) => {
+                if e.code == ErrorCode::SafetyBlocked {
+                    self.journal.append(self.blocked_record(intent.primary(), &e, now)).map_err(Self::journal_err)?;
+                }
+                return Err(e);
+            }
+        };
+        if self.policy.dry_run {
+            return self.dry_run(&intent, &eval, now);
+        }
+        match approved.get() {
+            OrderIntent::Single(o) => self.dispatch_single(Approved::new(o.clone()), &eval, tag, now).await.map(|r| vec![r]),
+            OrderIntent::Bracket(b) => self.dispatch_bracket(Approved::new(b.clone()), &eval, now).await,
+        }
+    }
+
+    fn dry_run(&self, intent: &OrderIntent, eval: &Evaluation, now: DateTime<Utc>) -> Result<Vec<OrderResult>, TradeError> {
+        let o = intent.primary();
+        let what = if matches!(intent, OrderIntent::Bracket(_)) { "bracket" } else { "order" };
+        let value = eval.notional.map(|n| format!(" (notional ~{})", fmt_money(n, &eval.currency))).unwrap_or_default();
+        let msg = format!("dry-run: {what} validated, NOT sent{value}. Set {}=false to send orders.", self.policy.keys.dry_run);
+        let mut rec = self.record(o, eval, RecordKind::Outcome, now);
+        rec.message = Some(msg.clone());
+        self.journal.append(rec).map_err(Self::journal_err)?;
+        Ok(vec![OrderResult {
+            order_id: None,
+            client_order_id: None,
+            status: OrderStatus::Pending,
+            symbol: o.symbol.clone(),
+            side: Some(o.side),
+            order_type: Some(o.order_type),
+            quantity: o.size.quantity().map(Qty),
+            filled_quantity: None,
+            avg_price: None,
+            limit_price: o.limit_price,
+            stop_price: o.stop_price,
+            message: Some(msg),
+            dry_run: true,
+            leg: None,
+        }])
+    }
+
+    fn outcome_record(&self, base: &JournalRecord, r: &OrderResult, now: DateTime<Utc>) -> JournalRecord {
+        JournalRecord {
+            timestamp: self.journal.timestamp(now),
+            kind: RecordKind::Outcome,
+            sent: true,
+            order_id: r.order_id.clone(),
+            status: r.status.as_str().into(),
+            filled_quantity: r.filled_quantity,
+            message: r.message.clone(),
+            ..base.clone()
+        }
+    }
+
+    /// Journals a dispatch failure and turns it into the tool error.
+    fn dispatch_failed(&self, base: &JournalRecord, e: VenueError, now: DateTime<Utc>) -> TradeError {
+        let unsent = is_definitely_unsent(&e);
+        let rec = JournalRecord {
+            timestamp: self.journal.timestamp(now),
+            kind: RecordKind::Outcome,
+            sent: true,
+            status: if unsent { "rejected".into() } else { "error".into() },
+            message: Some(e.to_string()),
+            ..base.clone()
+        };
+        if let Err(je) = self.journal.append(rec) {
+            tracing::error!("journal append after a failed dispatch failed: {je}");
+        }
+        if unsent {
+            return e.into();
+        }
+        let coid = base.client_order_id.clone().unwrap_or_default();
+        TradeError::new(ErrorCode::Indeterminate, format!(
+            "It is UNKNOWN whether the {} {} order reached {}: {e}. Not resending (would risk a duplicate). It is journaled as unresolved (client order id {coid}); run reconcile_pending, or check open_orders / order_status, before retrying.",
+            base.side.map(|s| s.as_str()).unwrap_or(""), base.symbol.as_deref().unwrap_or(""), self.policy.keys.venue))
+    }
+
+    async fn dispatch_single(&self, order: Approved<OrderRequest>, eval: &Evaluation, tag: Option<&str>, now: DateTime<Utc>) -> Result<OrderResult, TradeError> {
+        let coid = new_client_order_id();
+        let mut intent_rec = self.record(order.get(), eval, RecordKind::Intent, now);
+        intent_rec.client_order_id = Some(coid.clone());
+        intent_rec.sent = true;
+        intent_rec.tag = tag.map(str::to_string);
+        self.journal.append(intent_rec.clone()).map_err(Self::journal_err)?;
+        match self.venue.place(&order, &coid).await {
+            Ok(mut r) => {
+                r.client_order_id = Some(coid);
+                self.journal.append(self.outcome_record(&intent_rec, &r, self.clock.now())).map_err(Self::journal_err)?;
+                Ok(r)
+            }
+            Err(e) => Err(self.dispatch_failed(&intent_rec, e, self.clock.now())),
+        }
+    }
+
+    async fn dispatch_bracket(&self, b: Approved<BracketRequest>, eval: &Evaluation, now: DateTime<Utc>) -> Result<Vec<OrderResult>, TradeError> {
+        let ids = BracketIds { entry: new_client_order_id(), take_profit: new_client_order_id(), stop_loss: new_client_order_id() };
+        let exit_eval = Evaluation { notional: None, ..eval.clone() };
+        let legs = [
+            ("entry", b.get().entry.clone(), &ids.entry, eval),
+            ("take_profit", b.get().take_profit_leg(), &ids.take_profit, &exit_eval),
+            ("stop_loss", b.get().stop_loss_leg(), &ids.stop_loss, &exit_eval),
+        ];
+        let mut recs = Vec::with_capacity(3);
+        for (tag, o, coid, ev) in &legs {
+            let mut r = self.record(o, ev, RecordKind::Intent, now);
+            r.client_order_id = Some((*coid).clone());
+            r.sent = true;
+            r.tag = Some((*tag).into());
+            if *tag != "entry" {
+                r.parent_client_order_id = Some(ids.entry.clone());
+            }
+            self.journal.append(r.clone()).map_err(Self::journal_err)?;
+            recs.push(r);
+        }
+        match self.venue.place_bracket(&b, &ids).await {
+            Ok(mut results) => {
+                let done = self.clock.now();
+                for (i, r) in results.iter_mut().enumerate() {
+                    let leg = r.leg.clone().or_else(|| legs.get(i).map(|l| l.0.to_string()));
+                    if let Some(pos) = legs.iter().position(|l| Some(l.0) == leg.as_deref()) {
+                        r.client_order_id = Some(legs[pos].2.clone());
+                        r.leg = leg;
+                        self.journal.append(self.outcome_record(&recs[pos], r, done)).map_err(Self::journal_err)?;
+                    }
+                }
+                Ok(results)
+            }
+            Err(e) => {
+                let done = self.clock.now();
+                let err = self.dispatch_failed(&recs[0], e.clone(), done);
+                for r in &recs[1..] {
+                    let _ = self.dispatch_failed(r, e.clone(), done);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Closes the whole position in `symbol` with an opposite market order (through every
+    /// guard; an exit is never value-capped, clock-trapped or halted).
+    pub async fn close_position(&self, symbol: &str, token: Option<&str>) -> Result<CloseOutcome, TradeError> {
+        let symbol = crate::order::normalize_symbol(symbol)?;
+        let now = self.clock.now();
+        let cooldown = chrono::Duration::seconds(i64::try_from(self.policy.close_cooldown_secs).unwrap_or(0));
+        if let Some(t) = self.journal.with_index(|i| i.last_close(&symbol))
+            && now - t < cooldown
+        {
+            return Ok(CloseOutcome { closed: false, reason: Some(format!(
+                "A close for {symbol} was just dispatched ({}s ago); positions can lag, so a second close is refused for CLOSE_COOLDOWN_SECONDS={}. Check order_status / positions.",
+                (now - t).num_seconds(), self.policy.close_cooldown_secs)), result: None });
+        }
+        let held = self.venue.held_quantity(&symbol).await.map_err(TradeError::from)?;
+        if held == Decimal::ZERO {
+            return Ok(CloseOutcome { closed: false, reason: Some(format!(
+                "No open position in {symbol} (remember: a broker's portfolio can take tens of seconds to reflect a recent fill)."
+            )), result: None });
+        }
+        let order = self.close_order(&symbol, held)?;
+        let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close")).await?;
+        Ok(CloseOutcome { closed: true, reason: None, result: results.into_iter().next() })
+    }
+
+    /// The order `close_position` sends for a holding (what a preview must match).
+    pub fn close_order(&self, symbol: &str, held: Decimal) -> Result<OrderRequest, TradeError> {
+        OrderRequest::new(OrderRequest {
+            symbol: symbol.to_string(),
+            side: if held > Decimal::ZERO { Side::Sell } else { Side::Buy },
+            order_type: OrderType::Market,
+            size: Size::Quantity(Qty(held.abs())),
+            limit_price: None,
+            stop_price: None,
+            trail: None,
+            tif: TimeInForce::Day,
+        })
+    }
+
+    /// Writes an outcome line when the venue reports a new status for an order we journaled,
+    /// so spend, duplicates and in-flight state stay current without a manual reconcile.
+    pub fn observe(&self, r: &OrderResult) {
+        let Some(oid) = &r.order_id else { return };
+        let status = r.status.as_str();
+        let coid = self.journal.with_index(|i| {
+            let c = i.client_order_id_of(oid)?;
+            (i.fate_of(c) != Some(status)).then(|| c.to_string())
+        });
+        if let Some(coid) = coid {
+            let rec = JournalRecord {
+                timestamp: self.journal.timestamp(self.clock.now()),
+                kind: RecordKind::Outcome,
+                venue: self.venue.name(),
+                client_order_id: Some(coid),
+                symbol: Some(r.symbol.clone()),
+                side: r.side,
+                sent: true,
+                order_id: Some(oid.clone()),
+                status: status.into(),
+                filled_quantity: r.filled_quantity,
+                message: Some("status observed at the venue".into()),
+                ..Default::default()
+            };
+            if let Err(e) = self.journal.append(rec) {
+                tracing::warn!("journal append of an observed status failed: {e}");
+            }
+        }
+    }
+
+    pub async fn order_status(&self, order_id: &str) -> Result<OrderResult, TradeError> {
+        let r = self.venue.order_status(order_id).await?;
+        self.observe(&r);
+        Ok(r)
+    }
+
+    /// Cancels an order. Never guarded: a cancel only reduces risk.
+    pub async fn cancel(&self, order_id: &str) -> Result<OrderResult, TradeError> {
+        let r = self.venue.cancel(order_id).await?;
+        self.observe(&r);
+        Ok(r)
+    }
+
+    /// Resolves dispatches whose outcome is unknown by asking the venue for their client
+    /// order ids. With `resolve_missing`, ones the venue does not know are marked unknown.
+    pub async fn reconcile_pending(&self, resolve_missing: bool) -> Result<ReconcileReport, TradeError> {
+        let _serial = self.placement.lock().await;
+        let pending = self.journal.with_index(|i| i.unresolved());
+        let mut report = ReconcileReport { unresolved_before: pending.len(), resolved: vec![], still_unresolved: vec![], errors: vec![] };
+        for u in pending {
+            let found = self.venue.find_by_client_order_id(&u.client_order_id).await;
+            let (status, order_id, message) = match found {
+                Ok(Some(r)) => {
+                    let filled = r.filled_quantity.is_some_and(|q| q.0 > Decimal::ZERO);
+                    let status = if filled && r.status != OrderStatus::Filled && r.status.is_terminal() { OrderStatus::Filled } else { r.status };
+                    (status.as_str().to_string(), r.order_id.clone(), format!("reconciled: found at the venue as {}", r.status.as_str()))
+                }
+                Ok(None) if resolve_missing => ("unknown".into(), None, "reconciled: not found at the venue; operator-accepted as resolved".into()),
+                Ok(None) => {
+                    report.still_unresolved.push(u);
+                    continue;
+                }
+                Err(e) => {
+                    report.errors.push(format!("{}: {e}", u.client_order_id));
+                    report.still_unresolved.push(u);
+                    continue;
+                }
+            };
+            let rec = JournalRecord {
+                timestamp: self.journal.timestamp(self.clock.now()),
+                kind: RecordKind::Resolution,
+                venue: self.venue.name(),
+                client_order_id: Some(u.client_order_id.clone()),
+                order_id: order_id.clone(),
+                status: status.clone(),
+                message: Some(message),
+                ..Default::default()
+            };
+            self.journal.append(rec).map_err(Self::journal_err)?;
+            report.resolved.push(Resolved { client_order_id: u.client_order_id, symbol: u.symbol, status, order_id });
+        }
+        Ok(report)
+    }
+
+    /// The safety posture: what would stop a trade right now, and the budget left.
+    pub fn posture(&self) -> Posture {
+        let p = &self.policy;
+        let ccy = self.venue.capabilities().quote_currency;
+        let now = self.clock.now();
+        let day = self.journal.day_of(now);
+        let (spent, orders, unresolved) = self.journal.with_index(|i| (i.spent_on(day), i.orders_on(day), i.unresolved()));
+        let halt_file = p.halt_file.as_ref().is_some_and(|f| f.exists());
+        let mut stops = vec![];
+        if p.halted || halt_file {
+            stops.push("kill switch engaged: new entries refused (TRADING_HALTED / TRADING_HALT_FILE)".to_string());
+        }
+        if !unresolved.is_empty() {
+            stops.push(format!("{} unresolved dispatch(es): run reconcile_pending", unresolved.len()));
+        }
+        if p.max_daily_value.is_some_and(|c| spent >= c) {
+            stops.push("daily spend limit reached (MAX_DAILY_VALUE)".into());
+        }
+        if p.max_daily_orders.is_some_and(|c| orders >= c) {
+            stops.push("daily order limit reached (MAX_DAILY_ORDERS)".into());
+        }
+        let integrity = self.journal.integrity().clone();
+        if !integrity.is_clean() {
+            stops.push(format!("journal integrity warnings: {} corrupt line(s), {} chain break(s) (informational)", integrity.corrupt_lines.len(), integrity.chain_breaks.len()));
+        }
+        let money = |d: Decimal| fmt_money(d, &ccy);
+        Posture {
+            mode_label: p.mode.as_str(),
+            dry_run: p.dry_run,
+            live_armed: p.allow_live,
+            halted: p.halted || halt_file,
+            order_confirmation: p.confirmation,
+            confirmation_ttl_seconds: p.confirmation_ttl_secs,
+            allowlist_active: !p.allowlist.is_empty(),
+            max_order_value: p.max_order_value.map(money),
+            max_daily_value: p.max_daily_value.map(money),
+            remaining_daily_budget: p.max_daily_value.map(|c| money((c - spent).max(Decimal::ZERO))),
+            currency: ccy.clone(),
+            orders_today: orders,
+            max_daily_orders: p.max_daily_orders,
+            unresolved_orders: unresolved,
+            journal: self.journal.path().display().to_string(),
+            safe_to_trade: stops.iter().all(|s| s.ends_with("(informational)")),
+            journal_integrity: integrity,
+            trade_stops: stops,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "broker_tests.rs"]
+mod tests;

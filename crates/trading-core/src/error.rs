@@ -1,0 +1,97 @@
+//! Errors with a machine-readable code, so an agent can tell a refusal from a fault.
+
+use serde::Serialize;
+
+/// The error codes of the MCP envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// The request itself is malformed; fix the parameters.
+    Validation,
+    /// A guard refused the order; the message names the rule and the setting.
+    SafetyBlocked,
+    /// The order needs a (new) confirmation token from `preview_order`.
+    ConfirmationRequired,
+    /// The venue session is gone; a human must log in again.
+    SessionExpired,
+    /// The order may or may not have reached the venue; reconcile before retrying.
+    Indeterminate,
+    /// The venue refused or failed.
+    VenueError,
+    /// The venue cannot do this at all.
+    Unsupported,
+    /// No such order, symbol or position.
+    NotFound,
+    /// Local state (journal, configuration) failed.
+    Internal,
+}
+
+/// A failed tool call: what went wrong, whether retrying can help, and for guard refusals
+/// which rule refused and which setting governs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct TradeError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retryable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<&'static str>,
+}
+
+impl TradeError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), retryable: false, rule: None, setting: None }
+    }
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Validation, message)
+    }
+    /// A guard refusal naming its rule and the setting that governs it.
+    pub fn blocked(rule: &'static str, setting: Option<&'static str>, message: String) -> Self {
+        Self { code: ErrorCode::SafetyBlocked, message, retryable: false, rule: Some(rule), setting }
+    }
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
+    }
+}
+
+/// What a venue adapter reports when a call fails.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VenueError {
+    #[error("{capability} is not supported by {venue}")]
+    Unsupported { venue: String, capability: &'static str },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Rejected(String),
+    #[error("{0}")]
+    SessionExpired(String),
+    #[error("{message}")]
+    Transport { message: String, retryable: bool },
+    /// The order may have landed; never resend without reconciling.
+    #[error("{0}")]
+    Indeterminate(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+impl From<VenueError> for TradeError {
+    fn from(e: VenueError) -> Self {
+        let msg = e.to_string();
+        match e {
+            VenueError::Unsupported { .. } => TradeError::new(ErrorCode::Unsupported, msg),
+            VenueError::NotFound(_) => TradeError::new(ErrorCode::NotFound, msg),
+            VenueError::Rejected(_) => TradeError::new(ErrorCode::VenueError, msg),
+            VenueError::SessionExpired(_) => TradeError::new(ErrorCode::SessionExpired, msg),
+            VenueError::Transport { retryable, .. } => {
+                let e = TradeError::new(ErrorCode::VenueError, msg);
+                if retryable { e.retryable() } else { e }
+            }
+            VenueError::Indeterminate(_) => TradeError::new(ErrorCode::Indeterminate, msg),
+            VenueError::InvalidRequest(_) => TradeError::new(ErrorCode::Validation, msg),
+        }
+    }
+}

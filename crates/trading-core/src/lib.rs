@@ -1,0 +1,16 @@
+//! tradegate's core: domain types, ports, the guard, the journal, the NYSE calendar and
+//! confirmation tokens. No HTTP, no MCP, no venue code; nothing here reads the wall clock
+//! except `ports::SystemClock`.
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod calendar;
+pub mod config;
+pub mod error;
+pub mod money;
+pub mod order;
+pub mod ports;
+pub mod tokens;
+pub mod broker;
+pub mod guard;
+pub mod journal;

@@ -1,0 +1,102 @@
+//! The ports every venue implements. The guard and the MCP surface speak only these.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::{
+    account::{AccountIdentity, AccountSummary, Capabilities, Position, Quote},
+    error::VenueError,
+    guard::Approved,
+    money::{Money, Price, Qty},
+    order::{BracketRequest, Fill, OrderRequest, OrderResult},
+};
+
+/// The time source. Nothing in the core reads the wall clock except [`SystemClock`].
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Prices.
+#[async_trait]
+pub trait MarketData: Send + Sync {
+    async fn quote(&self, symbol: &str) -> Result<Quote, VenueError>;
+    /// Quotes for many symbols in as few venue calls as the venue allows; unknown symbols are
+    /// returned with a `note` rather than dropped.
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>, VenueError>;
+}
+
+/// Balances, holdings and who we are.
+#[async_trait]
+pub trait Account: Send + Sync {
+    async fn identity(&self) -> Result<AccountIdentity, VenueError>;
+    async fn summary(&self) -> Result<AccountSummary, VenueError>;
+    async fn positions(&self) -> Result<Vec<Position>, VenueError>;
+    /// The signed quantity held in `symbol`, read fresh (exits are sized from it).
+    async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError>;
+}
+
+/// The venue's own estimate of an order's cost, before it is placed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VenuePreview {
+    pub estimated_price: Option<Price>,
+    pub estimated_quantity: Option<Qty>,
+    pub estimated_value: Option<Money>,
+    pub commission: Option<Money>,
+    pub cash_after: Option<Money>,
+    pub warnings: Vec<String>,
+}
+
+/// Client order ids for the three legs of a bracket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BracketIds {
+    pub entry: String,
+    pub take_profit: String,
+    pub stop_loss: String,
+}
+
+/// Order entry and order state. `place` and `place_bracket` take an [`Approved`] request,
+/// which only the guard can create: the unchecked path does not compile.
+#[async_trait]
+pub trait Broker: Send + Sync {
+    /// A short human name of the venue and backend, e.g. "IBKR (simulator)".
+    fn name(&self) -> String;
+    fn capabilities(&self) -> Capabilities;
+    async fn place(
+        &self,
+        order: &Approved<OrderRequest>,
+        client_order_id: &str,
+    ) -> Result<OrderResult, VenueError>;
+    async fn place_bracket(
+        &self,
+        order: &Approved<BracketRequest>,
+        ids: &BracketIds,
+    ) -> Result<Vec<OrderResult>, VenueError>;
+    async fn preview(&self, order: &OrderRequest) -> Result<VenuePreview, VenueError>;
+    async fn order_status(&self, order_id: &str) -> Result<OrderResult, VenueError>;
+    async fn cancel(&self, order_id: &str) -> Result<OrderResult, VenueError>;
+    async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError>;
+    async fn fills(&self) -> Result<Vec<Fill>, VenueError>;
+    /// Looks an order up by the client order id we sent with it (reconciliation).
+    async fn find_by_client_order_id(
+        &self,
+        client_order_id: &str,
+    ) -> Result<Option<OrderResult>, VenueError>;
+    /// Venue-specific session facts for `session_status` (connected, server version, ...).
+    async fn session(&self) -> Result<serde_json::Value, VenueError>;
+}
+
+/// Everything a venue provides.
+pub trait Venue: MarketData + Account + Broker {}
+impl<T: MarketData + Account + Broker> Venue for T {}
