@@ -2,7 +2,7 @@ use rust_decimal_macros::dec;
 
 use super::*;
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 struct Holder {
     p: Price,
     q: Option<Qty>,
