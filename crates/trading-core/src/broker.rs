@@ -576,6 +576,3 @@ impl GuardedBroker {
     }
 }
 
-#[cfg(test)]
-#[path = "broker_tests.rs"]
-mod tests;

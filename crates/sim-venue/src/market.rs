@@ -1,0 +1,144 @@
+//! Seeded price paths: one per symbol, advanced in lock-step by the simulator's step counter,
+//! so the price at step n depends only on the seed and the symbol.
+
+use std::collections::HashMap;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// A small, fast, well-mixed generator (SplitMix64): deterministic and dependency-free.
+#[derive(Clone, Debug)]
+pub(crate) struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Starting prices of the familiar tickers (rough late-2026 levels; only the shape matters).
+pub const FAMILIAR: &[(&str, i64)] = &[
+    ("AAPL", 23000),
+    ("MSFT", 42000),
+    ("NVDA", 14000),
+    ("AMZN", 20000),
+    ("GOOGL", 17500),
+    ("META", 56000),
+    ("TSLA", 25000),
+    ("SPY", 59000),
+    ("QQQ", 51000),
+    ("KO", 6200),
+];
+
+/// Largest single-step move, in basis points.
+const MAX_STEP_BPS: u64 = 20;
+
+#[derive(Clone, Debug)]
+struct Path {
+    rng: SplitMix64,
+    price: Decimal,
+    step: u64,
+}
+
+/// Bid, last and ask at one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tick {
+    pub bid: Decimal,
+    pub last: Decimal,
+    pub ask: Decimal,
+}
+
+/// All price paths of one simulated market.
+#[derive(Clone, Debug)]
+pub struct Market {
+    seed: u64,
+    overrides: HashMap<String, Decimal>,
+    paths: HashMap<String, Path>,
+}
+
+fn cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+impl Market {
+    /// A market whose paths derive from `seed`; `overrides` set starting prices.
+    pub fn new(seed: u64, overrides: HashMap<String, Decimal>) -> Self {
+        Self { seed, overrides, paths: HashMap::new() }
+    }
+
+    fn start_price(&self, symbol: &str) -> Decimal {
+        if let Some(p) = self.overrides.get(symbol) {
+            return *p;
+        }
+        if let Some((_, c)) = FAMILIAR.iter().find(|(s, _)| *s == symbol) {
+            return Decimal::new(*c, 2);
+        }
+        // Any other symbol gets a stable price between 10 and 500.
+        Decimal::new(1000 + i64::try_from(fnv1a(symbol) % 49_000).unwrap_or(0), 2)
+    }
+
+    /// The tick of `symbol` at `step`, advancing its path as needed.
+    pub fn tick(&mut self, symbol: &str, step: u64) -> Tick {
+        let start = self.start_price(symbol);
+        let seed = self.seed ^ fnv1a(symbol);
+        let path = self
+            .paths
+            .entry(symbol.to_string())
+            .or_insert_with(|| Path { rng: SplitMix64::new(seed), price: start, step: 0 });
+        while path.step < step {
+            let r = path.rng.next_u64() % (2 * MAX_STEP_BPS + 1);
+            let bps = Decimal::from(i64::try_from(r).unwrap_or(0) - i64::try_from(MAX_STEP_BPS).unwrap_or(0));
+            let moved = cents(path.price * (Decimal::ONE + bps / Decimal::from(10_000)));
+            path.price = moved.max(Decimal::new(1, 2));
+            path.step += 1;
+        }
+        let last = path.price;
+        let half = cents(last * Decimal::new(2, 4)).max(Decimal::new(1, 2));
+        Tick { bid: (last - half).max(Decimal::new(1, 2)), last, ask: last + half }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_path_regardless_of_query_order() {
+        let mut a = Market::new(7, HashMap::new());
+        let mut b = Market::new(7, HashMap::new());
+        let a100 = a.tick("AAPL", 100);
+        b.tick("MSFT", 50);
+        b.tick("AAPL", 30);
+        assert_eq!(b.tick("AAPL", 100), a100);
+        assert_ne!(Market::new(8, HashMap::new()).tick("AAPL", 100), a100);
+    }
+
+    #[test]
+    fn spread_is_positive_and_prices_stay_in_cents() {
+        let mut m = Market::new(1, HashMap::new());
+        for step in 0..500 {
+            let t = m.tick("KO", step);
+            assert!(t.bid < t.last && t.last < t.ask);
+            assert_eq!(t.last.round_dp(2), t.last);
+        }
+    }
+
+    #[test]
+    fn overrides_and_unknown_symbols() {
+        let mut m = Market::new(1, HashMap::from([("XYZ".to_string(), Decimal::new(1250, 2))]));
+        assert_eq!(m.tick("XYZ", 0).last, Decimal::new(1250, 2));
+        let p = m.tick("ZZZZ", 0).last;
+        assert!(p >= Decimal::from(10) && p < Decimal::from(500));
+        assert_eq!(m.tick("AAPL", 0).last, Decimal::from(230));
+    }
+}
