@@ -425,6 +425,11 @@ impl GuardedBroker {
             )), result: None });
         }
         let order = self.close_order(&symbol, held)?;
+        if self.policy.confirmation == ConfirmationMode::Required && token.is_none_or(|t| t.trim().is_empty()) {
+            return Err(TradeError::new(ErrorCode::ConfirmationRequired, format!(
+                "close_position needs a confirmation_token: call preview_order with symbol={symbol} side={} quantity={} (the market order that closes the position), show it to the user, then call close_position with its token. (ORDER_CONFIRMATION=required)",
+                order.side, held.abs().normalize())));
+        }
         let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close")).await?;
         Ok(CloseOutcome { closed: true, reason: None, result: results.into_iter().next() })
     }

@@ -1,1 +1,9 @@
+//! tradegate's MCP surface: the mirrored tools every venue serves, over the trading-core
+//! ports and the guarded broker.
+#![forbid(unsafe_code)]
 
+pub mod envelope;
+pub mod params;
+pub mod server;
+
+pub use server::{ServerSettings, TradingServer, WRITE_TOOLS};

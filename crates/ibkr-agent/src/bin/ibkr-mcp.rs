@@ -1,1 +1,72 @@
-fn main() {}
+//! `ibkr-mcp`: tradegate's MCP server for Interactive Brokers, over stdio.
+
+use std::{collections::HashMap, sync::Arc};
+
+use anyhow::{Context, bail};
+use ibkr_agent::config::{Backend, ServerConfig};
+use rmcp::ServiceExt;
+use sim_venue::SimVenue;
+use trading_core::{
+    broker::GuardedBroker,
+    config::IBKR_KEYS,
+    journal::Journal,
+    ports::{Clock, SystemClock, Venue},
+};
+use trading_mcp::{ServerSettings, TradingServer};
+
+fn init_logging(env: &HashMap<String, String>) {
+    let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // stdout carries the MCP protocol: logs go to stderr only.
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+}
+
+async fn run() -> anyhow::Result<()> {
+    // A .env in the working directory is a convenience, never required.
+    let _ = dotenvy::dotenv();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    init_logging(&env);
+    let cfg = ServerConfig::from_env(&env).context("ibkr-mcp cannot start")?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let venue: Arc<dyn Venue> = match cfg.backend {
+        Backend::Sim => Arc::new(SimVenue::new(cfg.sim.clone(), clock.clone())),
+        Backend::Gateway => bail!(
+            "IBKR_BACKEND=gateway is not available in this build yet: the Client Portal gateway backend is the next milestone. Use IBKR_BACKEND=sim (the default)."
+        ),
+    };
+    let journal = Journal::open(&cfg.journal_path, IBKR_KEYS.journal_tz).context("ibkr-mcp cannot start")?;
+    tracing::info!(journal = %cfg.journal_path.display(), backend = ?cfg.backend, dry_run = cfg.policy.dry_run, read_only = cfg.read_only, "ibkr-mcp starting");
+    let broker = Arc::new(GuardedBroker::new(venue, cfg.policy, Arc::new(journal), clock));
+    let settings = ServerSettings {
+        name: "ibkr-mcp".into(),
+        backend: match cfg.backend {
+            Backend::Sim => "sim".into(),
+            Backend::Gateway => "gateway".into(),
+        },
+        read_only: cfg.read_only,
+        poll_interval: cfg.poll_interval,
+    };
+    let service = TradingServer::new(broker, settings).serve(rmcp::transport::stdio_pipes()).await?;
+    service.waiting().await?;
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ibkr-mcp: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ibkr-mcp: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

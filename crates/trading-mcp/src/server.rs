@@ -1,0 +1,351 @@
+//! The mirrored tool surface: one handler struct with a tool router over the ports.
+
+use std::{sync::Arc, time::Duration};
+
+use rmcp::{
+    ServerHandler,
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig},
+    tool, tool_handler, tool_router,
+};
+use rust_decimal::Decimal;
+use serde_json::json;
+use trading_core::{
+    account::MarketHoursModel,
+    broker::GuardedBroker,
+    error::{ErrorCode, TradeError},
+    order::{OrderIntent, OrderResult},
+};
+
+use crate::{
+    envelope::{fail, ok, respond},
+    params::*,
+};
+
+/// Tools that change anything at the venue or in the journal; none is registered read-only.
+pub const WRITE_TOOLS: &[&str] = &[
+    "preview_order",
+    "buy",
+    "sell",
+    "close_position",
+    "stop_order",
+    "trailing_stop",
+    "bracket_order",
+    "cancel_order",
+    "reconcile_pending",
+];
+
+const INSTRUCTIONS: &str = "Trade a brokerage account safely. Orders are two-step: call preview_order with the order's parameters, show the preview to the user, then call the order tool (buy, sell, close_position, stop_order, trailing_stop, bracket_order) with the same parameters and the confirmation_token it returned. Every refusal says which rule refused and which setting governs it. session_status shows whether this is a simulator, paper or live account and what would stop a trade.";
+
+/// Server settings that are not guard policy.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// The MCP server name (e.g. "ibkr-mcp").
+    pub name: String,
+    /// "sim" or "gateway": reported by session_status.
+    pub backend: String,
+    pub read_only: bool,
+    /// How often wait_for_fill polls.
+    pub poll_interval: Duration,
+}
+
+/// The MCP handler: state plus the tool router.
+#[derive(Clone)]
+pub struct TradingServer {
+    broker: Arc<GuardedBroker>,
+    settings: Arc<ServerSettings>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl std::fmt::Debug for TradingServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TradingServer").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+fn results(r: Result<Vec<OrderResult>, TradeError>) -> CallToolResult {
+    match r {
+        Ok(mut v) if v.len() == 1 => ok(v.remove(0)),
+        Ok(v) => ok(v),
+        Err(e) => fail(e),
+    }
+}
+
+#[tool_router]
+impl TradingServer {
+    pub fn new(broker: Arc<GuardedBroker>, settings: ServerSettings) -> Self {
+        let mut tool_router = Self::tool_router();
+        if settings.read_only {
+            for name in WRITE_TOOLS {
+                tool_router.remove_route(name);
+            }
+        }
+        Self { broker, settings: Arc::new(settings), tool_router }
+    }
+
+    async fn place(&self, intent: Result<OrderIntent, TradeError>, token: Option<&str>) -> CallToolResult {
+        match intent {
+            Ok(i) => results(self.broker.submit(i, token).await),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Connection, account (paper or live, as the venue reports it) and the safety posture:
+    /// what would stop a trade right now.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn session_status(&self) -> CallToolResult {
+        let venue = self.broker.venue();
+        let session = venue.session().await.unwrap_or_else(|e| json!({ "error": e.to_string() }));
+        let identity = venue.identity().await.map_err(|e| e.to_string());
+        let account_type = match &identity {
+            Ok(i) => match i.is_paper {
+                Some(true) => "PAPER",
+                Some(false) => "LIVE",
+                None => "UNKNOWN",
+            },
+            Err(_) => "UNKNOWN",
+        };
+        let simulator = self.settings.backend == "sim";
+        let mut data = json!({
+            "server": self.settings.name,
+            "version": env!("CARGO_PKG_VERSION"),
+            "venue": venue.name(),
+            "backend": self.settings.backend,
+            "simulator": simulator,
+            "session": session,
+            "account_type": account_type,
+            "identity": identity.as_ref().ok(),
+            "capabilities": venue.capabilities(),
+            "read_only": self.settings.read_only,
+            "posture": self.broker.posture(),
+        });
+        if simulator {
+            data["notice"] = json!("SIMULATOR: an offline simulated market. Prices are a seeded random walk; no order reaches a broker.");
+        } else if account_type == "LIVE" {
+            data["warning"] = json!("LIVE account: orders use real money.");
+        }
+        if let Err(e) = identity {
+            data["identity_error"] = json!(e);
+        }
+        ok(data)
+    }
+
+    /// Whether the market is open now (NYSE hours, holidays and early closes), and when it
+    /// next opens.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    async fn market_status(&self) -> CallToolResult {
+        let policy = self.broker.policy();
+        let caps = self.broker.venue().capabilities();
+        let nyse = policy.calendar.state_at(self.broker.now());
+        let data = match (caps.market_hours, nyse) {
+            (MarketHoursModel::AlwaysOpen, nyse) => json!({
+                "market_open": true,
+                "reason": "this venue accepts and fills orders at any hour",
+                "nyse": nyse.ok(),
+            }),
+            (MarketHoursModel::Nyse, Ok(s)) => json!({
+                "market_open": s.market_open,
+                "reason": s.reason,
+                "session": s.session,
+                "next_open": s.next_open,
+                "market_orders_allowed_now": s.market_open || !policy.enforce_market_hours,
+            }),
+            (MarketHoursModel::Nyse, Err(e)) => {
+                return fail(TradeError::new(ErrorCode::Internal, e.to_string()));
+            }
+        };
+        ok(data)
+    }
+
+    /// Last, bid and ask for one symbol.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn get_quote(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
+        match trading_core::order::normalize_symbol(&p.symbol) {
+            Ok(s) => respond(self.broker.venue().quote(&s).await),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Quotes for several symbols in one call.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn get_quotes(&self, Parameters(p): Parameters<SymbolsParams>) -> CallToolResult {
+        if p.symbols.is_empty() || p.symbols.len() > 100 {
+            return fail(TradeError::validation("symbols: give between 1 and 100 symbols"));
+        }
+        let syms: Result<Vec<String>, TradeError> = p.symbols.iter().map(|s| trading_core::order::normalize_symbol(s)).collect();
+        match syms {
+            Ok(s) => respond(self.broker.venue().quotes(&s).await),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Cash, available funds, net liquidation and buying power.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn account_summary(&self) -> CallToolResult {
+        respond(self.broker.venue().summary().await)
+    }
+
+    /// Open positions with average cost, market value and unrealized P&L.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn positions(&self) -> CallToolResult {
+        respond(self.broker.venue().positions().await)
+    }
+
+    /// Account type, summary, positions with portfolio weights, and total unrealized P&L.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn portfolio(&self) -> CallToolResult {
+        let venue = self.broker.venue();
+        let (summary, positions, identity) = (venue.summary().await, venue.positions().await, venue.identity().await);
+        let (summary, positions) = match (summary, positions) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(e), _) | (_, Err(e)) => return fail(e.into()),
+        };
+        let pnl: Decimal = positions.iter().filter_map(|p| p.unrealized_pnl).map(|m| m.0).sum();
+        let nlv = summary.net_liquidation.map(|m| m.0).filter(|v| !v.is_zero());
+        let weights: Vec<_> = positions
+            .iter()
+            .map(|p| {
+                let w = match (p.market_value, nlv) {
+                    (Some(v), Some(n)) => Some((v.0 / n * Decimal::ONE_HUNDRED).round_dp(2).to_string()),
+                    _ => None,
+                };
+                json!({ "symbol": p.symbol, "weight_pct": w })
+            })
+            .collect();
+        let account_type = match identity.ok().and_then(|i| i.is_paper) {
+            Some(true) => "PAPER",
+            Some(false) => "LIVE",
+            None => "UNKNOWN",
+        };
+        ok(json!({
+            "account_type": account_type,
+            "summary": summary,
+            "positions": positions,
+            "weights": weights,
+            "unrealized_pnl": pnl.round_dp(2).to_string(),
+        }))
+    }
+
+    /// Step 1 of every order: checks the order against every safety rule and the venue's
+    /// estimate, and returns a single-use confirmation_token bound to exactly this order.
+    /// Takes the parameters of buy, sell, stop_order, trailing_stop or bracket_order.
+    #[tool(annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = false, open_world_hint = true))]
+    async fn preview_order(&self, Parameters(p): Parameters<PreviewParams>) -> CallToolResult {
+        match p.intent() {
+            Ok(i) => respond(self.broker.preview(i).await),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Buy by cash_amount (market, fractional) or by quantity (market, or LMT with
+    /// limit_price). Needs the confirmation_token from preview_order.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn buy(&self, Parameters(p): Parameters<BuyParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// Sell by quantity (market, or LMT with limit_price). Never opens a short unless
+    /// shorting is allowed. Needs the confirmation_token from preview_order.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn sell(&self, Parameters(p): Parameters<SellParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// Close the whole position in a symbol with an opposite market order. Preview it as
+    /// side=SELL (or BUY for a short) with quantity = the position, then pass the token.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn close_position(&self, Parameters(p): Parameters<CloseParams>) -> CallToolResult {
+        respond(self.broker.close_position(&p.symbol, p.confirmation_token.as_deref()).await)
+    }
+
+    /// A stop (STP) or, with limit_price, a stop-limit order. Needs the confirmation_token.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn stop_order(&self, Parameters(p): Parameters<StopParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// A trailing stop by trail_amount or trail_percent. Needs the confirmation_token.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn trailing_stop(&self, Parameters(p): Parameters<TrailParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// An entry (market, or LMT with entry_limit_price) with a take-profit and a stop-loss
+    /// that cancel each other. Needs the confirmation_token.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn bracket_order(&self, Parameters(p): Parameters<BracketParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// The current status of one order.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn order_status(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
+        respond(self.broker.order_status(&p.order_id).await)
+    }
+
+    /// Wait until an order is filled, cancelled, rejected or inactive, or the timeout passes.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn wait_for_fill(&self, Parameters(p): Parameters<WaitParams>) -> CallToolResult {
+        let timeout = p.timeout_seconds.unwrap_or(30.0);
+        if !timeout.is_finite() {
+            return fail(TradeError::validation("timeout_seconds must be a number from 0 to 120"));
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 120.0));
+        loop {
+            let r = match self.broker.order_status(&p.order_id).await {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            let done = r.status.is_terminal();
+            if done || tokio::time::Instant::now() >= deadline {
+                return ok(json!({ "order": r, "timed_out": !done }));
+            }
+            tokio::time::sleep(self.settings.poll_interval.min(deadline - tokio::time::Instant::now())).await;
+        }
+    }
+
+    /// Cancel an open order. Never blocked by a safety rule.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn cancel_order(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
+        respond(self.broker.cancel(&p.order_id).await)
+    }
+
+    /// Orders still working at the venue.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn open_orders(&self) -> CallToolResult {
+        respond(self.broker.venue().open_orders().await)
+    }
+
+    /// The trade journal's latest records (intents, outcomes, resolutions, refusals) and
+    /// the venue's executions.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    async fn trade_history(&self, Parameters(p): Parameters<HistoryParams>) -> CallToolResult {
+        let (records, corrupt) = match self.broker.journal().tail(p.limit.unwrap_or(50)) {
+            Ok(v) => v,
+            Err(e) => return fail(TradeError::new(ErrorCode::Internal, e.to_string())),
+        };
+        let fills = self.broker.venue().fills().await.map_err(|e| e.to_string());
+        ok(json!({
+            "journal": records,
+            "corrupt_lines_skipped": corrupt,
+            "executions": fills.as_ref().ok(),
+            "executions_error": fills.err(),
+        }))
+    }
+
+    /// Resolve orders whose dispatch was never confirmed (a crash or timeout) by finding them
+    /// at the venue by client order id; they block identical orders until resolved.
+    #[tool(annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
+    async fn reconcile_pending(&self, Parameters(p): Parameters<ReconcileParams>) -> CallToolResult {
+        respond(self.broker.reconcile_pending(p.resolve_missing).await)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for TradingServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(self.settings.name.clone(), env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
