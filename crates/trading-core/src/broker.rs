@@ -465,6 +465,7 @@ impl GuardedBroker {
                 client_order_id: Some(coid),
                 symbol: Some(r.symbol.clone()),
                 side: r.side,
+                order_type: r.order_type,
                 sent: true,
                 order_id: Some(oid.clone()),
                 status: status.into(),

@@ -1,0 +1,87 @@
+//! A small MCP client over a child process's stdio, used by the demo, the end-to-end tests
+//! and the benchmark: they all drive the real `ibkr-mcp` binary the way an agent would.
+
+use std::{path::Path, process::Stdio};
+
+use rmcp::{
+    RoleClient, ServiceExt,
+    model::{CallToolRequestParams, Tool},
+    service::RunningService,
+    transport::{ConfigureCommandExt, TokioChildProcess},
+};
+use serde_json::Value;
+
+/// The answer of one tool call: the envelope's `isError` and its structured content.
+#[derive(Debug, Clone)]
+pub struct ToolAnswer {
+    pub is_error: bool,
+    pub body: Value,
+}
+
+impl ToolAnswer {
+    /// `data` of a success envelope (null on failure).
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+    /// `error` of a failure envelope (null on success).
+    pub fn error(&self) -> &Value {
+        &self.body["error"]
+    }
+}
+
+/// A running server and the client session talking to it.
+pub struct McpChild {
+    service: RunningService<RoleClient, ()>,
+}
+
+impl std::fmt::Debug for McpChild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("McpChild")
+    }
+}
+
+impl McpChild {
+    /// Spawns `bin` with exactly `env` on top of a minimal environment and completes the
+    /// MCP handshake. The child's stderr (its logs) goes to `stderr`.
+    pub async fn spawn(bin: &Path, env: &[(&str, &str)], stderr: Stdio) -> anyhow::Result<McpChild> {
+        let cmd = tokio::process::Command::new(bin).configure(|c| {
+            c.env_clear();
+            for k in ["PATH", "HOME"] {
+                if let Ok(v) = std::env::var(k) {
+                    c.env(k, v);
+                }
+            }
+            c.envs(env.iter().copied());
+        });
+        let (transport, _) = TokioChildProcess::builder(cmd).stderr(stderr).spawn()?;
+        let service = ().serve(transport).await?;
+        Ok(McpChild { service })
+    }
+
+    pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
+        Ok(self.service.list_all_tools().await?)
+    }
+
+    /// Calls a tool with JSON object arguments.
+    pub async fn call(&self, name: &str, args: Value) -> anyhow::Result<ToolAnswer> {
+        let mut p = CallToolRequestParams::new(name.to_string());
+        if let Value::Object(m) = args {
+            p = p.with_arguments(m);
+        }
+        let r = self.service.call_tool(p).await?;
+        let body = match r.structured_content {
+            Some(v) => v,
+            None => {
+                let text = r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<String>();
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            }
+        };
+        Ok(ToolAnswer { is_error: r.is_error.unwrap_or(false), body })
+    }
+
+    /// Ends the session and waits for the child to exit.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.service.cancel().await?;
+        Ok(())
+    }
+}
