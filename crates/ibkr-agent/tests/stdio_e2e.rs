@@ -1,0 +1,216 @@
+//! End to end: spawn the real `ibkr-mcp` binary and drive it over stdio with an MCP client.
+
+use std::{path::PathBuf, process::Stdio};
+
+use ibkr_agent::mcp_client::McpChild;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
+
+const MIRRORED: &[&str] = &[
+    "session_status", "market_status", "get_quote", "get_quotes", "account_summary", "positions", "portfolio",
+    "preview_order", "buy", "sell", "close_position", "stop_order", "trailing_stop", "bracket_order",
+    "order_status", "wait_for_fill", "cancel_order", "open_orders", "trade_history", "reconcile_pending",
+];
+
+struct Server {
+    _dir: tempfile::TempDir,
+    journal: PathBuf,
+    client: McpChild,
+}
+
+async fn start(extra: &[(&str, &str)]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("trades.jsonl");
+    start_on(dir, journal, extra).await
+}
+
+async fn start_on(dir: tempfile::TempDir, journal: PathBuf, extra: &[(&str, &str)]) -> Server {
+    let j = journal.display().to_string();
+    let mut env = vec![("TRADE_JOURNAL_PATH", j.as_str()), ("LOG_LEVEL", "error")];
+    env.extend_from_slice(extra);
+    let client = McpChild::spawn(BIN.as_ref(), &env, Stdio::null()).await.unwrap();
+    Server { _dir: dir, journal, client }
+}
+
+#[tokio::test]
+async fn lists_the_mirrored_tools_with_annotations() {
+    let s = start(&[]).await;
+    let tools = s.client.list_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort();
+    let mut want = MIRRORED.to_vec();
+    want.sort();
+    assert_eq!(names, want);
+    let ann = |n: &str| tools.iter().find(|t| t.name == n).unwrap().annotations.clone().unwrap();
+    assert_eq!(ann("buy").destructive_hint, Some(true));
+    assert_eq!(ann("buy").idempotent_hint, Some(false));
+    assert_eq!(ann("get_quote").read_only_hint, Some(true));
+    let buy = tools.iter().find(|t| t.name == "buy").unwrap();
+    assert!(buy.description.as_deref().unwrap().contains("confirmation_token"));
+}
+
+#[tokio::test]
+async fn read_only_registers_no_write_tool() {
+    let s = start(&[("READ_ONLY", "true")]).await;
+    let names: Vec<String> = s.client.list_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    for w in trading_mcp::WRITE_TOOLS {
+        assert!(!names.iter().any(|n| n == w), "{w} must not be registered");
+    }
+    assert!(names.iter().any(|n| n == "get_quote"));
+    assert!(s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 5})).await.is_err(), "an unregistered tool is a protocol error");
+}
+
+#[tokio::test]
+async fn session_status_says_simulator_and_paper() {
+    let s = start(&[]).await;
+    let a = s.client.call("session_status", json!({})).await.unwrap();
+    assert!(!a.is_error);
+    let d = a.data();
+    assert_eq!(d["simulator"], true);
+    assert_eq!(d["account_type"], "PAPER");
+    assert!(d["notice"].as_str().unwrap().starts_with("SIMULATOR"));
+    assert_eq!(d["posture"]["dry_run"], true);
+    assert_eq!(d["posture"]["safe_to_trade"], true);
+}
+
+#[tokio::test]
+async fn two_step_order_flow_and_single_use_tokens() {
+    let s = start(&[("TRADING_DRY_RUN", "false")]).await;
+    let c = &s.client;
+    let a = c.call("buy", json!({"symbol": "AAPL", "cash_amount": 50})).await.unwrap();
+    assert!(a.is_error);
+    assert_eq!(a.error()["code"], "CONFIRMATION_REQUIRED");
+    // Numbers may come as JSON numbers or strings.
+    let p = c.call("preview_order", json!({"symbol": "aapl", "cash_amount": "50"})).await.unwrap();
+    assert!(!p.is_error, "{:?}", p.body);
+    let tok = p.data()["confirmation_token"].as_str().unwrap().to_string();
+    let b = c.call("buy", json!({"symbol": "AAPL", "cash_amount": 50.0, "confirmation_token": tok})).await.unwrap();
+    assert!(!b.is_error, "{:?}", b.body);
+    assert_eq!(b.data()["status"], "filled");
+    assert!(b.data()["filled_quantity"].is_string(), "decimals go out as strings");
+    let again = c.call("buy", json!({"symbol": "AAPL", "cash_amount": 50, "confirmation_token": tok})).await.unwrap();
+    assert!(again.is_error);
+    assert!(again.error()["message"].as_str().unwrap().contains("already used"));
+    // The journal holds the intent and the outcome, chained.
+    let text = std::fs::read_to_string(&s.journal).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().filter(|l| l["kind"] == "intent").count(), 1);
+    assert_eq!(lines.last().unwrap()["status"], "filled");
+}
+
+#[tokio::test]
+async fn refusals_carry_code_rule_and_setting() {
+    let s = start(&[("ORDER_CONFIRMATION", "off"), ("SYMBOL_DENYLIST", "GME")]).await;
+    let a = s.client.call("buy", json!({"symbol": "GME", "cash_amount": 10})).await.unwrap();
+    assert!(a.is_error);
+    assert_eq!(a.error()["code"], "SAFETY_BLOCKED");
+    assert_eq!(a.error()["rule"], "denylist");
+    assert_eq!(a.error()["setting"], "SYMBOL_DENYLIST");
+    let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 1000})).await.unwrap();
+    assert_eq!(a.error()["message"], "Order of ~US$1000 exceeds the MAX_ORDER_VALUE limit (US$100).");
+    let v = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 10, "quantity": 1})).await.unwrap();
+    assert_eq!(v.error()["code"], "VALIDATION");
+    assert_eq!(v.error()["message"], "Provide exactly one of 'quantity' and 'cash_amount'.");
+    let v = s.client.call("sell", json!({"symbol": "AAPL", "quantity": "lots"})).await.unwrap();
+    assert!(v.is_error, "bad numbers are refused in-band: {:?}", v.body);
+}
+
+#[tokio::test]
+async fn dry_run_is_the_default() {
+    let s = start(&[("ORDER_CONFIRMATION", "off")]).await;
+    let a = s.client.call("buy", json!({"symbol": "MSFT", "cash_amount": 20})).await.unwrap();
+    assert!(!a.is_error, "{:?}", a.body);
+    assert_eq!(a.data()["dry_run"], true);
+    let pos = s.client.call("positions", json!({})).await.unwrap();
+    assert_eq!(pos.data().as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn resting_orders_wait_for_fill_and_cancel() {
+    let s = start(&[("ORDER_CONFIRMATION", "off"), ("TRADING_DRY_RUN", "false")]).await;
+    let q = s.client.call("get_quote", json!({"symbol": "KO"})).await.unwrap();
+    let last: f64 = q.data()["last"].as_str().unwrap().parse().unwrap();
+    let lmt = format!("{:.2}", last * 0.9);
+    let o = s.client.call("buy", json!({"symbol": "KO", "quantity": 1, "limit_price": lmt})).await.unwrap();
+    assert_eq!(o.data()["status"], "submitted", "{:?}", o.body);
+    let id = o.data()["order_id"].clone();
+    let w = s.client.call("wait_for_fill", json!({"order_id": id, "timeout_seconds": 0.3})).await.unwrap();
+    assert_eq!(w.data()["timed_out"], true);
+    let open = s.client.call("open_orders", json!({})).await.unwrap();
+    assert_eq!(open.data().as_array().unwrap().len(), 1);
+    let c = s.client.call("cancel_order", json!({"order_id": id})).await.unwrap();
+    assert_eq!(c.data()["status"], "cancelled");
+    let w = s.client.call("wait_for_fill", json!({"order_id": id, "timeout_seconds": 5})).await.unwrap();
+    assert_eq!(w.data()["timed_out"], false);
+    assert_eq!(w.data()["order"]["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn an_unresolved_dispatch_survives_a_restart_and_is_reconciled() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("trades.jsonl");
+    // A previous run wrote the intent and died before the outcome.
+    let intent = json!({
+        "timestamp": "2026-11-20T10:00:00.000000-05:00", "kind": "intent", "venue": "IBKR (simulator)",
+        "client_order_id": "deadbeef", "symbol": "AAPL", "side": "BUY", "order_type": "MKT",
+        "cash_qty": "25", "notional": "25", "dry_run": false, "sent": true, "status": "pending",
+        "prev_hash": trading_core::journal::GENESIS_HASH,
+    });
+    std::fs::write(&journal, format!("{intent}\n")).unwrap();
+    let s = start_on(dir, journal, &[("ORDER_CONFIRMATION", "off"), ("TRADING_DRY_RUN", "false")]).await;
+    let st = s.client.call("session_status", json!({})).await.unwrap();
+    assert_eq!(st.data()["posture"]["safe_to_trade"], false);
+    let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 25})).await.unwrap();
+    assert_eq!(a.error()["rule"], "unresolved_dispatch", "{:?}", a.body);
+    let r = s.client.call("reconcile_pending", json!({})).await.unwrap();
+    assert_eq!(r.data()["still_unresolved"].as_array().unwrap().len(), 1);
+    let r = s.client.call("reconcile_pending", json!({"resolve_missing": true})).await.unwrap();
+    assert_eq!(r.data()["resolved"][0]["status"], "unknown");
+    let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 25})).await.unwrap();
+    assert!(!a.is_error, "{:?}", a.body);
+}
+
+#[test]
+fn a_second_server_on_the_same_journal_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("trades.jsonl");
+    let mut first = std::process::Command::new(BIN)
+        .env("TRADE_JOURNAL_PATH", &journal)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first server holds the lock.
+    let lock = PathBuf::from(format!("{}.lock", journal.display()));
+    for _ in 0..200 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let second = std::process::Command::new(BIN).env("TRADE_JOURNAL_PATH", &journal).stdin(Stdio::null()).output().unwrap();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("another tradegate server is already using the journal"), "{err}");
+}
+
+#[test]
+fn a_bad_setting_stops_the_server_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
+        .env("MAX_ORDER_VALUE", "a hundred")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("setting MAX_ORDER_VALUE: 'a hundred' is not a positive number"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing but protocol on stdout");
+}
