@@ -30,8 +30,19 @@ pub const IBKR_SERVER_KEYS: &[&str] = &[
 ];
 
 /// Prefixes whose unknown keys are probably typos of ours.
-pub const WATCHED_PREFIXES: &[&str] =
-    &["TRADING_", "MAX_", "SYMBOL_", "IBKR_", "DUPLICATE_", "MARKET_", "SIM_", "ORDER_", "CONFIRMATION_", "CLOSE_", "ENFORCE_"];
+pub const WATCHED_PREFIXES: &[&str] = &[
+    "TRADING_",
+    "MAX_",
+    "SYMBOL_",
+    "IBKR_",
+    "DUPLICATE_",
+    "MARKET_",
+    "SIM_",
+    "ORDER_",
+    "CONFIRMATION_",
+    "CLOSE_",
+    "ENFORCE_",
+];
 
 /// Which venue backend serves the tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +120,11 @@ impl ServerConfig {
             market_hours,
             ..SimConfig::default()
         };
-        let poll_ms: u64 = s.parse("WAIT_POLL_MILLISECONDS", if backend == Backend::Sim { 100 } else { 2000 }, "a whole number of milliseconds")?;
+        let poll_ms: u64 = s.parse(
+            "WAIT_POLL_MILLISECONDS",
+            if backend == Backend::Sim { 100 } else { 2000 },
+            "a whole number of milliseconds",
+        )?;
         if poll_ms == 0 {
             return Err(bad("WAIT_POLL_MILLISECONDS", "must be at least 1"));
         }
@@ -131,3 +146,7 @@ impl ServerConfig {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

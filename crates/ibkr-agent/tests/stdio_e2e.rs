@@ -1,5 +1,7 @@
 //! End to end: spawn the real `ibkr-mcp` binary and drive it over stdio with an MCP client.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::{path::PathBuf, process::Stdio};
 
 use ibkr_agent::mcp_client::McpChild;
@@ -8,9 +10,26 @@ use serde_json::json;
 const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
 
 const MIRRORED: &[&str] = &[
-    "session_status", "market_status", "get_quote", "get_quotes", "account_summary", "positions", "portfolio",
-    "preview_order", "buy", "sell", "close_position", "stop_order", "trailing_stop", "bracket_order",
-    "order_status", "wait_for_fill", "cancel_order", "open_orders", "trade_history", "reconcile_pending",
+    "session_status",
+    "market_status",
+    "get_quote",
+    "get_quotes",
+    "account_summary",
+    "positions",
+    "portfolio",
+    "preview_order",
+    "buy",
+    "sell",
+    "close_position",
+    "stop_order",
+    "trailing_stop",
+    "bracket_order",
+    "order_status",
+    "wait_for_fill",
+    "cancel_order",
+    "open_orders",
+    "trade_history",
+    "reconcile_pending",
 ];
 
 struct Server {
@@ -58,7 +77,10 @@ async fn read_only_registers_no_write_tool() {
         assert!(!names.iter().any(|n| n == w), "{w} must not be registered");
     }
     assert!(names.iter().any(|n| n == "get_quote"));
-    assert!(s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 5})).await.is_err(), "an unregistered tool is a protocol error");
+    assert!(
+        s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 5})).await.is_err(),
+        "an unregistered tool is a protocol error"
+    );
 }
 
 #[tokio::test]
@@ -191,7 +213,8 @@ fn a_second_server_on_the_same_journal_refuses_to_start() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let second = std::process::Command::new(BIN).env("TRADE_JOURNAL_PATH", &journal).stdin(Stdio::null()).output().unwrap();
+    let second =
+        std::process::Command::new(BIN).env("TRADE_JOURNAL_PATH", &journal).stdin(Stdio::null()).output().unwrap();
     let _ = first.kill();
     let _ = first.wait();
     assert!(!second.status.success());

@@ -213,7 +213,9 @@ impl SimVenue {
                 }
                 match (o2.triggered, o.order_type, o.limit) {
                     (false, _, _) => None,
-                    (true, OrderType::StopLimit, Some(l)) => (if buy { t.ask <= l } else { t.bid >= l }).then_some(touch),
+                    (true, OrderType::StopLimit, Some(l)) => {
+                        (if buy { t.ask <= l } else { t.bid >= l }).then_some(touch)
+                    }
                     (true, _, _) => Some(touch),
                 }
             }
@@ -252,11 +254,8 @@ impl SimVenue {
         }
         if buy && s.cash < value + fee {
             o2.status = OrderStatus::Rejected;
-            o2.message = Some(format!(
-                "insufficient funds: needs {} (incl. commission {fee}), cash is {}",
-                value + fee,
-                s.cash
-            ));
+            o2.message =
+                Some(format!("insufficient funds: needs {} (incl. commission {fee}), cash is {}", value + fee, s.cash));
             s.orders.insert(id, o2);
             self.cancel_children(s, id);
             return false;
@@ -475,7 +474,11 @@ impl Broker for SimVenue {
         r.ok_or_else(|| VenueError::Transport { message: "simulator lost an order".into(), retryable: false })
     }
 
-    async fn place_bracket(&self, order: &Approved<BracketRequest>, ids: &BracketIds) -> Result<Vec<OrderResult>, VenueError> {
+    async fn place_bracket(
+        &self,
+        order: &Approved<BracketRequest>,
+        ids: &BracketIds,
+    ) -> Result<Vec<OrderResult>, VenueError> {
         let b = order.get();
         let mut s = self.lock();
         self.step(&mut s);
@@ -483,7 +486,9 @@ impl Broker for SimVenue {
         entry.leg = Some("entry");
         let entry_id = entry.id;
         s.orders.insert(entry_id, entry);
-        for (leg, req, coid) in [("take_profit", b.take_profit_leg(), &ids.take_profit), ("stop_loss", b.stop_loss_leg(), &ids.stop_loss)] {
+        for (leg, req, coid) in
+            [("take_profit", b.take_profit_leg(), &ids.take_profit), ("stop_loss", b.stop_loss_leg(), &ids.stop_loss)]
+        {
             let mut child = Self::new_order(&mut s, &req, coid);
             child.parent = Some(entry_id);
             child.oca = Some(entry_id);
@@ -516,7 +521,11 @@ impl Broker for SimVenue {
         let cash_after = if order.side == Side::Buy { s.cash - value - fee } else { s.cash + value - fee };
         let mut warnings = vec![];
         if cash_after < Decimal::ZERO {
-            warnings.push(format!("insufficient funds: this order needs about {} and cash is {}", value + fee, cents(s.cash)));
+            warnings.push(format!(
+                "insufficient funds: this order needs about {} and cash is {}",
+                value + fee,
+                cents(s.cash)
+            ));
         }
         if !self.market_open() && order.order_type == OrderType::Market {
             warnings.push("the market is closed: a market order waits for the next session".into());
@@ -544,7 +553,10 @@ impl Broker for SimVenue {
         let id = Self::find(&s, order_id)?;
         let o = s.orders.get_mut(&id).ok_or_else(|| VenueError::NotFound(order_id.into()))?;
         if !o.is_live() {
-            return Err(VenueError::Rejected(format!("order {id} is already {}; nothing to cancel", o.status.as_str())));
+            return Err(VenueError::Rejected(format!(
+                "order {id} is already {}; nothing to cancel",
+                o.status.as_str()
+            )));
         }
         o.status = OrderStatus::Cancelled;
         o.message = Some("cancelled at your request".into());

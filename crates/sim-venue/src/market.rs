@@ -91,10 +91,11 @@ impl Market {
     pub fn tick(&mut self, symbol: &str, step: u64) -> Tick {
         let start = self.start_price(symbol);
         let seed = self.seed ^ fnv1a(symbol);
-        let path = self
-            .paths
-            .entry(symbol.to_string())
-            .or_insert_with(|| Path { rng: SplitMix64::new(seed), price: start, step: 0 });
+        let path = self.paths.entry(symbol.to_string()).or_insert_with(|| Path {
+            rng: SplitMix64::new(seed),
+            price: start,
+            step: 0,
+        });
         while path.step < step {
             let r = path.rng.next_u64() % (2 * MAX_STEP_BPS + 1);
             let bps = Decimal::from(i64::try_from(r).unwrap_or(0) - i64::try_from(MAX_STEP_BPS).unwrap_or(0));

@@ -1,6 +1,8 @@
 //! GuardedBroker end to end over the simulator: tokens, dry-run, journaling, serialised
 //! placement, crash safety and reconciliation, closes and the kill switch.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::sync::{
@@ -73,7 +75,10 @@ async fn dry_run_journals_and_sends_nothing() {
     let res = r.broker.submit(cash_buy("AAPL", 2), None).await.unwrap();
     assert!(res[0].dry_run);
     assert_eq!(res[0].status, OrderStatus::Pending);
-    assert_eq!(res[0].message.as_deref(), Some("dry-run: order validated, NOT sent (notional ~US$2). Set TRADING_DRY_RUN=false to send orders."));
+    assert_eq!(
+        res[0].message.as_deref(),
+        Some("dry-run: order validated, NOT sent (notional ~US$2). Set TRADING_DRY_RUN=false to send orders.")
+    );
     assert!(r.sim.open_orders().await.unwrap().is_empty());
     assert!(r.sim.fills().await.unwrap().is_empty());
     let (recs, _) = r.broker.journal().tail(0).unwrap();
@@ -181,7 +186,11 @@ impl Broker for LossyVenue {
         }
         r
     }
-    async fn place_bracket(&self, o: &Approved<BracketRequest>, ids: &BracketIds) -> Result<Vec<OrderResult>, VenueError> {
+    async fn place_bracket(
+        &self,
+        o: &Approved<BracketRequest>,
+        ids: &BracketIds,
+    ) -> Result<Vec<OrderResult>, VenueError> {
         self.inner.place_bracket(o, ids).await
     }
     async fn preview(&self, o: &OrderRequest) -> Result<VenuePreview, VenueError> {
@@ -208,8 +217,10 @@ impl Broker for LossyVenue {
 }
 
 fn lossy_rig(dir: &std::path::Path, sim: Arc<SimVenue>) -> (Arc<LossyVenue>, GuardedBroker) {
-    let venue = Arc::new(LossyVenue { inner: sim, lose_next: AtomicBool::new(false), no_trailing: AtomicBool::new(false) });
-    let journal = Arc::new(Journal::open(&dir.join("trades.jsonl"), trading_core::config::IBKR_KEYS.journal_tz).unwrap());
+    let venue =
+        Arc::new(LossyVenue { inner: sim, lose_next: AtomicBool::new(false), no_trailing: AtomicBool::new(false) });
+    let journal =
+        Arc::new(Journal::open(&dir.join("trades.jsonl"), trading_core::config::IBKR_KEYS.journal_tz).unwrap());
     let p = policy(&[("TRADING_DRY_RUN", "false"), ("ORDER_CONFIRMATION", "off"), ("DUPLICATE_WINDOW_SECONDS", "0")]);
     (venue.clone(), GuardedBroker::new(venue as Arc<dyn Venue>, p, journal, FixedClock::open()))
 }
@@ -274,10 +285,17 @@ async fn close_position_exits_despite_the_kill_switch_and_caps_and_has_a_cooldow
     let r = rig(4, &[("CLOSE_COOLDOWN_SECONDS", "45")]);
     r.broker.submit(qty_order("MSFT", Side::Buy, dec!(3)), None).await.unwrap();
     // Halt trading and cap order value below the position's worth.
-    let halted = rig_with(r.sim.clone(), r.clock.clone(), &[
-        ("TRADING_DRY_RUN", "false"), ("ORDER_CONFIRMATION", "off"), ("TRADING_HALTED", "true"),
-        ("MAX_ORDER_VALUE", "10"), ("CLOSE_COOLDOWN_SECONDS", "45"),
-    ]);
+    let halted = rig_with(
+        r.sim.clone(),
+        r.clock.clone(),
+        &[
+            ("TRADING_DRY_RUN", "false"),
+            ("ORDER_CONFIRMATION", "off"),
+            ("TRADING_HALTED", "true"),
+            ("MAX_ORDER_VALUE", "10"),
+            ("CLOSE_COOLDOWN_SECONDS", "45"),
+        ],
+    );
     let e = halted.broker.submit(cash_buy("MSFT", 5), None).await.unwrap_err();
     assert_eq!(e.rule, Some("kill_switch"));
     let out = halted.broker.close_position("msft", None).await.unwrap();
@@ -309,7 +327,11 @@ async fn a_missing_capability_is_named_and_nothing_is_sent() {
     let sim = Arc::new(SimVenue::new(SimConfig::default(), FixedClock::open()));
     let (venue, broker) = lossy_rig(dir.path(), sim.clone());
     venue.no_trailing.store(true, Ordering::SeqCst);
-    let mut t = req(Side::Sell, trading_core::order::OrderType::Trail, trading_core::order::Size::Quantity(trading_core::money::Qty(dec!(1))));
+    let mut t = req(
+        Side::Sell,
+        trading_core::order::OrderType::Trail,
+        trading_core::order::Size::Quantity(trading_core::money::Qty(dec!(1))),
+    );
     t.trail = Some(trading_core::order::Trail::Amount(trading_core::money::Price(dec!(1))));
     let e = broker.submit(trading_core::order::OrderIntent::Single(t), None).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Unsupported);

@@ -1,6 +1,8 @@
 //! The simulator through the guarded broker: fills, resting orders, OCA brackets,
 //! determinism, and cash and positions that add up.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use common::*;
@@ -52,7 +54,10 @@ async fn same_seed_same_run() {
         for _ in 0..200 {
             out.push(format!("{:?}", r.sim.quote("AAPL").await.unwrap().last));
         }
-        out.push(format!("{:?}", r.sim.fills().await.unwrap().iter().map(|f| (f.price, f.quantity)).collect::<Vec<_>>()));
+        out.push(format!(
+            "{:?}",
+            r.sim.fills().await.unwrap().iter().map(|f| (f.price, f.quantity)).collect::<Vec<_>>()
+        ));
         out.push(format!("{:?}", r.sim.positions().await.unwrap()));
         out
     }
@@ -186,7 +191,8 @@ async fn cash_and_positions_add_up() {
     let summary = r.sim.summary().await.unwrap();
     assert_eq!(summary.cash.unwrap().0, cash);
     let positions = r.sim.positions().await.unwrap();
-    let got: std::collections::BTreeMap<String, Decimal> = positions.iter().map(|p| (p.symbol.clone(), p.quantity.0)).collect();
+    let got: std::collections::BTreeMap<String, Decimal> =
+        positions.iter().map(|p| (p.symbol.clone(), p.quantity.0)).collect();
     assert_eq!(got, held);
     let mv: Decimal = positions.iter().map(|p| p.market_value.unwrap().0).sum();
     assert_eq!(summary.net_liquidation.unwrap().0, (cash + mv).round_dp(2));

@@ -101,7 +101,11 @@ impl std::fmt::Debug for GuardedBroker {
 fn is_definitely_unsent(e: &VenueError) -> bool {
     matches!(
         e,
-        VenueError::Rejected(_) | VenueError::InvalidRequest(_) | VenueError::Unsupported { .. } | VenueError::NotFound(_) | VenueError::SessionExpired(_)
+        VenueError::Rejected(_)
+            | VenueError::InvalidRequest(_)
+            | VenueError::Unsupported { .. }
+            | VenueError::NotFound(_)
+            | VenueError::SessionExpired(_)
     )
 }
 
@@ -112,7 +116,15 @@ fn new_client_order_id() -> String {
 impl GuardedBroker {
     pub fn new(venue: Arc<dyn Venue>, policy: Policy, journal: Arc<Journal>, clock: Arc<dyn Clock>) -> Self {
         let tokens = TokenStore::new(policy.confirmation_ttl_secs);
-        Self { venue, policy, journal, clock, tokens, placement: tokio::sync::Mutex::new(()), last_identity: Mutex::new(None) }
+        Self {
+            venue,
+            policy,
+            journal,
+            clock,
+            tokens,
+            placement: tokio::sync::Mutex::new(()),
+            last_identity: Mutex::new(None),
+        }
     }
 
     pub fn venue(&self) -> &Arc<dyn Venue> {
@@ -166,11 +178,16 @@ impl GuardedBroker {
             (_, OrderType::StopLimit) if !caps.stop_limits => Some("stop-limit orders"),
             (_, OrderType::Trail) if !caps.trailing => Some("trailing stops"),
             _ if matches!(o.size, Size::Cash(_)) && !caps.buy_by_cash => Some("buying by cash amount"),
-            _ if o.size.quantity().is_some_and(|q| q.fract() != Decimal::ZERO) && !caps.fractional => Some("fractional quantities"),
+            _ if o.size.quantity().is_some_and(|q| q.fract() != Decimal::ZERO) && !caps.fractional => {
+                Some("fractional quantities")
+            }
             _ => None,
         };
         match missing {
-            Some(c) => Err(TradeError::new(ErrorCode::Unsupported, format!("{name} does not support {c} (capability missing)"))),
+            Some(c) => Err(TradeError::new(
+                ErrorCode::Unsupported,
+                format!("{name} does not support {c} (capability missing)"),
+            )),
             None => Ok(()),
         }
     }
@@ -201,7 +218,16 @@ impl GuardedBroker {
             ),
             None => "ORDER_CONFIRMATION=off: the order tool needs no token.".into(),
         };
-        Ok(PreviewReport { order: intent, evaluation, venue_preview, venue_preview_error, dry_run: self.policy.dry_run, confirmation_token: token, expires_at: expires, next_step })
+        Ok(PreviewReport {
+            order: intent,
+            evaluation,
+            venue_preview,
+            venue_preview_error,
+            dry_run: self.policy.dry_run,
+            confirmation_token: token,
+            expires_at: expires,
+            next_step,
+        })
     }
 
     fn record(&self, o: &OrderRequest, eval: &Evaluation, kind: RecordKind, now: DateTime<Utc>) -> JournalRecord {
@@ -255,7 +281,12 @@ impl GuardedBroker {
         self.submit_tagged(intent, token, None).await
     }
 
-    async fn submit_tagged(&self, intent: OrderIntent, token: Option<&str>, tag: Option<&str>) -> Result<Vec<OrderResult>, TradeError> {
+    async fn submit_tagged(
+        &self,
+        intent: OrderIntent,
+        token: Option<&str>,
+        tag: Option<&str>,
+    ) -> Result<Vec<OrderResult>, TradeError> {
         intent.validate()?;
         self.check_capabilities(&intent)?;
         let _serial = self.placement.lock().await;
@@ -277,16 +308,26 @@ impl GuardedBroker {
             return self.dry_run(&intent, &eval, now);
         }
         match approved.get() {
-            OrderIntent::Single(o) => self.dispatch_single(Approved::new(o.clone()), &eval, tag, now).await.map(|r| vec![r]),
+            OrderIntent::Single(o) => {
+                self.dispatch_single(Approved::new(o.clone()), &eval, tag, now).await.map(|r| vec![r])
+            }
             OrderIntent::Bracket(b) => self.dispatch_bracket(Approved::new(b.clone()), &eval, now).await,
         }
     }
 
-    fn dry_run(&self, intent: &OrderIntent, eval: &Evaluation, now: DateTime<Utc>) -> Result<Vec<OrderResult>, TradeError> {
+    fn dry_run(
+        &self,
+        intent: &OrderIntent,
+        eval: &Evaluation,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderResult>, TradeError> {
         let o = intent.primary();
         let what = if matches!(intent, OrderIntent::Bracket(_)) { "bracket" } else { "order" };
         let value = eval.notional.map(|n| format!(" (notional ~{})", fmt_money(n, &eval.currency))).unwrap_or_default();
-        let msg = format!("dry-run: {what} validated, NOT sent{value}. Set {}=false to send orders.", self.policy.keys.dry_run);
+        let msg = format!(
+            "dry-run: {what} validated, NOT sent{value}. Set {}=false to send orders.",
+            self.policy.keys.dry_run
+        );
         let mut rec = self.record(o, eval, RecordKind::Outcome, now);
         rec.message = Some(msg.clone());
         self.journal.append(rec).map_err(Self::journal_err)?;
@@ -339,12 +380,24 @@ impl GuardedBroker {
             return e.into();
         }
         let coid = base.client_order_id.clone().unwrap_or_default();
-        TradeError::new(ErrorCode::Indeterminate, format!(
-            "It is UNKNOWN whether the {} {} order reached {}: {e}. Not resending (would risk a duplicate). It is journaled as unresolved (client order id {coid}); run reconcile_pending, or check open_orders / order_status, before retrying.",
-            base.side.map(|s| s.as_str()).unwrap_or(""), base.symbol.as_deref().unwrap_or(""), self.policy.keys.venue))
+        TradeError::new(
+            ErrorCode::Indeterminate,
+            format!(
+                "It is UNKNOWN whether the {} {} order reached {}: {e}. Not resending (would risk a duplicate). It is journaled as unresolved (client order id {coid}); run reconcile_pending, or check open_orders / order_status, before retrying.",
+                base.side.map(|s| s.as_str()).unwrap_or(""),
+                base.symbol.as_deref().unwrap_or(""),
+                self.policy.keys.venue
+            ),
+        )
     }
 
-    async fn dispatch_single(&self, order: Approved<OrderRequest>, eval: &Evaluation, tag: Option<&str>, now: DateTime<Utc>) -> Result<OrderResult, TradeError> {
+    async fn dispatch_single(
+        &self,
+        order: Approved<OrderRequest>,
+        eval: &Evaluation,
+        tag: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<OrderResult, TradeError> {
         let coid = new_client_order_id();
         let mut intent_rec = self.record(order.get(), eval, RecordKind::Intent, now);
         intent_rec.client_order_id = Some(coid.clone());
@@ -354,15 +407,26 @@ impl GuardedBroker {
         match self.venue.place(&order, &coid).await {
             Ok(mut r) => {
                 r.client_order_id = Some(coid);
-                self.journal.append(self.outcome_record(&intent_rec, &r, self.clock.now())).map_err(Self::journal_err)?;
+                self.journal
+                    .append(self.outcome_record(&intent_rec, &r, self.clock.now()))
+                    .map_err(Self::journal_err)?;
                 Ok(r)
             }
             Err(e) => Err(self.dispatch_failed(&intent_rec, e, self.clock.now())),
         }
     }
 
-    async fn dispatch_bracket(&self, b: Approved<BracketRequest>, eval: &Evaluation, now: DateTime<Utc>) -> Result<Vec<OrderResult>, TradeError> {
-        let ids = BracketIds { entry: new_client_order_id(), take_profit: new_client_order_id(), stop_loss: new_client_order_id() };
+    async fn dispatch_bracket(
+        &self,
+        b: Approved<BracketRequest>,
+        eval: &Evaluation,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderResult>, TradeError> {
+        let ids = BracketIds {
+            entry: new_client_order_id(),
+            take_profit: new_client_order_id(),
+            stop_loss: new_client_order_id(),
+        };
         let exit_eval = Evaluation { notional: None, ..eval.clone() };
         let legs = [
             ("entry", b.get().entry.clone(), &ids.entry, eval),
@@ -414,21 +478,36 @@ impl GuardedBroker {
         if let Some(t) = self.journal.with_index(|i| i.last_close(&symbol))
             && now - t < cooldown
         {
-            return Ok(CloseOutcome { closed: false, reason: Some(format!(
-                "A close for {symbol} was just dispatched ({}s ago); positions can lag, so a second close is refused for CLOSE_COOLDOWN_SECONDS={}. Check order_status / positions.",
-                (now - t).num_seconds(), self.policy.close_cooldown_secs)), result: None });
+            return Ok(CloseOutcome {
+                closed: false,
+                reason: Some(format!(
+                    "A close for {symbol} was just dispatched ({}s ago); positions can lag, so a second close is refused for CLOSE_COOLDOWN_SECONDS={}. Check order_status / positions.",
+                    (now - t).num_seconds(),
+                    self.policy.close_cooldown_secs
+                )),
+                result: None,
+            });
         }
         let held = self.venue.held_quantity(&symbol).await.map_err(TradeError::from)?;
         if held == Decimal::ZERO {
-            return Ok(CloseOutcome { closed: false, reason: Some(format!(
-                "No open position in {symbol} (remember: a broker's portfolio can take tens of seconds to reflect a recent fill)."
-            )), result: None });
+            return Ok(CloseOutcome {
+                closed: false,
+                reason: Some(format!(
+                    "No open position in {symbol} (remember: a broker's portfolio can take tens of seconds to reflect a recent fill)."
+                )),
+                result: None,
+            });
         }
         let order = self.close_order(&symbol, held)?;
         if self.policy.confirmation == ConfirmationMode::Required && token.is_none_or(|t| t.trim().is_empty()) {
-            return Err(TradeError::new(ErrorCode::ConfirmationRequired, format!(
-                "close_position needs a confirmation_token: call preview_order with symbol={symbol} side={} quantity={} (the market order that closes the position), show it to the user, then call close_position with its token. (ORDER_CONFIRMATION=required)",
-                order.side, held.abs().normalize())));
+            return Err(TradeError::new(
+                ErrorCode::ConfirmationRequired,
+                format!(
+                    "close_position needs a confirmation_token: call preview_order with symbol={symbol} side={} quantity={} (the market order that closes the position), show it to the user, then call close_position with its token. (ORDER_CONFIRMATION=required)",
+                    order.side,
+                    held.abs().normalize()
+                ),
+            ));
         }
         let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close")).await?;
         Ok(CloseOutcome { closed: true, reason: None, result: results.into_iter().next() })
@@ -497,16 +576,31 @@ impl GuardedBroker {
     pub async fn reconcile_pending(&self, resolve_missing: bool) -> Result<ReconcileReport, TradeError> {
         let _serial = self.placement.lock().await;
         let pending = self.journal.with_index(|i| i.unresolved());
-        let mut report = ReconcileReport { unresolved_before: pending.len(), resolved: vec![], still_unresolved: vec![], errors: vec![] };
+        let mut report = ReconcileReport {
+            unresolved_before: pending.len(),
+            resolved: vec![],
+            still_unresolved: vec![],
+            errors: vec![],
+        };
         for u in pending {
             let found = self.venue.find_by_client_order_id(&u.client_order_id).await;
             let (status, order_id, message) = match found {
                 Ok(Some(r)) => {
                     let filled = r.filled_quantity.is_some_and(|q| q.0 > Decimal::ZERO);
-                    let status = if filled && r.status != OrderStatus::Filled && r.status.is_terminal() { OrderStatus::Filled } else { r.status };
-                    (status.as_str().to_string(), r.order_id.clone(), format!("reconciled: found at the venue as {}", r.status.as_str()))
+                    let status = if filled && r.status != OrderStatus::Filled && r.status.is_terminal() {
+                        OrderStatus::Filled
+                    } else {
+                        r.status
+                    };
+                    (
+                        status.as_str().to_string(),
+                        r.order_id.clone(),
+                        format!("reconciled: found at the venue as {}", r.status.as_str()),
+                    )
                 }
-                Ok(None) if resolve_missing => ("unknown".into(), None, "reconciled: not found at the venue; operator-accepted as resolved".into()),
+                Ok(None) if resolve_missing => {
+                    ("unknown".into(), None, "reconciled: not found at the venue; operator-accepted as resolved".into())
+                }
                 Ok(None) => {
                     report.still_unresolved.push(u);
                     continue;
@@ -539,7 +633,8 @@ impl GuardedBroker {
         let ccy = self.venue.capabilities().quote_currency;
         let now = self.clock.now();
         let day = self.journal.day_of(now);
-        let (spent, orders, unresolved) = self.journal.with_index(|i| (i.spent_on(day), i.orders_on(day), i.unresolved()));
+        let (spent, orders, unresolved) =
+            self.journal.with_index(|i| (i.spent_on(day), i.orders_on(day), i.unresolved()));
         let halt_file = p.halt_file.as_ref().is_some_and(|f| f.exists());
         let mut stops = vec![];
         if p.halted || halt_file {
@@ -556,7 +651,11 @@ impl GuardedBroker {
         }
         let integrity = self.journal.integrity().clone();
         if !integrity.is_clean() {
-            stops.push(format!("journal integrity warnings: {} corrupt line(s), {} chain break(s) (informational)", integrity.corrupt_lines.len(), integrity.chain_breaks.len()));
+            stops.push(format!(
+                "journal integrity warnings: {} corrupt line(s), {} chain break(s) (informational)",
+                integrity.corrupt_lines.len(),
+                integrity.chain_breaks.len()
+            ));
         }
         let money = |d: Decimal| fmt_money(d, &ccy);
         Posture {
@@ -581,4 +680,3 @@ impl GuardedBroker {
         }
     }
 }
-

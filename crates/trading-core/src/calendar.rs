@@ -140,11 +140,7 @@ impl NyseCalendar {
     }
 
     fn check_year(d: NaiveDate) -> Result<(), OutOfRange> {
-        if (FIRST_YEAR..=LAST_VERIFIED_YEAR).contains(&d.year()) {
-            Ok(())
-        } else {
-            Err(OutOfRange(d.year()))
-        }
+        if (FIRST_YEAR..=LAST_VERIFIED_YEAR).contains(&d.year()) { Ok(()) } else { Err(OutOfRange(d.year())) }
     }
 
     /// Whether `d` is a full-day closure (holiday, ad-hoc or configured), weekends excluded.
@@ -179,9 +175,7 @@ impl NyseCalendar {
             None if is_weekend(today) => (false, "weekend".to_string()),
             None => (false, "NYSE holiday or closure".to_string()),
             Some(s) if now < s.open => (false, "before the 09:30 ET open".to_string()),
-            Some(s) if now >= s.close && s.early_close => {
-                (false, "after the 13:00 ET early close".to_string())
-            }
+            Some(s) if now >= s.close && s.early_close => (false, "after the 13:00 ET early close".to_string()),
             Some(s) if now >= s.close => (false, "after the 16:00 ET close".to_string()),
             Some(s) if s.early_close => (true, "regular session (early close 13:00 ET)".into()),
             Some(_) => (true, "regular session".to_string()),

@@ -168,12 +168,7 @@ impl Settings<'_> {
     /// A comma-separated list, uppercased, blanks dropped.
     pub fn list(&self, key: &str) -> BTreeSet<String> {
         self.get(key)
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_ascii_uppercase())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default()
     }
 
@@ -215,7 +210,8 @@ impl Policy {
             Some("off") => ConfirmationMode::Off,
             Some(v) => return Err(bad("ORDER_CONFIRMATION", format!("'{v}' is not required or off"))),
         };
-        let ttl = s.parse("CONFIRMATION_TTL_SECONDS", defaults::CONFIRMATION_TTL_SECONDS, "a whole number of seconds")?;
+        let ttl =
+            s.parse("CONFIRMATION_TTL_SECONDS", defaults::CONFIRMATION_TTL_SECONDS, "a whole number of seconds")?;
         if ttl == 0 || ttl > 3600 {
             return Err(bad("CONFIRMATION_TTL_SECONDS", "must be between 1 and 3600"));
         }
@@ -246,8 +242,16 @@ impl Policy {
             max_position_value: s.cap("MAX_POSITION_VALUE", Some(defaults::MAX_POSITION_VALUE))?,
             max_daily_value: s.cap("MAX_DAILY_VALUE", Some(defaults::MAX_DAILY_VALUE))?,
             max_daily_orders,
-            duplicate_window_secs: s.parse("DUPLICATE_WINDOW_SECONDS", defaults::DUPLICATE_WINDOW_SECONDS, "a whole number of seconds")?,
-            close_cooldown_secs: s.parse("CLOSE_COOLDOWN_SECONDS", defaults::CLOSE_COOLDOWN_SECONDS, "a whole number of seconds")?,
+            duplicate_window_secs: s.parse(
+                "DUPLICATE_WINDOW_SECONDS",
+                defaults::DUPLICATE_WINDOW_SECONDS,
+                "a whole number of seconds",
+            )?,
+            close_cooldown_secs: s.parse(
+                "CLOSE_COOLDOWN_SECONDS",
+                defaults::CLOSE_COOLDOWN_SECONDS,
+                "a whole number of seconds",
+            )?,
             confirmation,
             confirmation_ttl_secs: ttl,
             keys,
@@ -261,7 +265,10 @@ impl Policy {
             w.push("No daily spend cap set (MAX_DAILY_VALUE unset) while live trading is enabled - only the per-order cap (MAX_ORDER_VALUE) applies; set MAX_DAILY_VALUE to bound cumulative daily spend.".to_string());
         }
         if self.confirmation == ConfirmationMode::Off && self.allow_live {
-            w.push("ORDER_CONFIRMATION=off while live trading is enabled: orders go out without a preview token.".to_string());
+            w.push(
+                "ORDER_CONFIRMATION=off while live trading is enabled: orders go out without a preview token."
+                    .to_string(),
+            );
         }
         w
     }

@@ -112,44 +112,100 @@ pub fn evaluate(
     let id = match &facts.identity {
         Ok(id) => id.clone(),
         Err(why) => {
-            return Err(block("identity", Some(k.account_id), format!(
-                "Could not read the account from {} to confirm paper-vs-live, and there is no prior confirmation. Refusing to trade until it can be confirmed. ({why})",
-                k.venue
-            )));
+            return Err(block(
+                "identity",
+                Some(k.account_id),
+                format!(
+                    "Could not read the account from {} to confirm paper-vs-live, and there is no prior confirmation. Refusing to trade until it can be confirmed. ({why})",
+                    k.venue
+                ),
+            ));
         }
     };
     if let Some(want) = &policy.expected_account {
         match &id.account_id {
-            None => return Err(block("identity", Some(k.account_id), format!(
-                "Could not read the logged-in account from {}. Refusing to trade until the account can be confirmed.", k.venue))),
-            Some(got) if got != want => return Err(block("account_mismatch", Some(k.account_id), format!(
-                "Account mismatch: configured {}={want} but {} is logged into {got}. Refusing to trade until they match — fix .env or log in to the intended account.",
-                k.account_id, k.venue))),
+            None => {
+                return Err(block(
+                    "identity",
+                    Some(k.account_id),
+                    format!(
+                        "Could not read the logged-in account from {}. Refusing to trade until the account can be confirmed.",
+                        k.venue
+                    ),
+                ));
+            }
+            Some(got) if got != want => {
+                return Err(block(
+                    "account_mismatch",
+                    Some(k.account_id),
+                    format!(
+                        "Account mismatch: configured {}={want} but {} is logged into {got}. Refusing to trade until they match — fix .env or log in to the intended account.",
+                        k.account_id, k.venue
+                    ),
+                ));
+            }
             Some(_) => {}
         }
     }
     let Some(paper) = id.is_paper else {
-        return Err(block("identity", None, format!(
-            "Could not confirm from {} whether this is a PAPER or a LIVE (real-money) account. Refusing to trade — verify the login before retrying.", k.venue)));
+        return Err(block(
+            "identity",
+            None,
+            format!(
+                "Could not confirm from {} whether this is a PAPER or a LIVE (real-money) account. Refusing to trade — verify the login before retrying.",
+                k.venue
+            ),
+        ));
     };
     if !paper && !policy.allow_live {
-        return Err(block("live_arm", Some(k.allow_live), format!(
-            "LIVE account detected (real money) but {0} is not true. Refusing to send the order. Only set {0}=true if you really mean to trade with real money.", k.allow_live)));
+        return Err(block(
+            "live_arm",
+            Some(k.allow_live),
+            format!(
+                "LIVE account detected (real money) but {0} is not true. Refusing to send the order. Only set {0}=true if you really mean to trade with real money.",
+                k.allow_live
+            ),
+        ));
     }
     match (paper, policy.mode) {
-        (false, TradingMode::Paper) => return Err(block("label_vs_reality", Some(k.trading_mode), format!(
-            "Config disagrees with reality: {} is on a LIVE (real-money) account but {}=paper. Set {}=live so the config matches, then retry.", k.venue, k.trading_mode, k.trading_mode))),
-        (true, TradingMode::Live) => return Err(block("label_vs_reality", Some(k.trading_mode), format!(
-            "Config disagrees with reality: {}=live but {} is on a PAPER account. Set {}=paper to match, then retry.", k.trading_mode, k.venue, k.trading_mode))),
+        (false, TradingMode::Paper) => {
+            return Err(block(
+                "label_vs_reality",
+                Some(k.trading_mode),
+                format!(
+                    "Config disagrees with reality: {} is on a LIVE (real-money) account but {}=paper. Set {}=live so the config matches, then retry.",
+                    k.venue, k.trading_mode, k.trading_mode
+                ),
+            ));
+        }
+        (true, TradingMode::Live) => {
+            return Err(block(
+                "label_vs_reality",
+                Some(k.trading_mode),
+                format!(
+                    "Config disagrees with reality: {}=live but {} is on a PAPER account. Set {}=paper to match, then retry.",
+                    k.trading_mode, k.venue, k.trading_mode
+                ),
+            ));
+        }
         _ => {}
     }
     if !id.verified && !policy.dry_run && !policy.allow_live {
-        return Err(block("unverified_identity", Some(k.allow_live), format!(
-            "{} can't independently confirm this is a PAPER account, so a real order requires {}=true as an explicit acknowledgement (or keep {}=true).", k.venue, k.allow_live, k.dry_run)));
+        return Err(block(
+            "unverified_identity",
+            Some(k.allow_live),
+            format!(
+                "{} can't independently confirm this is a PAPER account, so a real order requires {}=true as an explicit acknowledgement (or keep {}=true).",
+                k.venue, k.allow_live, k.dry_run
+            ),
+        ));
     }
     if policy.mode == TradingMode::Live && !policy.allow_live {
-        return Err(block("live_arm", Some(k.allow_live), format!(
-            "LIVE mode blocked: set {}=true to trade with real money.", k.allow_live)));
+        return Err(block(
+            "live_arm",
+            Some(k.allow_live),
+            format!("LIVE mode blocked: set {}=true to trade with real money.", k.allow_live),
+        ));
     }
     checks.extend(["identity", "live_arm", "label_vs_reality"]);
 
@@ -164,8 +220,13 @@ pub fn evaluate(
         }
         if facts.halt_file_present {
             let f = policy.halt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-            return Err(block("kill_switch", Some("TRADING_HALT_FILE"), format!(
-                "Trading is halted by the kill switch (halt file {f} exists): new entries are refused; exits and cancels still work. Delete the file (TRADING_HALT_FILE) to resume.")));
+            return Err(block(
+                "kill_switch",
+                Some("TRADING_HALT_FILE"),
+                format!(
+                    "Trading is halted by the kill switch (halt file {f} exists): new entries are refused; exits and cancels still work. Delete the file (TRADING_HALT_FILE) to resume."
+                ),
+            ));
         }
     }
     checks.push("kill_switch");
@@ -173,23 +234,49 @@ pub fn evaluate(
     // 3. Deny and allow lists (exits are let out of a position the lists now exclude).
     if !exit {
         if policy.denylist.contains(&o.symbol) {
-            return Err(block("denylist", Some(k.denylist), format!("Symbol {} is on the deny-list ({}).", o.symbol, k.denylist)));
+            return Err(block(
+                "denylist",
+                Some(k.denylist),
+                format!("Symbol {} is on the deny-list ({}).", o.symbol, k.denylist),
+            ));
         }
         if !policy.allowlist.is_empty() && !policy.allowlist.contains(&o.symbol) {
-            return Err(block("allowlist", Some(k.allowlist), format!("Symbol {} is not on the allow-list ({}).", o.symbol, k.allowlist)));
+            return Err(block(
+                "allowlist",
+                Some(k.allowlist),
+                format!("Symbol {} is not on the allow-list ({}).", o.symbol, k.allowlist),
+            ));
         }
     }
     checks.push("symbol_lists");
 
     // 4. Market hours: market orders that open or add are refused outside RTH; resting
     //    orders and exits are never trapped.
-    if policy.enforce_market_hours && caps.market_hours == MarketHoursModel::Nyse && o.order_type == OrderType::Market && !exit {
+    if policy.enforce_market_hours
+        && caps.market_hours == MarketHoursModel::Nyse
+        && o.order_type == OrderType::Market
+        && !exit
+    {
         match policy.calendar.state_at(facts.now) {
             Ok(s) if s.market_open => {}
             Ok(s) => {
-                let next = s.next_open.map(|t| format!("; next open {}", t.with_timezone(&chrono_tz::America::New_York).format("%a %Y-%m-%d %H:%M ET"))).unwrap_or_default();
-                return Err(block("market_hours", Some("ENFORCE_MARKET_HOURS"), format!(
-                    "Market closed: orders are only accepted during regular trading hours (RTH) ({}{next}). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off.", s.reason)));
+                let next = s
+                    .next_open
+                    .map(|t| {
+                        format!(
+                            "; next open {}",
+                            t.with_timezone(&chrono_tz::America::New_York).format("%a %Y-%m-%d %H:%M ET")
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(block(
+                    "market_hours",
+                    Some("ENFORCE_MARKET_HOURS"),
+                    format!(
+                        "Market closed: orders are only accepted during regular trading hours (RTH) ({}{next}). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off.",
+                        s.reason
+                    ),
+                ));
             }
             Err(e) => return Err(block("market_hours", Some("ENFORCE_MARKET_HOURS"), format!("Market closed: {e}"))),
         }
@@ -207,37 +294,75 @@ pub fn evaluate(
         Size::Cash(c) => Some(c.0),
         Size::Quantity(q) => worst.map(|p| (q.0 * p).round_dp(2)),
     };
-    let needs_price = !exit && (policy.max_order_value.is_some() || policy.max_daily_value.is_some() || policy.max_position_value.is_some());
+    let needs_price = !exit
+        && (policy.max_order_value.is_some()
+            || policy.max_daily_value.is_some()
+            || policy.max_position_value.is_some());
     if needs_price && o.size.cash().is_none() && worst.is_none() {
         let last = quote.and_then(|q| q.last).map(|p| p.to_string()).unwrap_or("None".into());
-        return Err(block("order_value", Some("MAX_ORDER_VALUE"), format!(
-            "No usable price for {} (got {last}): cannot validate the order's value limit (MAX_ORDER_VALUE).", o.symbol)));
+        return Err(block(
+            "order_value",
+            Some("MAX_ORDER_VALUE"),
+            format!(
+                "No usable price for {} (got {last}): cannot validate the order's value limit (MAX_ORDER_VALUE).",
+                o.symbol
+            ),
+        ));
     }
     if !exit {
         if let (Some(cap), Some(v)) = (policy.max_order_value, value)
             && v > cap
         {
-            return Err(block("order_value", Some("MAX_ORDER_VALUE"), format!(
-                "Order of ~{} exceeds the MAX_ORDER_VALUE limit ({}).", money(v), money(cap))));
+            return Err(block(
+                "order_value",
+                Some("MAX_ORDER_VALUE"),
+                format!("Order of ~{} exceeds the MAX_ORDER_VALUE limit ({}).", money(v), money(cap)),
+            ));
         }
         if let (Some(cap), Some(q)) = (policy.max_order_quantity, qty_est)
             && q > cap
         {
-            return Err(block("order_quantity", Some("MAX_ORDER_QUANTITY"), format!(
-                "Order quantity {} exceeds the MAX_ORDER_QUANTITY limit ({}).", q.round_dp(6).normalize(), cap.normalize())));
+            return Err(block(
+                "order_quantity",
+                Some("MAX_ORDER_QUANTITY"),
+                format!(
+                    "Order quantity {} exceeds the MAX_ORDER_QUANTITY limit ({}).",
+                    q.round_dp(6).normalize(),
+                    cap.normalize()
+                ),
+            ));
         }
         if let Some(cap) = policy.max_position_value {
             let h = match &facts.held {
                 Ok(h) => *h,
-                Err(why) => return Err(block("position_value", Some("MAX_POSITION_VALUE"), format!(
-                    "Could not read the position in {} to check the MAX_POSITION_VALUE limit ({why}). Refusing until holdings are readable.", o.symbol))),
+                Err(why) => {
+                    return Err(block(
+                        "position_value",
+                        Some("MAX_POSITION_VALUE"),
+                        format!(
+                            "Could not read the position in {} to check the MAX_POSITION_VALUE limit ({why}). Refusing until holdings are readable.",
+                            o.symbol
+                        ),
+                    ));
+                }
             };
-            let signed = match o.side { Side::Buy => qty_est, Side::Sell => qty_est.map(|q| -q) };
+            let signed = match o.side {
+                Side::Buy => qty_est,
+                Side::Sell => qty_est.map(|q| -q),
+            };
             if let (Some(q), Some(p)) = (signed, worst) {
                 let after = ((h + q).abs() * p).round_dp(2);
                 if after > cap && (h + q).abs() > h.abs() {
-                    return Err(block("position_value", Some("MAX_POSITION_VALUE"), format!(
-                        "The resulting position in {} would be ~{}, above the MAX_POSITION_VALUE limit ({}).", o.symbol, money(after), money(cap))));
+                    return Err(block(
+                        "position_value",
+                        Some("MAX_POSITION_VALUE"),
+                        format!(
+                            "The resulting position in {} would be ~{}, above the MAX_POSITION_VALUE limit ({}).",
+                            o.symbol,
+                            money(after),
+                            money(cap)
+                        ),
+                    ));
                 }
             }
         }
@@ -252,15 +377,26 @@ pub fn evaluate(
             && spent + n > cap
         {
             let remaining = (cap - spent).max(Decimal::ZERO);
-            return Err(block("daily_value", Some("MAX_DAILY_VALUE"), format!(
-                "Daily spend limit reached: ~{} already spent today, this order is ~{}, limit is {} (remaining {}). The limit is MAX_DAILY_VALUE.",
-                money(spent), money(n), money(cap), money(remaining))));
+            return Err(block(
+                "daily_value",
+                Some("MAX_DAILY_VALUE"),
+                format!(
+                    "Daily spend limit reached: ~{} already spent today, this order is ~{}, limit is {} (remaining {}). The limit is MAX_DAILY_VALUE.",
+                    money(spent),
+                    money(n),
+                    money(cap),
+                    money(remaining)
+                ),
+            ));
         }
         if let Some(cap) = policy.max_daily_orders {
             let n = index.orders_on(day);
             if n >= cap {
-                return Err(block("daily_orders", Some("MAX_DAILY_ORDERS"), format!(
-                    "Daily order limit reached: {n} orders already sent today (MAX_DAILY_ORDERS={cap}).")));
+                return Err(block(
+                    "daily_orders",
+                    Some("MAX_DAILY_ORDERS"),
+                    format!("Daily order limit reached: {n} orders already sent today (MAX_DAILY_ORDERS={cap})."),
+                ));
             }
         }
     }
@@ -269,15 +405,26 @@ pub fn evaluate(
     // 7. Duplicate window and unresolved in-flight dispatches (all orders).
     let window = Duration::seconds(i64::try_from(policy.duplicate_window_secs).unwrap_or(i64::MAX / 1000));
     if index.recent_duplicate(&o.fingerprint(), facts.now, window).is_some() {
-        return Err(block("duplicate_window", Some("DUPLICATE_WINDOW_SECONDS"), format!(
-            "Duplicate order blocked: an identical {} {} was just placed (within {}s). Wait, or change DUPLICATE_WINDOW_SECONDS.", o.side, o.symbol, policy.duplicate_window_secs)));
+        return Err(block(
+            "duplicate_window",
+            Some("DUPLICATE_WINDOW_SECONDS"),
+            format!(
+                "Duplicate order blocked: an identical {} {} was just placed (within {}s). Wait, or change DUPLICATE_WINDOW_SECONDS.",
+                o.side, o.symbol, policy.duplicate_window_secs
+            ),
+        ));
     }
     checks.push("duplicate_window");
     let fp = o.fingerprint();
     if let Some(u) = index.unresolved().into_iter().find(|u| u.fingerprint.as_deref() == Some(fp.as_str())) {
-        return Err(block("unresolved_dispatch", None, format!(
-            "In-flight order unresolved: a previous {} {} was dispatched but never confirmed (timeout or crash), so resending now could place a DUPLICATE live order. Reconcile it first with reconcile_pending (client order id {}), then retry.",
-            o.side, o.symbol, u.client_order_id)));
+        return Err(block(
+            "unresolved_dispatch",
+            None,
+            format!(
+                "In-flight order unresolved: a previous {} {} was dispatched but never confirmed (timeout or crash), so resending now could place a DUPLICATE live order. Reconcile it first with reconcile_pending (client order id {}), then retry.",
+                o.side, o.symbol, u.client_order_id
+            ),
+        ));
     }
     checks.push("unresolved_dispatch");
 
@@ -288,13 +435,29 @@ pub fn evaluate(
                 let qty = o.size.quantity().unwrap_or_default();
                 let avail = (*h).max(Decimal::ZERO);
                 if qty > avail {
-                    return Err(block("naked_short", Some(k.allow_short), format!(
-                        "Sell of {} {} exceeds the held position ({}) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set {}=true to allow it.",
-                        qty.normalize(), o.symbol, h.normalize(), k.allow_short)));
+                    return Err(block(
+                        "naked_short",
+                        Some(k.allow_short),
+                        format!(
+                            "Sell of {} {} exceeds the held position ({}) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set {}=true to allow it.",
+                            qty.normalize(),
+                            o.symbol,
+                            h.normalize(),
+                            k.allow_short
+                        ),
+                    ));
                 }
             }
-            Err(why) => return Err(block("naked_short", Some(k.allow_short), format!(
-                "Could not read the position in {} ({why}), so this SELL cannot be shown not to open a short. Refusing; retry when positions are readable, or set {}=true.", o.symbol, k.allow_short))),
+            Err(why) => {
+                return Err(block(
+                    "naked_short",
+                    Some(k.allow_short),
+                    format!(
+                        "Could not read the position in {} ({why}), so this SELL cannot be shown not to open a short. Refusing; retry when positions are readable, or set {}=true.",
+                        o.symbol, k.allow_short
+                    ),
+                ));
+            }
         }
     }
     checks.push("naked_short");
@@ -304,12 +467,22 @@ pub fn evaluate(
         && let (Some(stop), Some(last)) = (pos(o.stop_price), quote.and_then(|q| pos(q.last)))
     {
         if o.side == Side::Sell && stop >= last {
-            return Err(block("inverted_stop", None, format!(
-                "SELL stop at {stop} is at/above the current price ({last}); it would trigger immediately. Put a SELL stop below the market.")));
+            return Err(block(
+                "inverted_stop",
+                None,
+                format!(
+                    "SELL stop at {stop} is at/above the current price ({last}); it would trigger immediately. Put a SELL stop below the market."
+                ),
+            ));
         }
         if o.side == Side::Buy && stop <= last {
-            return Err(block("inverted_stop", None, format!(
-                "BUY stop at {stop} is at/below the current price ({last}); it would trigger immediately. Put a BUY stop above the market.")));
+            return Err(block(
+                "inverted_stop",
+                None,
+                format!(
+                    "BUY stop at {stop} is at/below the current price ({last}); it would trigger immediately. Put a BUY stop above the market."
+                ),
+            ));
         }
     }
     checks.push("inverted_stop");
@@ -325,10 +498,18 @@ pub fn evaluate(
         };
         let (tp, sl) = (b.take_profit.0, b.stop_loss.0);
         let msg = match b.entry.side {
-            Side::Buy if sl >= fill => Some(format!("Bracket stop-loss {sl} is at/above the entry fill (~{fill}); the SELL stop would trigger immediately when the entry fills — check the levels.")),
-            Side::Buy if tp <= fill => Some(format!("Bracket take-profit {tp} is at/below the entry fill (~{fill}); the SELL limit would fill immediately when the entry fills — check the levels.")),
-            Side::Sell if sl <= fill => Some(format!("Bracket stop-loss {sl} is at/below the entry fill (~{fill}); the BUY stop would trigger immediately when the entry fills — check the levels.")),
-            Side::Sell if tp >= fill => Some(format!("Bracket take-profit {tp} is at/above the entry fill (~{fill}); the BUY limit would fill immediately when the entry fills — check the levels.")),
+            Side::Buy if sl >= fill => Some(format!(
+                "Bracket stop-loss {sl} is at/above the entry fill (~{fill}); the SELL stop would trigger immediately when the entry fills — check the levels."
+            )),
+            Side::Buy if tp <= fill => Some(format!(
+                "Bracket take-profit {tp} is at/below the entry fill (~{fill}); the SELL limit would fill immediately when the entry fills — check the levels."
+            )),
+            Side::Sell if sl <= fill => Some(format!(
+                "Bracket stop-loss {sl} is at/below the entry fill (~{fill}); the BUY stop would trigger immediately when the entry fills — check the levels."
+            )),
+            Side::Sell if tp >= fill => Some(format!(
+                "Bracket take-profit {tp} is at/above the entry fill (~{fill}); the BUY limit would fill immediately when the entry fills — check the levels."
+            )),
             _ => None,
         };
         if let Some(m) = msg {

@@ -59,7 +59,16 @@ fn facts(last: Decimal, held: Decimal) -> Facts {
 }
 
 fn order(side: Side, t: OrderType, size: Size) -> OrderRequest {
-    OrderRequest { symbol: "AAPL".into(), side, order_type: t, size, limit_price: None, stop_price: None, trail: None, tif: TimeInForce::Day }
+    OrderRequest {
+        symbol: "AAPL".into(),
+        side,
+        order_type: t,
+        size,
+        limit_price: None,
+        stop_price: None,
+        trail: None,
+        tif: TimeInForce::Day,
+    }
 }
 
 fn cash_buy(c: Decimal) -> OrderIntent {
@@ -98,19 +107,28 @@ fn identity_unreadable_without_prior_confirmation() {
     let mut f = facts(dec!(200), dec!(0));
     f.identity = Err("gateway down".into());
     let e = refused(&cash_buy(dec!(50)), &policy(&[]), &f);
-    assert_eq!(e.message, "Could not read the account from IBKR to confirm paper-vs-live, and there is no prior confirmation. Refusing to trade until it can be confirmed. (gateway down)");
+    assert_eq!(
+        e.message,
+        "Could not read the account from IBKR to confirm paper-vs-live, and there is no prior confirmation. Refusing to trade until it can be confirmed. (gateway down)"
+    );
 }
 
 #[test]
 fn account_mismatch_and_unknown_account() {
     let p = policy(&[("IBKR_ACCOUNT_ID", "DU999")]);
     let e = refused(&cash_buy(dec!(50)), &p, &facts(dec!(200), dec!(0)));
-    assert_eq!(e.message, "Account mismatch: configured IBKR_ACCOUNT_ID=DU999 but IBKR is logged into DU123. Refusing to trade until they match — fix .env or log in to the intended account.");
+    assert_eq!(
+        e.message,
+        "Account mismatch: configured IBKR_ACCOUNT_ID=DU999 but IBKR is logged into DU123. Refusing to trade until they match — fix .env or log in to the intended account."
+    );
     assert_eq!(e.setting, Some("IBKR_ACCOUNT_ID"));
     let mut f = facts(dec!(200), dec!(0));
     f.identity = Ok(AccountIdentity { account_id: None, is_paper: Some(true), verified: true });
     let e = refused(&cash_buy(dec!(50)), &p, &f);
-    assert_eq!(e.message, "Could not read the logged-in account from IBKR. Refusing to trade until the account can be confirmed.");
+    assert_eq!(
+        e.message,
+        "Could not read the logged-in account from IBKR. Refusing to trade until the account can be confirmed."
+    );
     assert!(run(&cash_buy(dec!(50)), &policy(&[("IBKR_ACCOUNT_ID", "DU123")]), &facts(dec!(200), dec!(0))).is_ok());
 }
 
@@ -119,7 +137,10 @@ fn paper_or_live_must_be_known() {
     let mut f = facts(dec!(200), dec!(0));
     f.identity = Ok(AccountIdentity { account_id: Some("U1".into()), is_paper: None, verified: true });
     let e = refused(&cash_buy(dec!(50)), &policy(&[]), &f);
-    assert_eq!(e.message, "Could not confirm from IBKR whether this is a PAPER or a LIVE (real-money) account. Refusing to trade — verify the login before retrying.");
+    assert_eq!(
+        e.message,
+        "Could not confirm from IBKR whether this is a PAPER or a LIVE (real-money) account. Refusing to trade — verify the login before retrying."
+    );
 }
 
 fn live_facts() -> Facts {
@@ -131,10 +152,16 @@ fn live_facts() -> Facts {
 #[test]
 fn live_account_needs_the_arm_and_the_label() {
     let e = refused(&cash_buy(dec!(50)), &policy(&[]), &live_facts());
-    assert_eq!(e.message, "LIVE account detected (real money) but TRADING_ALLOW_LIVE is not true. Refusing to send the order. Only set TRADING_ALLOW_LIVE=true if you really mean to trade with real money.");
+    assert_eq!(
+        e.message,
+        "LIVE account detected (real money) but TRADING_ALLOW_LIVE is not true. Refusing to send the order. Only set TRADING_ALLOW_LIVE=true if you really mean to trade with real money."
+    );
     assert_eq!(e.rule, Some("live_arm"));
     let e = refused(&cash_buy(dec!(50)), &policy(&[("TRADING_ALLOW_LIVE", "true")]), &live_facts());
-    assert_eq!(e.message, "Config disagrees with reality: IBKR is on a LIVE (real-money) account but IBKR_TRADING_MODE=paper. Set IBKR_TRADING_MODE=live so the config matches, then retry.");
+    assert_eq!(
+        e.message,
+        "Config disagrees with reality: IBKR is on a LIVE (real-money) account but IBKR_TRADING_MODE=paper. Set IBKR_TRADING_MODE=live so the config matches, then retry."
+    );
     let ok = policy(&[("TRADING_ALLOW_LIVE", "true"), ("IBKR_TRADING_MODE", "live")]);
     assert!(run(&cash_buy(dec!(50)), &ok, &live_facts()).is_ok());
 }
@@ -143,7 +170,10 @@ fn live_account_needs_the_arm_and_the_label() {
 fn live_label_on_a_paper_account_is_refused() {
     let p = policy(&[("IBKR_TRADING_MODE", "live"), ("TRADING_ALLOW_LIVE", "true")]);
     let e = refused(&cash_buy(dec!(50)), &p, &facts(dec!(200), dec!(0)));
-    assert_eq!(e.message, "Config disagrees with reality: IBKR_TRADING_MODE=live but IBKR is on a PAPER account. Set IBKR_TRADING_MODE=paper to match, then retry.");
+    assert_eq!(
+        e.message,
+        "Config disagrees with reality: IBKR_TRADING_MODE=live but IBKR is on a PAPER account. Set IBKR_TRADING_MODE=paper to match, then retry."
+    );
 }
 
 #[test]
@@ -160,7 +190,10 @@ fn unverified_identity_needs_an_explicit_ack_for_real_sends() {
     let mut f = facts(dec!(200), dec!(0));
     f.identity = Ok(AccountIdentity { account_id: Some("binance".into()), is_paper: Some(true), verified: false });
     let e = refused(&cash_buy(dec!(50)), &policy(&[("TRADING_DRY_RUN", "false")]), &f);
-    assert_eq!(e.message, "IBKR can't independently confirm this is a PAPER account, so a real order requires TRADING_ALLOW_LIVE=true as an explicit acknowledgement (or keep TRADING_DRY_RUN=true).");
+    assert_eq!(
+        e.message,
+        "IBKR can't independently confirm this is a PAPER account, so a real order requires TRADING_ALLOW_LIVE=true as an explicit acknowledgement (or keep TRADING_DRY_RUN=true)."
+    );
     assert!(run(&cash_buy(dec!(50)), &policy(&[]), &f).is_ok(), "dry-run needs no ack");
 }
 
@@ -168,13 +201,19 @@ fn unverified_identity_needs_an_explicit_ack_for_real_sends() {
 fn kill_switch_blocks_entries_not_exits() {
     let p = policy(&[("TRADING_HALTED", "true")]);
     let e = refused(&cash_buy(dec!(50)), &p, &facts(dec!(200), dec!(0)));
-    assert_eq!(e.message, "Trading is halted by the kill switch (TRADING_HALTED=true): new entries are refused; exits and cancels still work. Set TRADING_HALTED=false to resume.");
+    assert_eq!(
+        e.message,
+        "Trading is halted by the kill switch (TRADING_HALTED=true): new entries are refused; exits and cancels still work. Set TRADING_HALTED=false to resume."
+    );
     assert!(run(&qty(Side::Sell, dec!(1)), &p, &facts(dec!(200), dec!(3))).unwrap().is_exit);
     let p = policy(&[("TRADING_HALT_FILE", "/tmp/halt")]);
     let mut f = facts(dec!(200), dec!(0));
     f.halt_file_present = true;
     let e = refused(&cash_buy(dec!(50)), &p, &f);
-    assert_eq!(e.message, "Trading is halted by the kill switch (halt file /tmp/halt exists): new entries are refused; exits and cancels still work. Delete the file (TRADING_HALT_FILE) to resume.");
+    assert_eq!(
+        e.message,
+        "Trading is halted by the kill switch (halt file /tmp/halt exists): new entries are refused; exits and cancels still work. Delete the file (TRADING_HALT_FILE) to resume."
+    );
 }
 
 #[test]
@@ -183,9 +222,13 @@ fn deny_and_allow_lists() {
     assert_eq!(e.message, "Symbol AAPL is on the deny-list (SYMBOL_DENYLIST).");
     let e = refused(&cash_buy(dec!(50)), &policy(&[("SYMBOL_ALLOWLIST", "MSFT")]), &facts(dec!(200), dec!(0)));
     assert_eq!(e.message, "Symbol AAPL is not on the allow-list (SYMBOL_ALLOWLIST).");
-    assert!(run(&cash_buy(dec!(50)), &policy(&[("SYMBOL_ALLOWLIST", "MSFT,AAPL")]), &facts(dec!(200), dec!(0))).is_ok());
+    assert!(
+        run(&cash_buy(dec!(50)), &policy(&[("SYMBOL_ALLOWLIST", "MSFT,AAPL")]), &facts(dec!(200), dec!(0))).is_ok()
+    );
     // Getting out of a position is never trapped by a list.
-    assert!(run(&qty(Side::Sell, dec!(2)), &policy(&[("SYMBOL_DENYLIST", "AAPL")]), &facts(dec!(200), dec!(2))).is_ok());
+    assert!(
+        run(&qty(Side::Sell, dec!(2)), &policy(&[("SYMBOL_DENYLIST", "AAPL")]), &facts(dec!(200), dec!(2))).is_ok()
+    );
 }
 
 #[test]
@@ -194,7 +237,10 @@ fn market_hours_trap_market_entries_only() {
     let mut f = facts(dec!(200), dec!(5));
     f.now = Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap(); // Sunday
     let e = refused(&cash_buy(dec!(50)), &p, &f);
-    assert_eq!(e.message, "Market closed: orders are only accepted during regular trading hours (RTH) (weekend; next open Mon 2026-11-23 09:30 ET). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off.");
+    assert_eq!(
+        e.message,
+        "Market closed: orders are only accepted during regular trading hours (RTH) (weekend; next open Mon 2026-11-23 09:30 ET). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off."
+    );
     assert_eq!(e.setting, Some("ENFORCE_MARKET_HOURS"));
     // A resting limit buy, a protective stop and a market exit all pass.
     let mut lmt = order(Side::Buy, OrderType::Limit, Size::Quantity(Qty(dec!(0.2))));
@@ -214,7 +260,11 @@ fn market_hours_fail_closed_past_the_verified_calendar() {
     let mut f = facts(dec!(200), dec!(0));
     f.now = Utc.with_ymd_and_hms(2031, 3, 4, 15, 0, 0).unwrap();
     let e = refused(&cash_buy(dec!(50)), &policy(&[]), &f);
-    assert!(e.message.starts_with("Market closed: the NYSE calendar is verified only for 2020–2030; 2031"), "{}", e.message);
+    assert!(
+        e.message.starts_with("Market closed: the NYSE calendar is verified only for 2020–2030; 2031"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -242,7 +292,10 @@ fn value_cap_needs_a_price() {
     let mut f = facts(dec!(200), dec!(0));
     f.quote = None;
     let e = refused(&qty(Side::Buy, dec!(1)), &policy(&[]), &f);
-    assert_eq!(e.message, "No usable price for AAPL (got None): cannot validate the order's value limit (MAX_ORDER_VALUE).");
+    assert_eq!(
+        e.message,
+        "No usable price for AAPL (got None): cannot validate the order's value limit (MAX_ORDER_VALUE)."
+    );
     // A cash amount is its own value.
     assert!(run(&cash_buy(dec!(50)), &policy(&[("MAX_POSITION_VALUE", "off")]), &f).is_ok());
 }
@@ -257,7 +310,12 @@ fn exits_are_never_value_capped() {
 
 #[test]
 fn quantity_cap() {
-    let p = policy(&[("MAX_ORDER_QUANTITY", "5"), ("MAX_ORDER_VALUE", "off"), ("MAX_POSITION_VALUE", "off"), ("MAX_DAILY_VALUE", "off")]);
+    let p = policy(&[
+        ("MAX_ORDER_QUANTITY", "5"),
+        ("MAX_ORDER_VALUE", "off"),
+        ("MAX_POSITION_VALUE", "off"),
+        ("MAX_DAILY_VALUE", "off"),
+    ]);
     let e = refused(&qty(Side::Buy, dec!(6)), &p, &facts(dec!(2), dec!(0)));
     assert_eq!(e.message, "Order quantity 6 exceeds the MAX_ORDER_QUANTITY limit (5).");
     assert!(run(&qty(Side::Buy, dec!(5)), &p, &facts(dec!(2), dec!(0))).is_ok());
@@ -268,7 +326,10 @@ fn resulting_position_cap() {
     let p = policy(&[("MAX_POSITION_VALUE", "1000")]);
     // Holding 4.8 at the 200.05 ask is ~960; another 0.4 would make ~1040.
     let e = refused(&qty(Side::Buy, dec!(0.4)), &p, &facts(dec!(200), dec!(4.8)));
-    assert_eq!(e.message, "The resulting position in AAPL would be ~US$1040.26, above the MAX_POSITION_VALUE limit (US$1000).");
+    assert_eq!(
+        e.message,
+        "The resulting position in AAPL would be ~US$1040.26, above the MAX_POSITION_VALUE limit (US$1000)."
+    );
     assert!(run(&qty(Side::Buy, dec!(0.1)), &p, &facts(dec!(200), dec!(4.8))).is_ok());
     let mut f = facts(dec!(200), dec!(0));
     f.held = Err("positions unavailable".into());
@@ -303,7 +364,10 @@ fn index_with_spend(spent: Decimal, orders: u32) -> (tempfile::TempDir, crate::j
 fn daily_spend_cap() {
     let (_d, j) = index_with_spend(dec!(480), 4);
     let e = j.with_index(|i| run_with(&cash_buy(dec!(50)), &policy(&[]), &facts(dec!(200), dec!(0)), i)).unwrap_err();
-    assert_eq!(e.message, "Daily spend limit reached: ~US$480 already spent today, this order is ~US$50, limit is US$500 (remaining US$20). The limit is MAX_DAILY_VALUE.");
+    assert_eq!(
+        e.message,
+        "Daily spend limit reached: ~US$480 already spent today, this order is ~US$50, limit is US$500 (remaining US$20). The limit is MAX_DAILY_VALUE."
+    );
     assert!(j.with_index(|i| run_with(&cash_buy(dec!(20)), &policy(&[]), &facts(dec!(200), dec!(0)), i)).is_ok());
 }
 
@@ -336,11 +400,17 @@ fn duplicate_window_and_unresolved_dispatch() {
     .unwrap();
     let p = policy(&[]);
     let e = j.with_index(|i| run_with(&cash_buy(dec!(50)), &p, &facts(dec!(200), dec!(0)), i)).unwrap_err();
-    assert_eq!(e.message, "Duplicate order blocked: an identical BUY AAPL was just placed (within 5s). Wait, or change DUPLICATE_WINDOW_SECONDS.");
+    assert_eq!(
+        e.message,
+        "Duplicate order blocked: an identical BUY AAPL was just placed (within 5s). Wait, or change DUPLICATE_WINDOW_SECONDS."
+    );
     let mut later = facts(dec!(200), dec!(0));
     later.now = open_now() + chrono::Duration::seconds(60);
     let e = j.with_index(|i| run_with(&cash_buy(dec!(50)), &p, &later, i)).unwrap_err();
-    assert_eq!(e.message, "In-flight order unresolved: a previous BUY AAPL was dispatched but never confirmed (timeout or crash), so resending now could place a DUPLICATE live order. Reconcile it first with reconcile_pending (client order id abc), then retry.");
+    assert_eq!(
+        e.message,
+        "In-flight order unresolved: a previous BUY AAPL was dispatched but never confirmed (timeout or crash), so resending now could place a DUPLICATE live order. Reconcile it first with reconcile_pending (client order id abc), then retry."
+    );
     // A different order is not blocked by it.
     assert!(j.with_index(|i| run_with(&cash_buy(dec!(40)), &p, &later, i)).is_ok());
 }
@@ -349,7 +419,10 @@ fn duplicate_window_and_unresolved_dispatch() {
 fn no_naked_short() {
     let p = policy(&[]);
     let e = refused(&qty(Side::Sell, dec!(0.3)), &p, &facts(dec!(200), dec!(0.2)));
-    assert_eq!(e.message, "Sell of 0.3 AAPL exceeds the held position (0.2) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set TRADING_ALLOW_SHORT=true to allow it.");
+    assert_eq!(
+        e.message,
+        "Sell of 0.3 AAPL exceeds the held position (0.2) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set TRADING_ALLOW_SHORT=true to allow it."
+    );
     let mut f = facts(dec!(200), dec!(0));
     f.held = Err("timeout".into());
     let no_pos_cap = policy(&[("MAX_POSITION_VALUE", "off")]);
@@ -366,23 +439,40 @@ fn inverted_stops() {
     let mut s = order(Side::Sell, OrderType::Stop, Size::Quantity(Qty(dec!(1))));
     s.stop_price = Some(Price(dec!(201)));
     let e = refused(&OrderIntent::Single(s.clone()), &p, &facts(dec!(200), dec!(1)));
-    assert_eq!(e.message, "SELL stop at 201 is at/above the current price (200); it would trigger immediately. Put a SELL stop below the market.");
+    assert_eq!(
+        e.message,
+        "SELL stop at 201 is at/above the current price (200); it would trigger immediately. Put a SELL stop below the market."
+    );
     s.stop_price = Some(Price(dec!(190)));
     assert!(run(&OrderIntent::Single(s), &p, &facts(dec!(200), dec!(1))).is_ok());
     let mut b = order(Side::Buy, OrderType::Stop, Size::Quantity(Qty(dec!(0.1))));
     b.stop_price = Some(Price(dec!(199)));
     let e = refused(&OrderIntent::Single(b), &p, &facts(dec!(200), dec!(0)));
-    assert_eq!(e.message, "BUY stop at 199 is at/below the current price (200); it would trigger immediately. Put a BUY stop above the market.");
+    assert_eq!(
+        e.message,
+        "BUY stop at 199 is at/below the current price (200); it would trigger immediately. Put a BUY stop above the market."
+    );
 }
 
 #[test]
 fn bracket_exits_against_the_market() {
     let p = policy(&[]);
     let entry = order(Side::Buy, OrderType::Market, Size::Quantity(Qty(dec!(0.4))));
-    let b = OrderIntent::Bracket(BracketRequest { entry: entry.clone(), take_profit: Price(dec!(220)), stop_loss: Price(dec!(201)) });
+    let b = OrderIntent::Bracket(BracketRequest {
+        entry: entry.clone(),
+        take_profit: Price(dec!(220)),
+        stop_loss: Price(dec!(201)),
+    });
     let e = refused(&b, &p, &facts(dec!(200), dec!(0)));
-    assert_eq!(e.message, "Bracket stop-loss 201 is at/above the entry fill (~200); the SELL stop would trigger immediately when the entry fills — check the levels.");
-    let b = OrderIntent::Bracket(BracketRequest { entry: entry.clone(), take_profit: Price(dec!(199)), stop_loss: Price(dec!(150)) });
+    assert_eq!(
+        e.message,
+        "Bracket stop-loss 201 is at/above the entry fill (~200); the SELL stop would trigger immediately when the entry fills — check the levels."
+    );
+    let b = OrderIntent::Bracket(BracketRequest {
+        entry: entry.clone(),
+        take_profit: Price(dec!(199)),
+        stop_loss: Price(dec!(150)),
+    });
     assert_eq!(refused(&b, &p, &facts(dec!(200), dec!(0))).rule, Some("bracket_exits"));
     let b = OrderIntent::Bracket(BracketRequest { entry, take_profit: Price(dec!(220)), stop_loss: Price(dec!(190)) });
     assert!(run(&b, &p, &facts(dec!(200), dec!(0))).is_ok());

@@ -96,13 +96,7 @@ impl JournalRecord {
             (None, Some(q)) => format!("qty={q}"),
             (None, None) => return None,
         };
-        Some(format!(
-            "{}|{}|{}|{}",
-            self.symbol.as_deref()?,
-            self.side?,
-            self.order_type?.as_str(),
-            size
-        ))
+        Some(format!("{}|{}|{}|{}", self.symbol.as_deref()?, self.side?, self.order_type?.as_str(), size))
     }
     fn time(&self) -> Option<DateTime<Utc>> {
         DateTime::parse_from_rfc3339(&self.timestamp).ok().map(|t| t.with_timezone(&Utc))
@@ -110,8 +104,7 @@ impl JournalRecord {
 }
 
 /// Statuses after which the order is known to be settled at the venue.
-const SETTLING: &[&str] =
-    &["filled", "cancelled", "rejected", "inactive", "submitted", "partially_filled"];
+const SETTLING: &[&str] = &["filled", "cancelled", "rejected", "inactive", "submitted", "partially_filled"];
 
 /// What the index knows about one client order id.
 #[derive(Clone, Debug)]
@@ -155,6 +148,9 @@ pub struct Unresolved {
     pub fingerprint: Option<String>,
 }
 
+/// When an order was dispatched, and under which client order id.
+type DispatchTime = (DateTime<Utc>, Option<String>);
+
 /// The in-memory index of the journal.
 #[derive(Debug, Default)]
 pub struct JournalIndex {
@@ -164,7 +160,7 @@ pub struct JournalIndex {
     /// Sent lines without a client order id (legacy): (day, side, notional).
     loose_spend: HashMap<NaiveDate, Decimal>,
     /// Recent dispatch times per fingerprint, newest last.
-    dispatch_times: HashMap<String, Vec<(DateTime<Utc>, Option<String>)>>,
+    dispatch_times: HashMap<String, Vec<DispatchTime>>,
     unresolved: BTreeSet<String>,
     order_to_coid: HashMap<String, String>,
     last_close: HashMap<String, DateTime<Utc>>,
@@ -177,7 +173,10 @@ impl JournalIndex {
         let time = r.time();
         let day = time.map(|t| t.with_timezone(&tz).date_naive());
         let Some(coid) = r.client_order_id.clone() else {
-            if r.sent && !r.dry_run && r.side == Some(Side::Buy) && !matches!(r.status.as_str(), "rejected" | "cancelled")
+            if r.sent
+                && !r.dry_run
+                && r.side == Some(Side::Buy)
+                && !matches!(r.status.as_str(), "rejected" | "cancelled")
                 && let (Some(d), Some(n)) = (day, r.notional)
             {
                 *self.loose_spend.entry(d).or_default() += n.0;
@@ -223,7 +222,9 @@ impl JournalIndex {
             d.resolved = true;
         }
         let unresolved = d.sent && !d.dry_run && !d.resolved;
-        if d.sent && r.kind == RecordKind::Intent && d.tag.as_deref() == Some("close")
+        if d.sent
+            && r.kind == RecordKind::Intent
+            && d.tag.as_deref() == Some("close")
             && let (Some(sym), Some(t)) = (&d.symbol, time)
         {
             self.last_close.insert(sym.clone(), t);
@@ -286,9 +287,10 @@ impl JournalIndex {
             return None;
         }
         self.dispatch_times.get(fingerprint)?.iter().rev().find_map(|(t, coid)| {
-            let freed = coid.as_ref().and_then(|c| self.by_coid.get(c)).is_some_and(|d| {
-                matches!(d.fate.as_deref(), Some("rejected" | "cancelled"))
-            });
+            let freed = coid
+                .as_ref()
+                .and_then(|c| self.by_coid.get(c))
+                .is_some_and(|d| matches!(d.fate.as_deref(), Some("rejected" | "cancelled")));
             (*t > now - window && *t <= now + Duration::seconds(1) && !freed).then_some(*t)
         })
     }
@@ -394,7 +396,11 @@ impl Journal {
             tracing::warn!(line = n, "journal {}: line {n} is not a valid record; skipped", path.display());
         }
         for n in &integrity.chain_breaks {
-            tracing::warn!(line = n, "journal {}: hash chain broken at line {n} (a line before it was edited, removed or inserted)", path.display());
+            tracing::warn!(
+                line = n,
+                "journal {}: hash chain broken at line {n} (a line before it was edited, removed or inserted)",
+                path.display()
+            );
         }
         Ok(Journal {
             path: path.to_path_buf(),

@@ -47,7 +47,9 @@ fn intent_and_outcome_count_once_toward_spend() {
 fn rejected_and_unfilled_cancels_free_the_budget_but_partial_fills_do_not() {
     let dir = tempfile::tempdir().unwrap();
     let j = open(&dir);
-    for (coid, status, filled) in [("r", "rejected", None), ("c", "cancelled", None), ("p", "cancelled", Some(dec!(0.1)))] {
+    for (coid, status, filled) in
+        [("r", "rejected", None), ("c", "cancelled", None), ("p", "cancelled", Some(dec!(0.1)))]
+    {
         j.append(buy(&j, RecordKind::Intent, coid, t(15, 0, 0), "pending")).unwrap();
         let mut o = buy(&j, RecordKind::Outcome, coid, t(15, 0, 1), status);
         o.order_id = Some(format!("id-{coid}"));

@@ -4,13 +4,13 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod broker;
 pub mod calendar;
 pub mod config;
 pub mod error;
+pub mod guard;
+pub mod journal;
 pub mod money;
 pub mod order;
 pub mod ports;
 pub mod tokens;
-pub mod broker;
-pub mod guard;
-pub mod journal;

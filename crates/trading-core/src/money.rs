@@ -116,11 +116,7 @@ decimal_newtype!(
 /// `50 USDT` for anything else (a stablecoin is not a dollar).
 pub fn fmt_money(amount: Decimal, ccy: &str) -> String {
     let a = amount.round_dp(2).normalize();
-    if ccy.eq_ignore_ascii_case("USD") {
-        format!("US${a}")
-    } else {
-        format!("{a} {ccy}")
-    }
+    if ccy.eq_ignore_ascii_case("USD") { format!("US${a}") } else { format!("{a} {ccy}") }
 }
 
 #[cfg(test)]

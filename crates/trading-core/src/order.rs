@@ -47,9 +47,7 @@ impl std::str::FromStr for Side {
         match s.trim().to_ascii_uppercase().as_str() {
             "BUY" | "B" => Ok(Side::Buy),
             "SELL" | "S" => Ok(Side::Sell),
-            other => Err(TradeError::validation(format!(
-                "side: '{other}' is not a side; use BUY or SELL"
-            ))),
+            other => Err(TradeError::validation(format!("side: '{other}' is not a side; use BUY or SELL"))),
         }
     }
 }
@@ -168,8 +166,7 @@ pub fn normalize_symbol(raw: &str) -> Result<String, TradeError> {
     let s = raw.trim().to_ascii_uppercase();
     let ok = !s.is_empty()
         && s.len() <= 24
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/' | ' '));
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/' | ' '));
     if ok {
         Ok(s)
     } else {
@@ -245,9 +242,7 @@ impl OrderRequest {
             (false, None) => {}
         }
         match (self.order_type == OrderType::Trail, self.trail) {
-            (true, None) => Err(TradeError::validation(
-                "Provide exactly one of 'trail_amount' and 'trail_percent'.",
-            )),
+            (true, None) => Err(TradeError::validation("Provide exactly one of 'trail_amount' and 'trail_percent'.")),
             (true, Some(Trail::Amount(a))) => positive("trail_amount", a.0),
             (true, Some(Trail::Percent(p))) => {
                 positive("trail_percent", p)?;
@@ -257,9 +252,9 @@ impl OrderRequest {
                     Ok(())
                 }
             }
-            (false, Some(_)) => Err(TradeError::validation(
-                "trail_amount / trail_percent are only used by trailing_stop",
-            )),
+            (false, Some(_)) => {
+                Err(TradeError::validation("trail_amount / trail_percent are only used by trailing_stop"))
+            }
             (false, None) => Ok(()),
         }
     }
@@ -384,12 +379,9 @@ impl OrderIntent {
     pub fn exact_terms(&self) -> String {
         match self {
             OrderIntent::Single(o) => o.exact_terms(),
-            OrderIntent::Bracket(b) => format!(
-                "bracket|{}|tp={}|sl={}",
-                b.entry.exact_terms(),
-                b.take_profit,
-                b.stop_loss
-            ),
+            OrderIntent::Bracket(b) => {
+                format!("bracket|{}|tp={}|sl={}", b.entry.exact_terms(), b.take_profit, b.stop_loss)
+            }
         }
     }
 }
@@ -411,10 +403,7 @@ pub enum OrderStatus {
 impl OrderStatus {
     /// No further fills can happen.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            OrderStatus::Filled | OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Inactive
-        )
+        matches!(self, OrderStatus::Filled | OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Inactive)
     }
     pub fn as_str(self) -> &'static str {
         match self {

@@ -28,10 +28,7 @@ fn sizes_100_and_100_point_0_are_one_fingerprint() {
     a.size = Size::Quantity(Qty(dec!(100)));
     let mut b = a.clone();
     b.size = Size::Quantity(Qty(dec!(100.0)));
-    assert_eq!(
-        OrderRequest::new(a).unwrap().fingerprint(),
-        OrderRequest::new(b).unwrap().fingerprint()
-    );
+    assert_eq!(OrderRequest::new(a).unwrap().fingerprint(), OrderRequest::new(b).unwrap().fingerprint());
 }
 
 #[test]
@@ -39,10 +36,7 @@ fn cash_only_for_market_buys() {
     let mut o = mkt_buy_cash(dec!(50));
     o.side = Side::Sell;
     let e = OrderRequest::new(o).unwrap_err();
-    assert_eq!(
-        e.message,
-        "cash_amount is only valid for a MARKET BUY; sells, limits and stops must use 'quantity'."
-    );
+    assert_eq!(e.message, "cash_amount is only valid for a MARKET BUY; sells, limits and stops must use 'quantity'.");
     let mut o = mkt_buy_cash(dec!(50));
     o.order_type = OrderType::Limit;
     o.limit_price = Some(Price(dec!(10)));
@@ -55,19 +49,13 @@ fn prices_required_by_type() {
     o.size = Size::Quantity(Qty(dec!(1)));
     o.order_type = OrderType::StopLimit;
     o.stop_price = Some(Price(dec!(10)));
-    assert_eq!(
-        OrderRequest::new(o.clone()).unwrap_err().message,
-        "limit_price is required for a STOP_LIMIT order"
-    );
+    assert_eq!(OrderRequest::new(o.clone()).unwrap_err().message, "limit_price is required for a STOP_LIMIT order");
     o.limit_price = Some(Price(dec!(0)));
     assert!(OrderRequest::new(o.clone()).unwrap_err().message.contains("limit_price must be greater than 0"));
     o.order_type = OrderType::Trail;
     o.limit_price = None;
     o.stop_price = None;
-    assert_eq!(
-        OrderRequest::new(o).unwrap_err().message,
-        "Provide exactly one of 'trail_amount' and 'trail_percent'."
-    );
+    assert_eq!(OrderRequest::new(o).unwrap_err().message, "Provide exactly one of 'trail_amount' and 'trail_percent'.");
 }
 
 #[test]

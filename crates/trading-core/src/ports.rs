@@ -73,11 +73,7 @@ pub trait Broker: Send + Sync {
     /// A short human name of the venue and backend, e.g. "IBKR (simulator)".
     fn name(&self) -> String;
     fn capabilities(&self) -> Capabilities;
-    async fn place(
-        &self,
-        order: &Approved<OrderRequest>,
-        client_order_id: &str,
-    ) -> Result<OrderResult, VenueError>;
+    async fn place(&self, order: &Approved<OrderRequest>, client_order_id: &str) -> Result<OrderResult, VenueError>;
     async fn place_bracket(
         &self,
         order: &Approved<BracketRequest>,
@@ -89,10 +85,7 @@ pub trait Broker: Send + Sync {
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError>;
     async fn fills(&self) -> Result<Vec<Fill>, VenueError>;
     /// Looks an order up by the client order id we sent with it (reconciliation).
-    async fn find_by_client_order_id(
-        &self,
-        client_order_id: &str,
-    ) -> Result<Option<OrderResult>, VenueError>;
+    async fn find_by_client_order_id(&self, client_order_id: &str) -> Result<Option<OrderResult>, VenueError>;
     /// Venue-specific session facts for `session_status` (connected, server version, ...).
     async fn session(&self) -> Result<serde_json::Value, VenueError>;
 }

@@ -58,12 +58,7 @@ impl TokenStore {
 
     /// Consumes `token` for `intent`. The token is spent whether or not it matches, so a
     /// token can never be tried twice.
-    pub fn redeem(
-        &self,
-        token: Option<&str>,
-        intent: &OrderIntent,
-        now: DateTime<Utc>,
-    ) -> Result<(), TradeError> {
+    pub fn redeem(&self, token: Option<&str>, intent: &OrderIntent, now: DateTime<Utc>) -> Result<(), TradeError> {
         let refuse = |msg: String| Err(TradeError::new(ErrorCode::ConfirmationRequired, msg));
         let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
             return refuse(

@@ -211,7 +211,9 @@ impl PreviewParams {
         let side = side(self.side.as_deref(), Side::Buy)?;
         let trail = trail(self.trail_amount, self.trail_percent)?;
         if self.cash_amount.is_some() && self.limit_price.is_some() {
-            return Err(TradeError::validation("LIMIT orders use 'quantity', not 'cash_amount' (cashQty is market-only)."));
+            return Err(TradeError::validation(
+                "LIMIT orders use 'quantity', not 'cash_amount' (cashQty is market-only).",
+            ));
         }
         let order_type = match (trail, self.stop_price, self.limit_price) {
             (Some(_), _, _) => OrderType::Trail,
@@ -243,7 +245,9 @@ impl PreviewParams {
 impl BuyParams {
     pub fn intent(&self) -> Result<OrderIntent, TradeError> {
         if self.limit_price.is_some() && self.cash_amount.is_some() {
-            return Err(TradeError::validation("LIMIT orders use 'quantity', not 'cash_amount' (cashQty is market-only)."));
+            return Err(TradeError::validation(
+                "LIMIT orders use 'quantity', not 'cash_amount' (cashQty is market-only).",
+            ));
         }
         PreviewParams {
             symbol: self.symbol.clone(),
@@ -319,3 +323,7 @@ impl BracketParams {
         .intent()
     }
 }
+
+#[cfg(test)]
+#[path = "params_tests.rs"]
+mod tests;

@@ -120,7 +120,9 @@ impl TradingServer {
             "posture": self.broker.posture(),
         });
         if simulator {
-            data["notice"] = json!("SIMULATOR: an offline simulated market. Prices are a seeded random walk; no order reaches a broker.");
+            data["notice"] = json!(
+                "SIMULATOR: an offline simulated market. Prices are a seeded random walk; no order reaches a broker."
+            );
         } else if account_type == "LIVE" {
             data["warning"] = json!("LIVE account: orders use real money.");
         }
@@ -172,7 +174,8 @@ impl TradingServer {
         if p.symbols.is_empty() || p.symbols.len() > 100 {
             return fail(TradeError::validation("symbols: give between 1 and 100 symbols"));
         }
-        let syms: Result<Vec<String>, TradeError> = p.symbols.iter().map(|s| trading_core::order::normalize_symbol(s)).collect();
+        let syms: Result<Vec<String>, TradeError> =
+            p.symbols.iter().map(|s| trading_core::order::normalize_symbol(s)).collect();
         match syms {
             Ok(s) => respond(self.broker.venue().quotes(&s).await),
             Err(e) => fail(e),
@@ -229,7 +232,12 @@ impl TradingServer {
     /// Step 1 of every order: checks the order against every safety rule and the venue's
     /// estimate, and returns a single-use confirmation_token bound to exactly this order.
     /// Takes the parameters of buy, sell, stop_order, trailing_stop or bracket_order.
-    #[tool(annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn preview_order(&self, Parameters(p): Parameters<PreviewParams>) -> CallToolResult {
         match p.intent() {
             Ok(i) => respond(self.broker.preview(i).await),
@@ -239,40 +247,70 @@ impl TradingServer {
 
     /// Buy by cash_amount (market, fractional) or by quantity (market, or LMT with
     /// limit_price). Needs the confirmation_token from preview_order.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn buy(&self, Parameters(p): Parameters<BuyParams>) -> CallToolResult {
         self.place(p.intent(), p.confirmation_token.as_deref()).await
     }
 
     /// Sell by quantity (market, or LMT with limit_price). Never opens a short unless
     /// shorting is allowed. Needs the confirmation_token from preview_order.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn sell(&self, Parameters(p): Parameters<SellParams>) -> CallToolResult {
         self.place(p.intent(), p.confirmation_token.as_deref()).await
     }
 
     /// Close the whole position in a symbol with an opposite market order. Preview it as
     /// side=SELL (or BUY for a short) with quantity = the position, then pass the token.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn close_position(&self, Parameters(p): Parameters<CloseParams>) -> CallToolResult {
         respond(self.broker.close_position(&p.symbol, p.confirmation_token.as_deref()).await)
     }
 
     /// A stop (STP) or, with limit_price, a stop-limit order. Needs the confirmation_token.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn stop_order(&self, Parameters(p): Parameters<StopParams>) -> CallToolResult {
         self.place(p.intent(), p.confirmation_token.as_deref()).await
     }
 
     /// A trailing stop by trail_amount or trail_percent. Needs the confirmation_token.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn trailing_stop(&self, Parameters(p): Parameters<TrailParams>) -> CallToolResult {
         self.place(p.intent(), p.confirmation_token.as_deref()).await
     }
 
     /// An entry (market, or LMT with entry_limit_price) with a take-profit and a stop-loss
     /// that cancel each other. Needs the confirmation_token.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
     async fn bracket_order(&self, Parameters(p): Parameters<BracketParams>) -> CallToolResult {
         self.place(p.intent(), p.confirmation_token.as_deref()).await
     }
@@ -305,7 +343,12 @@ impl TradingServer {
     }
 
     /// Cancel an open order. Never blocked by a safety rule.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
     async fn cancel_order(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
         respond(self.broker.cancel(&p.order_id).await)
     }
@@ -335,7 +378,12 @@ impl TradingServer {
 
     /// Resolve orders whose dispatch was never confirmed (a crash or timeout) by finding them
     /// at the venue by client order id; they block identical orders until resolved.
-    #[tool(annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
     async fn reconcile_pending(&self, Parameters(p): Parameters<ReconcileParams>) -> CallToolResult {
         respond(self.broker.reconcile_pending(p.resolve_missing).await)
     }

@@ -16,7 +16,8 @@ use trading_mcp::{ServerSettings, TradingServer};
 
 fn init_logging(env: &HashMap<String, String>) {
     let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // stdout carries the MCP protocol: logs go to stderr only.
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
 }

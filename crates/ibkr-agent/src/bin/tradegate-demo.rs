@@ -67,7 +67,11 @@ async fn preview(c: &McpChild, args: Value) -> anyhow::Result<String> {
     let vp = &p["venue_preview"];
     println!(
         "   preview: est. price {}  qty {}  value {}  commission {}  cash after {}",
-        s(&vp["estimated_price"]), s(&vp["estimated_quantity"]), s(&vp["estimated_value"]), s(&vp["commission"]), s(&vp["cash_after"])
+        s(&vp["estimated_price"]),
+        s(&vp["estimated_quantity"]),
+        s(&vp["estimated_value"]),
+        s(&vp["commission"]),
+        s(&vp["cash_after"])
     );
     println!("   guard checks passed: {}", p["evaluation"]["checks"].as_array().map(|a| a.len()).unwrap_or(0));
     let tok = s(&p["confirmation_token"]);
@@ -78,8 +82,15 @@ async fn preview(c: &McpChild, args: Value) -> anyhow::Result<String> {
 fn show_order(o: &Value) {
     println!(
         "   order {}: {} {} {} {} → {}  filled {} @ {}  {}",
-        s(&o["order_id"]), s(&o["side"]), s(&o["order_type"]), s(&o["quantity"]), s(&o["symbol"]),
-        s(&o["status"]).to_uppercase(), s(&o["filled_quantity"]), s(&o["avg_price"]), s(&o["message"])
+        s(&o["order_id"]),
+        s(&o["side"]),
+        s(&o["order_type"]),
+        s(&o["quantity"]),
+        s(&o["symbol"]),
+        s(&o["status"]).to_uppercase(),
+        s(&o["filled_quantity"]),
+        s(&o["avg_price"]),
+        s(&o["message"])
     );
 }
 
@@ -98,7 +109,9 @@ async fn run() -> anyhow::Result<()> {
     ];
     println!("tradegate demo: an MCP client driving the real ibkr-mcp binary over stdio");
     println!("server: {}", bin.display());
-    println!("settings: IBKR_BACKEND=sim SIM_SEED=7 TRADING_DRY_RUN=false (the simulator's paper money), defaults for every cap");
+    println!(
+        "settings: IBKR_BACKEND=sim SIM_SEED=7 TRADING_DRY_RUN=false (the simulator's paper money), defaults for every cap"
+    );
     let c = McpChild::spawn(&bin, &env, Stdio::inherit()).await?;
 
     step(1, "tools the server offers");
@@ -114,10 +127,21 @@ async fn run() -> anyhow::Result<()> {
 
     step(2, "session status");
     let st = must(&c, "session_status", json!({})).await?;
-    println!("   venue: {}   account: {} {}", s(&st["venue"]), s(&st["identity"]["account_id"]), s(&st["account_type"]));
+    println!(
+        "   venue: {}   account: {} {}",
+        s(&st["venue"]),
+        s(&st["identity"]["account_id"]),
+        s(&st["account_type"])
+    );
     println!("   {}", s(&st["notice"]));
     let p = &st["posture"];
-    println!("   dry_run={}  confirmation={}  max order {}  daily budget left {}", p["dry_run"], s(&p["order_confirmation"]), s(&p["max_order_value"]), s(&p["remaining_daily_budget"]));
+    println!(
+        "   dry_run={}  confirmation={}  max order {}  daily budget left {}",
+        p["dry_run"],
+        s(&p["order_confirmation"]),
+        s(&p["max_order_value"]),
+        s(&p["remaining_daily_budget"])
+    );
 
     step(3, "quote AAPL");
     let q = must(&c, "get_quote", json!({"symbol": "AAPL"})).await?;
@@ -143,7 +167,11 @@ async fn run() -> anyhow::Result<()> {
 
     step(6, "a limit sell above the market (rests)");
     let lmt = json!({"symbol": "AAPL", "quantity": half.to_string(), "limit_price": (last * rust_decimal::Decimal::new(105, 2)).round_dp(2).to_string()});
-    let tok = preview(&c, json!({"symbol": "AAPL", "side": "SELL", "quantity": lmt["quantity"], "limit_price": lmt["limit_price"]})).await?;
+    let tok = preview(
+        &c,
+        json!({"symbol": "AAPL", "side": "SELL", "quantity": lmt["quantity"], "limit_price": lmt["limit_price"]}),
+    )
+    .await?;
     let mut args = lmt.clone();
     args["confirmation_token"] = json!(tok);
     let limit_order = must(&c, "sell", args).await?;
@@ -183,7 +211,11 @@ async fn run() -> anyhow::Result<()> {
     for r in h["journal"].as_array().into_iter().flatten() {
         println!(
             "   {:<10} {:<4} {:<5} {:<10} {:<9} {}",
-            s(&r["kind"]), s(&r["side"]), s(&r["symbol"]), s(&r["order_type"]), s(&r["status"]),
+            s(&r["kind"]),
+            s(&r["side"]),
+            s(&r["symbol"]),
+            s(&r["order_type"]),
+            s(&r["status"]),
             s(&r["message"]).chars().take(70).collect::<String>()
         );
     }

@@ -1,4 +1,4 @@
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -73,7 +73,16 @@ pub fn rig_with(venue: Arc<SimVenue>, clock: Arc<FixedClock>, pairs: &[(&str, &s
 }
 
 pub fn req(side: Side, t: OrderType, size: Size) -> OrderRequest {
-    OrderRequest { symbol: "AAPL".into(), side, order_type: t, size, limit_price: None, stop_price: None, trail: None, tif: TimeInForce::Day }
+    OrderRequest {
+        symbol: "AAPL".into(),
+        side,
+        order_type: t,
+        size,
+        limit_price: None,
+        stop_price: None,
+        trail: None,
+        tif: TimeInForce::Day,
+    }
 }
 
 pub fn cash_buy(sym: &str, cash: i64) -> OrderIntent {
