@@ -1,1 +1,110 @@
-fn main() {}
+//! Server round trips over stdio, measured with a Rust MCP client against the real binary.
+//! Run: `cargo bench -p ibkr-agent --bench stdio_roundtrip` (numbers go to BENCHMARKS.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use ibkr_agent::mcp_client::McpChild;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
+const CALLS: usize = 2000;
+const WARMUP: usize = 100;
+
+fn summary(name: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{name:<44} n={:<5} median {:>8.1} µs   p99 {:>8.1} µs   max {:>8.1} µs",
+        v.len(),
+        pct(0.5).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6,
+        v[v.len() - 1].as_secs_f64() * 1e6
+    );
+}
+
+async fn time_calls(c: &McpChild, tool: &str, args: Value, n: usize) -> Vec<Duration> {
+    for _ in 0..WARMUP {
+        let a = c.call(tool, args.clone()).await.unwrap();
+        assert!(!a.is_error, "{tool}: {:?}", a.body);
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let a = c.call(tool, args.clone()).await.unwrap();
+        out.push(t.elapsed());
+        assert!(!a.is_error, "{tool}: {:?}", a.body);
+    }
+    out
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> McpChild {
+    let j = dir.join(format!("{name}.jsonl")).display().to_string();
+    let mut env = vec![("TRADE_JOURNAL_PATH", j.as_str()), ("LOG_LEVEL", "error")];
+    env.extend_from_slice(extra);
+    McpChild::spawn(BIN.as_ref(), &env, Stdio::null()).await.unwrap()
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    println!("binary: {BIN}");
+
+    // Cold start: spawn to the first tools/list answer.
+    let mut cold = vec![];
+    for i in 0..30 {
+        let t = Instant::now();
+        let c = server(dir.path(), &format!("cold{i}"), &[]).await;
+        c.list_tools().await.unwrap();
+        cold.push(t.elapsed());
+        c.shutdown().await.unwrap();
+    }
+    summary("cold start → first tools/list", cold);
+
+    let c = server(dir.path(), "reads", &[]).await;
+    c.list_tools().await.unwrap();
+    c.call("get_quote", json!({"symbol": "AAPL"})).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if let Some(kib) = c.pid().and_then(rss_kib) {
+        println!("{:<44} {:.1} MiB", "idle RSS after init + one call", kib as f64 / 1024.0);
+    }
+    summary("get_quote", time_calls(&c, "get_quote", json!({"symbol": "AAPL"}), CALLS).await);
+    summary("session_status", time_calls(&c, "session_status", json!({}), CALLS).await);
+    c.shutdown().await.unwrap();
+
+    let open = [
+        ("ORDER_CONFIRMATION", "off"),
+        ("DUPLICATE_WINDOW_SECONDS", "0"),
+        ("MAX_DAILY_ORDERS", "off"),
+        ("MAX_DAILY_VALUE", "off"),
+        ("MAX_POSITION_VALUE", "off"),
+    ];
+    let c = server(dir.path(), "dry", &open).await;
+    summary(
+        "guarded dry-run buy (1 journal fsync)",
+        time_calls(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 5}), CALLS).await,
+    );
+    c.shutdown().await.unwrap();
+
+    let mut real = open.to_vec();
+    real.push(("TRADING_DRY_RUN", "false"));
+    real.push(("SIM_STARTING_CASH", "100000000"));
+    let c = server(dir.path(), "real", &real).await;
+    summary(
+        "guarded real buy on sim (2 journal fsyncs)",
+        time_calls(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 5}), CALLS).await,
+    );
+    c.shutdown().await.unwrap();
+}
+
+fn main() {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run());
+}

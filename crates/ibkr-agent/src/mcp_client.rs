@@ -32,6 +32,7 @@ impl ToolAnswer {
 /// A running server and the client session talking to it.
 pub struct McpChild {
     service: RunningService<RoleClient, ()>,
+    pid: Option<u32>,
 }
 
 impl std::fmt::Debug for McpChild {
@@ -54,8 +55,14 @@ impl McpChild {
             c.envs(env.iter().copied());
         });
         let (transport, _) = TokioChildProcess::builder(cmd).stderr(stderr).spawn()?;
+        let pid = transport.id();
         let service = ().serve(transport).await?;
-        Ok(McpChild { service })
+        Ok(McpChild { service, pid })
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
     }
 
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
