@@ -230,13 +230,20 @@ impl GuardedBroker {
         })
     }
 
-    fn record(&self, o: &OrderRequest, eval: &Evaluation, kind: RecordKind, now: DateTime<Utc>) -> JournalRecord {
+    /// The journal line of an order; `eval` is absent when the guard refused it.
+    fn record(
+        &self,
+        o: &OrderRequest,
+        eval: Option<&Evaluation>,
+        kind: RecordKind,
+        now: DateTime<Utc>,
+    ) -> JournalRecord {
         JournalRecord {
             timestamp: self.journal.timestamp(now),
             kind,
             venue: self.venue.name(),
-            account_id: eval.account_id.clone(),
-            is_paper: eval.verified_paper,
+            account_id: eval.and_then(|e| e.account_id.clone()),
+            is_paper: eval.and_then(|e| e.verified_paper),
             mode: Some(self.policy.mode.as_str().into()),
             symbol: Some(o.symbol.clone()),
             side: Some(o.side),
@@ -245,7 +252,7 @@ impl GuardedBroker {
             quantity: o.size.quantity().map(Qty),
             limit_price: o.limit_price,
             stop_price: o.stop_price,
-            notional: if o.side == Side::Buy { eval.notional.map(Money) } else { None },
+            notional: if o.side == Side::Buy { eval.and_then(|e| e.notional).map(Money) } else { None },
             dry_run: self.policy.dry_run,
             status: "pending".into(),
             ..Default::default()
@@ -254,21 +261,9 @@ impl GuardedBroker {
 
     fn blocked_record(&self, o: &OrderRequest, err: &TradeError, now: DateTime<Utc>) -> JournalRecord {
         JournalRecord {
-            timestamp: self.journal.timestamp(now),
-            kind: RecordKind::Outcome,
-            venue: self.venue.name(),
-            mode: Some(self.policy.mode.as_str().into()),
-            symbol: Some(o.symbol.clone()),
-            side: Some(o.side),
-            order_type: Some(o.order_type),
-            cash_qty: o.size.cash().map(Money),
-            quantity: o.size.quantity().map(Qty),
-            limit_price: o.limit_price,
-            stop_price: o.stop_price,
-            dry_run: self.policy.dry_run,
             status: "blocked".into(),
             message: Some(err.message.clone()),
-            ..Default::default()
+            ..self.record(o, None, RecordKind::Outcome, now)
         }
     }
 
@@ -328,7 +323,7 @@ impl GuardedBroker {
             "dry-run: {what} validated, NOT sent{value}. Set {}=false to send orders.",
             self.policy.keys.dry_run
         );
-        let mut rec = self.record(o, eval, RecordKind::Outcome, now);
+        let mut rec = self.record(o, Some(eval), RecordKind::Outcome, now);
         rec.message = Some(msg.clone());
         self.journal.append(rec).map_err(Self::journal_err)?;
         Ok(vec![OrderResult {
@@ -399,7 +394,7 @@ impl GuardedBroker {
         now: DateTime<Utc>,
     ) -> Result<OrderResult, TradeError> {
         let coid = new_client_order_id();
-        let mut intent_rec = self.record(order.get(), eval, RecordKind::Intent, now);
+        let mut intent_rec = self.record(order.get(), Some(eval), RecordKind::Intent, now);
         intent_rec.client_order_id = Some(coid.clone());
         intent_rec.sent = true;
         intent_rec.tag = tag.map(str::to_string);
@@ -435,7 +430,7 @@ impl GuardedBroker {
         ];
         let mut recs = Vec::with_capacity(3);
         for (tag, o, coid, ev) in &legs {
-            let mut r = self.record(o, ev, RecordKind::Intent, now);
+            let mut r = self.record(o, Some(ev), RecordKind::Intent, now);
             r.client_order_id = Some((*coid).clone());
             r.sent = true;
             r.tag = Some((*tag).into());

@@ -225,6 +225,16 @@ fn deny_and_allow_lists() {
     assert!(
         run(&cash_buy(dec!(50)), &policy(&[("SYMBOL_ALLOWLIST", "MSFT,AAPL")]), &facts(dec!(200), dec!(0))).is_ok()
     );
+    // A pair is listed by its key or its base.
+    let mut pair = cash_buy(dec!(50));
+    if let OrderIntent::Single(o) = &mut pair {
+        o.symbol = "BTC/USDT".into();
+    }
+    assert_eq!(
+        refused(&pair, &policy(&[("SYMBOL_DENYLIST", "btc")]), &facts(dec!(200), dec!(0))).rule,
+        Some("denylist")
+    );
+    assert!(run(&pair, &policy(&[("SYMBOL_ALLOWLIST", "BTC")]), &facts(dec!(200), dec!(0))).is_ok());
     // Getting out of a position is never trapped by a list.
     assert!(
         run(&qty(Side::Sell, dec!(2)), &policy(&[("SYMBOL_DENYLIST", "AAPL")]), &facts(dec!(200), dec!(2))).is_ok()
