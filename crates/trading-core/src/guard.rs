@@ -81,12 +81,6 @@ fn worst_price(o: &OrderRequest, q: Option<&Quote>) -> Option<Decimal> {
     Some(p)
 }
 
-/// Whether a symbol list names this instrument: its canonical key ("AAPL", "BTC/USDT"), or
-/// for a pair its base, so a deny of BTC blocks BTC/USDT.
-fn listed(list: &std::collections::BTreeSet<String>, symbol: &str) -> bool {
-    list.contains(symbol) || symbol.split_once('/').is_some_and(|(base, _)| list.contains(base))
-}
-
 /// Whether the order only reduces a position we hold.
 fn is_exit(o: &OrderRequest, held: Option<Decimal>) -> bool {
     let (Some(held), Some(qty)) = (held, o.size.quantity()) else {
@@ -239,14 +233,15 @@ pub fn evaluate(
 
     // 3. Deny and allow lists (exits are let out of a position the lists now exclude).
     if !exit {
-        if listed(&policy.denylist, &o.symbol) {
+        let instrument = crate::instrument::Instrument::parse(&o.symbol, None)?;
+        if instrument.is_listed(&policy.denylist) {
             return Err(block(
                 "denylist",
                 Some(k.denylist),
                 format!("Symbol {} is on the deny-list ({}).", o.symbol, k.denylist),
             ));
         }
-        if !policy.allowlist.is_empty() && !listed(&policy.allowlist, &o.symbol) {
+        if !policy.allowlist.is_empty() && !instrument.is_listed(&policy.allowlist) {
             return Err(block(
                 "allowlist",
                 Some(k.allowlist),

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod guard;
+pub mod instrument;
 pub mod journal;
 pub mod money;
 pub mod order;
