@@ -30,6 +30,7 @@ const MIRRORED: &[&str] = &[
     "open_orders",
     "trade_history",
     "reconcile_pending",
+    "modify_order",
 ];
 
 struct Server {

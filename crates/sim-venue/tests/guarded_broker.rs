@@ -338,3 +338,32 @@ async fn a_missing_capability_is_named_and_nothing_is_sent() {
     assert_eq!(e.message, "IBKR (simulator) does not support trailing stops (capability missing)");
     assert!(sim.open_orders().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn modify_guards_the_added_quantity_and_needs_a_matching_token() {
+    use trading_core::{broker::OrderChange, money::Qty};
+    let r = rig(8, &[("ORDER_CONFIRMATION", "required"), ("MAX_ORDER_VALUE", "150"), ("MAX_DAILY_VALUE", "200")]);
+    let last = r.sim.quote("KO").await.unwrap().last.unwrap().0;
+    let px = (last * dec!(0.8)).round_dp(2);
+    let first = limit("KO", Side::Buy, dec!(1), px);
+    let tok = r.broker.preview(first.clone()).await.unwrap().confirmation_token.unwrap();
+    let placed = r.broker.submit(first, Some(&tok)).await.unwrap();
+    let id = placed[0].order_id.clone().unwrap();
+    // No token: the message says exactly what to preview.
+    let change = OrderChange { quantity: Some(Qty(dec!(2))), ..Default::default() };
+    let e = r.broker.modify(&id, change.clone(), None).await.unwrap_err();
+    assert!(e.message.contains(&format!("symbol=KO side=BUY quantity=2 limit_price={px}")), "{}", e.message);
+    // Two shares at ~62 fit the per-order cap; the added share counts against the day.
+    let tok = r.broker.preview(limit("KO", Side::Buy, dec!(2), px)).await.unwrap().confirmation_token.unwrap();
+    let m = r.broker.modify(&id, change, Some(&tok)).await.unwrap();
+    assert_eq!(m.quantity.unwrap().0, dec!(2));
+    let day = r.broker.journal().day_of(r.broker.now());
+    let spent = r.broker.journal().with_index(|i| i.spent_on(day));
+    assert!(spent > last * dec!(1.5) && spent < last * dec!(2.5), "original plus the added share: {spent}");
+    // Growing it past the per-order cap is refused.
+    let big = OrderChange { quantity: Some(Qty(dec!(3))), ..Default::default() };
+    let tok = r.broker.preview(limit("KO", Side::Buy, dec!(3), px)).await;
+    assert!(tok.is_err(), "preview refuses it too");
+    let e = r.broker.modify(&id, big, Some("ct_none")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::ConfirmationRequired);
+}

@@ -14,7 +14,7 @@ use crate::{
     error::{ErrorCode, TradeError, VenueError},
     guard::{Approved, Evaluation, Facts, evaluate},
     journal::{Integrity, Journal, JournalRecord, RecordKind, Unresolved},
-    money::{Money, Qty, fmt_money},
+    money::{Money, Price, Qty, fmt_money},
     order::{BracketRequest, OrderIntent, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce},
     ports::{BracketIds, Clock, Venue, VenuePreview},
     tokens::TokenStore,
@@ -31,6 +31,14 @@ pub struct PreviewReport {
     pub confirmation_token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub next_step: String,
+}
+
+/// What `modify_order` changes; absent fields keep their current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderChange {
+    pub quantity: Option<Qty>,
+    pub limit_price: Option<Price>,
+    pub stop_price: Option<Price>,
 }
 
 /// The answer of `close_position`.
@@ -107,6 +115,21 @@ fn is_definitely_unsent(e: &VenueError) -> bool {
             | VenueError::NotFound(_)
             | VenueError::SessionExpired(_)
     )
+}
+
+/// The preview_order arguments that describe `o`, for messages that say what to preview.
+fn preview_args(o: &OrderRequest) -> String {
+    let mut args = vec![format!("symbol={}", o.symbol), format!("side={}", o.side)];
+    if let Some(q) = o.size.quantity() {
+        args.push(format!("quantity={}", q.normalize()));
+    }
+    if let Some(p) = o.limit_price {
+        args.push(format!("limit_price={p}"));
+    }
+    if let Some(p) = o.stop_price {
+        args.push(format!("stop_price={p}"));
+    }
+    args.join(" ")
 }
 
 fn new_client_order_id() -> String {
@@ -520,6 +543,123 @@ impl GuardedBroker {
             trail: None,
             tif: TimeInForce::Day,
         })
+    }
+
+    /// The order a modification of `current` asks for (what its preview must match).
+    pub fn modified_order(&self, current: &OrderResult, change: &OrderChange) -> Result<OrderRequest, TradeError> {
+        let (Some(side), Some(order_type)) = (current.side, current.order_type) else {
+            return Err(TradeError::new(ErrorCode::VenueError, "the venue did not report this order's side and type"));
+        };
+        if order_type == OrderType::Trail || order_type == OrderType::Market {
+            return Err(TradeError::validation(format!(
+                "a {} order cannot be modified here; cancel it and place a new one",
+                order_type.as_str()
+            )));
+        }
+        let qty = change.quantity.or(current.quantity).ok_or_else(|| TradeError::validation("quantity is required"))?;
+        OrderRequest::new(OrderRequest {
+            symbol: current.symbol.clone(),
+            side,
+            order_type,
+            size: Size::Quantity(qty),
+            limit_price: change.limit_price.or(current.limit_price).filter(|_| order_type != OrderType::Stop),
+            stop_price: change.stop_price.or(current.stop_price).filter(|_| order_type != OrderType::Limit),
+            trail: None,
+            tif: TimeInForce::Day,
+        })
+    }
+
+    /// Modifies a working order. The new order as a whole passes the per-order guards (value,
+    /// quantity, position, naked short, inverted stop); added quantity is also guarded as a new
+    /// order against the daily limits and journaled as its own dispatch.
+    pub async fn modify(
+        &self,
+        order_id: &str,
+        change: OrderChange,
+        token: Option<&str>,
+    ) -> Result<OrderResult, TradeError> {
+        let _serial = self.placement.lock().await;
+        let current = self.venue.order_status(order_id).await?;
+        if current.status.is_terminal() {
+            return Err(TradeError::validation(format!(
+                "order {order_id} is {}; only a working order can be modified",
+                current.status.as_str()
+            )));
+        }
+        let new = self.modified_order(&current, &change)?;
+        let now = self.clock.now();
+        if self.policy.confirmation == ConfirmationMode::Required {
+            if token.is_none_or(|t| t.trim().is_empty()) {
+                return Err(TradeError::new(
+                    ErrorCode::ConfirmationRequired,
+                    format!(
+                        "modify_order needs a confirmation_token: call preview_order with {} (the order as modified), show it to the user, then call modify_order with its token. (ORDER_CONFIRMATION=required)",
+                        preview_args(&new)
+                    ),
+                ));
+            }
+            self.tokens.redeem(token, &OrderIntent::Single(new.clone()), now)?;
+        }
+        let facts = self.facts(&new.symbol).await;
+        let per_order =
+            Policy { max_daily_value: None, max_daily_orders: None, duplicate_window_secs: 0, ..self.policy.clone() };
+        let caps = self.venue.capabilities();
+        let day = self.journal.day_of(now);
+        let whole = OrderIntent::Single(new.clone());
+        let (approved, eval) = self.journal.with_index(|i| evaluate(&whole, &per_order, &caps, &facts, i, day))?;
+        let added = new.size.quantity().unwrap_or_default() - current.quantity.map(|q| q.0).unwrap_or_default();
+        let added_order =
+            (added > Decimal::ZERO).then(|| OrderRequest { size: Size::Quantity(Qty(added)), ..new.clone() });
+        let added_eval = match &added_order {
+            Some(o) => Some(self.evaluate(&OrderIntent::Single(o.clone()), &facts)?.1),
+            None => None,
+        };
+        if self.policy.dry_run {
+            let msg = format!(
+                "dry-run: modification of order {order_id} validated, NOT sent. Set {}=false to send orders.",
+                self.policy.keys.dry_run
+            );
+            let mut rec = self.record(&new, Some(&eval), RecordKind::Outcome, now);
+            rec.message = Some(msg.clone());
+            self.journal.append(rec).map_err(Self::journal_err)?;
+            return Ok(OrderResult { message: Some(msg), dry_run: true, ..current });
+        }
+        let OrderIntent::Single(o) = approved.get() else {
+            return Err(TradeError::new(ErrorCode::Internal, "a modification approves a single order"));
+        };
+        let coid = self.journal.with_index(|i| i.client_order_id_of(order_id).map(str::to_string));
+        let mut delta = None;
+        if let (Some(o), Some(ev)) = (&added_order, &added_eval) {
+            let mut rec = self.record(o, Some(ev), RecordKind::Intent, now);
+            rec.client_order_id = Some(new_client_order_id());
+            rec.parent_client_order_id = coid.clone();
+            rec.sent = true;
+            rec.tag = Some("modify".into());
+            self.journal.append(rec.clone()).map_err(Self::journal_err)?;
+            delta = Some(rec);
+        }
+        let result = self.venue.modify(order_id, &Approved::new(o.clone())).await;
+        let done = self.clock.now();
+        match result {
+            Ok(r) => {
+                if let Some(base) = &delta {
+                    self.journal.append(self.outcome_record(base, &r, done)).map_err(Self::journal_err)?;
+                }
+                let mut rec = self.record(&new, Some(&eval), RecordKind::Outcome, done);
+                rec.client_order_id = coid;
+                rec.sent = true;
+                rec.notional = None;
+                rec.order_id = r.order_id.clone();
+                rec.status = r.status.as_str().into();
+                rec.message = Some(format!("modified: {}", r.message.clone().unwrap_or_default()));
+                self.journal.append(rec).map_err(Self::journal_err)?;
+                Ok(r)
+            }
+            Err(e) => Err(match &delta {
+                Some(base) => self.dispatch_failed(base, e, done),
+                None => e.into(),
+            }),
+        }
     }
 
     /// Writes an outcome line when the venue reports a new status for an order we journaled,

@@ -80,6 +80,11 @@ pub trait Broker: Send + Sync {
         ids: &BracketIds,
     ) -> Result<Vec<OrderResult>, VenueError>;
     async fn preview(&self, order: &OrderRequest) -> Result<VenuePreview, VenueError>;
+    /// Changes a working order to `order` (same symbol, side and type; new size and prices).
+    async fn modify(&self, order_id: &str, order: &Approved<OrderRequest>) -> Result<OrderResult, VenueError> {
+        let _ = (order_id, order);
+        Err(VenueError::Unsupported { venue: self.name(), capability: "modify_order" })
+    }
     async fn order_status(&self, order_id: &str) -> Result<OrderResult, VenueError>;
     async fn cancel(&self, order_id: &str) -> Result<OrderResult, VenueError>;
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError>;

@@ -158,6 +158,23 @@ pub struct BracketParams {
     pub confirmation_token: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ModifyParams {
+    /// The working order to change.
+    pub order_id: String,
+    /// New total quantity (absent: unchanged).
+    #[serde(default)]
+    pub quantity: Option<Qty>,
+    /// New limit price (LMT, STOP_LIMIT).
+    #[serde(default)]
+    pub limit_price: Option<Price>,
+    /// New stop trigger (STP, STOP_LIMIT).
+    #[serde(default)]
+    pub stop_price: Option<Price>,
+    #[serde(default)]
+    pub confirmation_token: Option<String>,
+}
+
 /// Everything an order can say; `preview_order` takes it whole.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct PreviewParams {

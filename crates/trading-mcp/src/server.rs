@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use trading_core::{
     account::MarketHoursModel,
-    broker::GuardedBroker,
+    broker::{GuardedBroker, OrderChange},
     error::{ErrorCode, TradeError},
     order::{OrderIntent, OrderResult},
 };
@@ -31,6 +31,7 @@ pub const WRITE_TOOLS: &[&str] = &[
     "stop_order",
     "trailing_stop",
     "bracket_order",
+    "modify_order",
     "cancel_order",
     "reconcile_pending",
 ];
@@ -313,6 +314,22 @@ impl TradingServer {
     ))]
     async fn bracket_order(&self, Parameters(p): Parameters<BracketParams>) -> CallToolResult {
         self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// Change a working order's quantity or prices. Preview the order as modified (same
+    /// symbol, side and type) and pass the token; added quantity is guarded like a new order.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn modify_order(&self, Parameters(p): Parameters<ModifyParams>) -> CallToolResult {
+        let change = OrderChange { quantity: p.quantity, limit_price: p.limit_price, stop_price: p.stop_price };
+        if change == OrderChange::default() {
+            return fail(TradeError::validation("give at least one of quantity, limit_price, stop_price"));
+        }
+        respond(self.broker.modify(&p.order_id, change, p.confirmation_token.as_deref()).await)
     }
 
     /// The current status of one order.
