@@ -564,6 +564,11 @@ impl Exchange {
         Ok(r)
     }
 
+    /// Every order of this run, working or done, oldest first.
+    pub fn orders(&self) -> Vec<OrderResult> {
+        self.lock().orders.values().map(SimOrder::result).collect()
+    }
+
     pub fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError> {
         let mut s = self.lock();
         self.step(&mut s);

@@ -1,0 +1,226 @@
+//! The fake gateway's state: the session state machine, the quirks (accounts first, snapshot
+//! warm-up, orders pre-flight, confirmation questions, expiring reply ids), pacing with a
+//! penalty box, fault injection, and a recording of every request for contract tests.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use sim_venue::{Exchange, SimConfig};
+use trading_core::ports::SystemClock;
+
+/// The brokerage session, as the gateway reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Session {
+    /// Never logged in, logged out, or the daily cap reached: everything is 401.
+    NoSession,
+    /// Logged in, but the brokerage session timed out: `/iserver/*` is 401 until ssodh/init.
+    ReadOnly,
+    /// Another platform took the username.
+    Competing,
+    Authenticated,
+}
+
+/// A confirmation question: IBKR's message id and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub id: String,
+    pub text: String,
+}
+
+impl Question {
+    pub fn new(id: &str, text: &str) -> Self {
+        Self { id: id.into(), text: text.into() }
+    }
+}
+
+/// Faults to inject; counters count down as they fire.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// The next N `/iserver` calls answer 401 (a session dropped mid-call).
+    pub unauthorized_next: u32,
+    /// The next N calls answer 500.
+    pub server_error_next: u32,
+    /// The next N order posts place the order and then answer 503.
+    pub order_post_503_landed: u32,
+    /// The next N order posts answer 503 without placing anything.
+    pub order_post_503_lost: u32,
+    /// Latency added to every answer.
+    pub slow: Duration,
+    /// The next N requests get their connection closed without an answer.
+    pub drop_next: u32,
+    /// Answer "Please query /accounts first" with 500 instead of 400 (as some users saw).
+    pub accounts_first_as_500: bool,
+    /// The next cancel is answered with a confirmation question first.
+    pub cancel_question: bool,
+}
+
+/// One request as received, for contract tests.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    /// The path after `/v1/api`.
+    pub path: String,
+    pub query: String,
+    pub body: Value,
+    pub at: Instant,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct PendingReply {
+    pub(crate) tickets: Vec<Value>,
+    pub(crate) remaining: VecDeque<Question>,
+    pub(crate) created: Instant,
+    pub(crate) cancel_of: Option<String>,
+}
+
+/// Documented request limits (IBKR's, for the CP Gateway).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub global_per_second: usize,
+    pub penalty: Duration,
+    /// Minimum spacing per path (orders, trades, portfolio accounts: 5 s).
+    pub spaced: Vec<(&'static str, Duration)>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            global_per_second: 10,
+            penalty: Duration::from_secs(600),
+            spaced: vec![
+                ("/iserver/account/orders", Duration::from_secs(5)),
+                ("/iserver/account/trades", Duration::from_secs(5)),
+                ("/portfolio/accounts", Duration::from_secs(5)),
+            ],
+        }
+    }
+}
+
+/// Everything the fake knows. Tests reach it through [`crate::FakeGateway::with`].
+#[derive(Debug)]
+pub struct State {
+    pub session: Session,
+    pub idle_timeout: Duration,
+    pub(crate) last_seen: Instant,
+    pub accounts: Vec<String>,
+    pub selected: String,
+    /// What `/iserver/accounts` says for `isPaper` (a bool, a string, 0/1, or null).
+    pub is_paper: Value,
+    pub(crate) accounts_queried: bool,
+    pub(crate) subscribed: HashSet<i64>,
+    /// Conids with no market-data subscription (6509 = "N", no prices).
+    pub no_market_data: HashSet<i64>,
+    /// Conids that are halted (last carries the "H" prefix).
+    pub halted: HashSet<i64>,
+    pub exchange: Arc<Exchange>,
+    pub(crate) conids: BTreeMap<String, i64>,
+    /// Question chains for the next order posts, one chain per post.
+    pub questions: VecDeque<Vec<Question>>,
+    /// Ask IBKR's cash-quantity question (o10223) on cashQty orders when no chain is scripted.
+    pub ask_cash_qty_question: bool,
+    pub(crate) replies: HashMap<String, PendingReply>,
+    pub reply_ttl: Duration,
+    pub(crate) orders_preflight_done: bool,
+    pub positions_page_size: usize,
+    /// Serve one extra zero-quantity row in positions (IBKR's lag after a close).
+    pub zero_position_row: bool,
+    pub faults: Faults,
+    pub limits: Limits,
+    pub enforce_limits: bool,
+    pub(crate) recent: VecDeque<Instant>,
+    pub(crate) last_by_path: HashMap<&'static str, Instant>,
+    pub(crate) penalty_until: Option<Instant>,
+    pub requests: Vec<Recorded>,
+    pub server_version: String,
+}
+
+/// Well-known conids, so recorded fixtures and our answers agree.
+const KNOWN_CONIDS: &[(&str, i64)] = &[
+    ("AAPL", 265598),
+    ("IBM", 8314),
+    ("SPY", 756733),
+    ("MSFT", 272093),
+    ("NVDA", 4815747),
+    ("KO", 8894),
+    ("TSLA", 76792991),
+    ("AMZN", 3691937),
+    ("GOOGL", 208813719),
+    ("META", 107113386),
+    ("QQQ", 320227571),
+];
+
+impl State {
+    pub fn new(sim: SimConfig, account: &str) -> Self {
+        Self {
+            session: Session::Authenticated,
+            idle_timeout: Duration::from_secs(360),
+            last_seen: Instant::now(),
+            accounts: vec![account.to_string()],
+            selected: account.to_string(),
+            is_paper: Value::Bool(true),
+            accounts_queried: false,
+            subscribed: HashSet::new(),
+            no_market_data: HashSet::new(),
+            halted: HashSet::new(),
+            exchange: Arc::new(Exchange::new(sim, Arc::new(SystemClock))),
+            conids: KNOWN_CONIDS.iter().map(|(s, c)| (s.to_string(), *c)).collect(),
+            questions: VecDeque::new(),
+            ask_cash_qty_question: true,
+            replies: HashMap::new(),
+            reply_ttl: Duration::from_secs(60),
+            orders_preflight_done: false,
+            positions_page_size: 100,
+            zero_position_row: false,
+            faults: Faults::default(),
+            limits: Limits::default(),
+            enforce_limits: true,
+            recent: VecDeque::new(),
+            last_by_path: HashMap::new(),
+            penalty_until: None,
+            requests: vec![],
+            server_version: "Build 10.44.1d, Mar 3, 2026 1:55:32 PM (tradegate fake)".into(),
+        }
+    }
+
+    /// The conid of a US stock symbol: known ones, else a stable made-up id for plausible
+    /// tickers (1–5 letters), else none.
+    pub fn conid_of(&mut self, symbol: &str) -> Option<i64> {
+        if let Some(c) = self.conids.get(symbol) {
+            return Some(*c);
+        }
+        let plausible = (1..=5).contains(&symbol.len()) && symbol.chars().all(|c| c.is_ascii_uppercase());
+        if !plausible {
+            return None;
+        }
+        let c = 900_000 + symbol.bytes().fold(0i64, |h, b| (h * 31 + i64::from(b)) % 9_000_000);
+        self.conids.insert(symbol.to_string(), c);
+        Some(c)
+    }
+
+    pub fn symbol_of(&self, conid: i64) -> Option<String> {
+        self.conids.iter().find(|(_, c)| **c == conid).map(|(s, _)| s.clone())
+    }
+
+    /// Requests recorded so far to `path` (after `/v1/api`), any method.
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        self.requests.iter().filter(|r| r.path == path).cloned().collect()
+    }
+
+    /// Simulates the user logging in at the gateway's page.
+    pub fn log_in(&mut self) {
+        self.session = Session::Authenticated;
+        self.reset_brokerage_session();
+    }
+
+    pub(crate) fn reset_brokerage_session(&mut self) {
+        self.accounts_queried = false;
+        self.subscribed.clear();
+        self.orders_preflight_done = false;
+        self.replies.clear();
+        self.last_seen = Instant::now();
+    }
+}
