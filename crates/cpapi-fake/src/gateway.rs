@@ -447,6 +447,10 @@ fn place(st: &mut State, tickets: &[Value]) -> Answer {
         st.faults.order_post_503_landed -= 1;
         return (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": "Service Unavailable" }));
     }
+    if st.faults.garbled_ack_next > 0 {
+        st.faults.garbled_ack_next -= 1;
+        return (StatusCode::OK, json!([{ "encrypt_message": "1", "text": "order received" }]));
+    }
     (StatusCode::OK, Value::Array(results.iter().map(ack).collect()))
 }
 

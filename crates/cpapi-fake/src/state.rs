@@ -56,6 +56,9 @@ pub struct Faults {
     pub accounts_first_as_500: bool,
     /// The next cancel is answered with a confirmation question first.
     pub cancel_question: bool,
+    /// The next N order posts place the order and answer with an acknowledgement that has no
+    /// order id (an answer a client cannot parse).
+    pub garbled_ack_next: u32,
 }
 
 /// One request as received, for contract tests.

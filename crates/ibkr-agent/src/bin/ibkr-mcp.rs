@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use ibkr_agent::config::{Backend, ServerConfig};
 use rmcp::ServiceExt;
 use sim_venue::SimVenue;
@@ -34,9 +34,12 @@ async fn run() -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let venue: Arc<dyn Venue> = match cfg.backend {
         Backend::Sim => Arc::new(SimVenue::new(cfg.sim.clone(), clock.clone())),
-        Backend::Gateway => bail!(
-            "IBKR_BACKEND=gateway is not available in this build yet: the Client Portal gateway backend is the next milestone. Use IBKR_BACKEND=sim (the default)."
-        ),
+        Backend::Gateway => {
+            let (venue, keeper) = ibkr_agent::connect_gateway(&cfg.gateway).context("ibkr-mcp cannot start")?;
+            // Keep the session alive for as long as the server runs.
+            keeper.spawn(cfg.gateway.tickle_interval);
+            venue
+        }
     };
     let journal = Journal::open(&cfg.journal_path, IBKR_KEYS.journal_tz).context("ibkr-mcp cannot start")?;
     tracing::info!(journal = %cfg.journal_path.display(), backend = ?cfg.backend, dry_run = cfg.policy.dry_run, read_only = cfg.read_only, "ibkr-mcp starting");
