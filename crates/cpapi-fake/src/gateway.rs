@@ -88,7 +88,13 @@ fn admit(st: &mut State, path: &str, now: Instant) -> Option<Answer> {
 /// Handles one request (the path is the part after `/v1/api`).
 pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body: Value) -> Answer {
     let now = Instant::now();
-    st.requests.push(Recorded { method: method.into(), path: path.into(), query: query.into(), body: body.clone(), at: now });
+    st.requests.push(Recorded {
+        method: method.into(),
+        path: path.into(),
+        query: query.into(),
+        body: body.clone(),
+        at: now,
+    });
     if let Some(a) = admit(st, LIMITED_PATHS.iter().find(|p| **p == path).copied().unwrap_or(path), now) {
         return a;
     }
@@ -129,7 +135,8 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             | ["iserver", "account", "trades"]
     );
     if needs_accounts && !st.accounts_queried {
-        let status = if st.faults.accounts_first_as_500 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+        let status =
+            if st.faults.accounts_first_as_500 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
         return err(status, "Bad Request: Please query /accounts first");
     }
     match (method, seg.as_slice()) {
@@ -194,7 +201,9 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             ),
         ),
         ("GET", ["trsrv", "stocks"]) => stocks(st, q.get("symbols").map(String::as_str).unwrap_or("")),
-        ("GET", ["iserver", "marketdata", "snapshot"]) => snapshot(st, q.get("conids").map(String::as_str).unwrap_or("")),
+        ("GET", ["iserver", "marketdata", "snapshot"]) => {
+            snapshot(st, q.get("conids").map(String::as_str).unwrap_or(""))
+        }
         ("GET", ["portfolio", acct, "summary"]) => summary(st, acct),
         ("GET", ["portfolio", acct, "positions", page]) => positions(st, acct, page),
         ("POST", ["portfolio", _, "positions", "invalidate"]) => (StatusCode::OK, json!({ "message": "success" })),
@@ -264,7 +273,8 @@ fn money_field(d: Option<Money>) -> Value {
 }
 
 fn check_account(st: &State, acct: &str) -> Option<Answer> {
-    (!st.accounts.iter().any(|a| a == acct)).then(|| err(StatusCode::BAD_REQUEST, &format!("Bad Request: accountId is not valid: {acct}")))
+    (!st.accounts.iter().any(|a| a == acct))
+        .then(|| err(StatusCode::BAD_REQUEST, &format!("Bad Request: accountId is not valid: {acct}")))
 }
 
 fn summary(st: &mut State, acct: &str) -> Answer {
@@ -316,7 +326,8 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
 }
 
 fn ticket_to_order(st: &mut State, t: &Value) -> Result<(OrderRequest, Option<String>, Option<String>), String> {
-    let conid = t["conid"].as_i64().or_else(|| t["conid"].as_str().and_then(|s| s.parse().ok())).ok_or("conid is required")?;
+    let conid =
+        t["conid"].as_i64().or_else(|| t["conid"].as_str().and_then(|s| s.parse().ok())).ok_or("conid is required")?;
     let symbol = st.symbol_of(conid).ok_or_else(|| format!("Invalid contract id {conid}"))?;
     let side = match t["side"].as_str().map(str::to_ascii_uppercase).as_deref() {
         Some("BUY") => Side::Buy,
@@ -341,7 +352,9 @@ fn ticket_to_order(st: &mut State, t: &Value) -> Result<(OrderRequest, Option<St
     let aux = dec(&t["auxPrice"]).map(Price);
     let (limit_price, stop_price) = match order_type {
         OrderType::Limit => (price, None),
-        OrderType::Stop if aux.is_some() => return Err("auxPrice is not valid for STP orders; send the stop price in 'price'".into()),
+        OrderType::Stop if aux.is_some() => {
+            return Err("auxPrice is not valid for STP orders; send the stop price in 'price'".into());
+        }
         OrderType::Stop => (None, price),
         OrderType::StopLimit => (price, aux),
         _ => (None, None),
@@ -427,7 +440,11 @@ fn place(st: &mut State, tickets: &[Value]) -> Answer {
             let sl = children.iter().find(|(o, _, _)| o.order_type == OrderType::Stop);
             match (tp, sl) {
                 (Some((tp, tc, _)), Some((sl, sc, _))) => {
-                    let b = BracketRequest { entry: entry.clone(), take_profit: tp.limit_price.unwrap_or_default(), stop_loss: sl.stop_price.unwrap_or_default() };
+                    let b = BracketRequest {
+                        entry: entry.clone(),
+                        take_profit: tp.limit_price.unwrap_or_default(),
+                        stop_loss: sl.stop_price.unwrap_or_default(),
+                    };
                     let ids = BracketIds { entry: coid(ec), take_profit: coid(tc), stop_loss: coid(sc) };
                     st.exchange.place_bracket(&b, &ids)
                 }
@@ -488,7 +505,9 @@ fn whatif(st: &mut State, acct: &str, body: &Value) -> Answer {
             let fee = p.commission.map(|v| v.0).unwrap_or_default();
             let qty = p.estimated_quantity.map(|q| q.0).unwrap_or_default();
             let warn = if !st.subscribed.contains(&t["conid"].as_i64().unwrap_or(0)) {
-                json!("21/You are trying to submit an order without having market data for this instrument. \nIB strongly recommends against this kind of <b>blind trading</b> which may result in \nerroneous or unexpected trades.")
+                json!(
+                    "21/You are trying to submit an order without having market data for this instrument. \nIB strongly recommends against this kind of <b>blind trading</b> which may result in \nerroneous or unexpected trades."
+                )
             } else {
                 Value::Null
             };
@@ -584,7 +603,10 @@ fn order_status(st: &mut State, id: &str) -> Answer {
 
 fn do_cancel(st: &mut State, id: &str) -> Answer {
     match st.exchange.cancel(id) {
-        Ok(_) => (StatusCode::OK, json!({ "msg": "Request was submitted", "order_id": id.parse::<i64>().ok(), "conid": -1, "account": null })),
+        Ok(_) => (
+            StatusCode::OK,
+            json!({ "msg": "Request was submitted", "order_id": id.parse::<i64>().ok(), "conid": -1, "account": null }),
+        ),
         Err(VenueError::NotFound(_)) => reject(&format!("OrderID {id} doesn't exist")),
         Err(e) => reject(&e.to_string()),
     }
@@ -594,7 +616,15 @@ fn cancel(st: &mut State, id: &str) -> Answer {
     if st.faults.cancel_question {
         st.faults.cancel_question = false;
         let q = Question::new("o0", "Are you sure you want to cancel this order?");
-        return question(st, PendingReply { tickets: vec![], remaining: vec![q].into(), created: Instant::now(), cancel_of: Some(id.into()) });
+        return question(
+            st,
+            PendingReply {
+                tickets: vec![],
+                remaining: vec![q].into(),
+                created: Instant::now(),
+                cancel_of: Some(id.into()),
+            },
+        );
     }
     do_cancel(st, id)
 }

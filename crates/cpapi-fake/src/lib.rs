@@ -111,7 +111,11 @@ impl FakeGateway {
         Self::serve(state, port, Some((Arc::new(cfg), fingerprint))).await
     }
 
-    async fn serve(state: State, port: u16, tls: Option<(Arc<rustls::ServerConfig>, String)>) -> anyhow::Result<FakeGateway> {
+    async fn serve(
+        state: State,
+        port: u16,
+        tls: Option<(Arc<rustls::ServerConfig>, String)>,
+    ) -> anyhow::Result<FakeGateway> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let shared: Shared = Arc::new(std::sync::Mutex::new(state));

@@ -2,13 +2,13 @@
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
-use rust_decimal::Decimal;
-use sim_venue::SimConfig;
 use crate::{
     cpapi::{TlsMode, http::normalize_fingerprint},
     gateway::{DEFAULT_CONFIRM_ALLOWLIST, GatewaySettings},
     session::WebhookFormat,
 };
+use rust_decimal::Decimal;
+use sim_venue::SimConfig;
 use trading_core::{
     account::MarketHoursModel,
     config::{ConfigError, IBKR_KEYS, Policy, SHARED_KEYS, Settings, unknown_keys},
@@ -124,9 +124,9 @@ fn gateway_options(s: &Settings<'_>, account_id: Option<String>) -> Result<Gatew
     crate::cpapi::http::loopback_base(&base_url).map_err(|e| bad("IBKR_API_BASE_URL", e.to_string()))?;
     let tls = match s.get("IBKR_GATEWAY_CERT_SHA256") {
         None => TlsMode::InsecureLoopback,
-        Some(raw) => TlsMode::Pinned(
-            normalize_fingerprint(raw).ok_or_else(|| bad("IBKR_GATEWAY_CERT_SHA256", "not a SHA-256 fingerprint (64 hex digits, colons allowed)"))?,
-        ),
+        Some(raw) => TlsMode::Pinned(normalize_fingerprint(raw).ok_or_else(|| {
+            bad("IBKR_GATEWAY_CERT_SHA256", "not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+        })?),
     };
     let timeout: u64 = s.parse("REQUEST_TIMEOUT_SECONDS", 15, "a whole number of seconds")?;
     let tickle: u64 = s.parse("TICKLE_INTERVAL_SECONDS", 60, "a whole number of seconds")?;
@@ -134,9 +134,13 @@ fn gateway_options(s: &Settings<'_>, account_id: Option<String>) -> Result<Gatew
         return Err(bad("REQUEST_TIMEOUT_SECONDS", "must be between 1 and 300"));
     }
     if !(5..=290).contains(&tickle) {
-        return Err(bad("TICKLE_INTERVAL_SECONDS", "must be between 5 and 290 (the gateway drops an idle session after about 5 minutes)"));
+        return Err(bad(
+            "TICKLE_INTERVAL_SECONDS",
+            "must be between 5 and 290 (the gateway drops an idle session after about 5 minutes)",
+        ));
     }
-    let format: WebhookFormat = s.parse("REAUTH_WEBHOOK_FORMAT", WebhookFormat::Slack, "slack, discord, ntfy or json")?;
+    let format: WebhookFormat =
+        s.parse("REAUTH_WEBHOOK_FORMAT", WebhookFormat::Slack, "slack, discord, ntfy or json")?;
     let webhook = match s.get("REAUTH_WEBHOOK_URL") {
         None => None,
         // The URL is a secret (it often embeds a token): errors never echo it.

@@ -148,12 +148,19 @@ enum Answer {
 fn classify(v: &Value) -> Answer {
     if let Some(first) = v.as_array().and_then(|a| a.first()) {
         if first.get("id").is_some() && first.get("message").is_some() {
-            let ids = first["messageIds"].as_array().map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let ids = first["messageIds"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
             let text = match &first["message"] {
                 Value::Array(m) => m.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
                 other => other.as_str().unwrap_or_default().to_string(),
             };
-            return Answer::Question { id: parse::id_text(&first["id"]).unwrap_or_default(), ids, text: parse::clean_warning(&text) };
+            return Answer::Question {
+                id: parse::id_text(&first["id"]).unwrap_or_default(),
+                ids,
+                text: parse::clean_warning(&text),
+            };
         }
         if v.as_array().is_some_and(|a| a.iter().all(|x| x.get("order_id").is_some())) {
             return Answer::Acks(v.as_array().cloned().unwrap_or_default());
@@ -168,7 +175,14 @@ fn classify(v: &Value) -> Answer {
 
 impl GatewayVenue {
     pub fn new(http: Arc<GatewayHttp>, keeper: Arc<SessionKeeper>, settings: GatewaySettings) -> Self {
-        Self { http, keeper, settings, identity: Mutex::new(None), conids: Mutex::new(HashMap::new()), portfolio_ready: AtomicBool::new(false) }
+        Self {
+            http,
+            keeper,
+            settings,
+            identity: Mutex::new(None),
+            conids: Mutex::new(HashMap::new()),
+            portfolio_ready: AtomicBool::new(false),
+        }
     }
 
     pub fn keeper(&self) -> &Arc<SessionKeeper> {
@@ -209,8 +223,12 @@ impl GatewayVenue {
             return Ok(id);
         }
         let v = self.get("/iserver/accounts", &[]).await?;
-        let accounts: Vec<String> = v["accounts"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
-        let mut selected = v["selectedAccount"].as_str().map(str::to_string).or_else(|| accounts.first().cloned()).unwrap_or_default();
+        let accounts: Vec<String> = v["accounts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let mut selected =
+            v["selectedAccount"].as_str().map(str::to_string).or_else(|| accounts.first().cloned()).unwrap_or_default();
         if let Some(want) = &self.settings.account_id
             && want != &selected
             && accounts.contains(want)
@@ -245,7 +263,12 @@ impl GatewayVenue {
             let v = self.get("/trsrv/stocks", &[("symbols", missing.join(","))]).await?;
             let mut c = self.conids.lock().unwrap_or_else(|p| p.into_inner());
             for sym in &missing {
-                let us = v[sym].as_array().into_iter().flatten().flat_map(|e| e["contracts"].as_array().into_iter().flatten()).find(|k| k["isUS"].as_bool() == Some(true));
+                let us = v[sym]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|e| e["contracts"].as_array().into_iter().flatten())
+                    .find(|k| k["isUS"].as_bool() == Some(true));
                 if let Some(conid) = us.and_then(|k| parse::int(&k["conid"])) {
                     c.insert(sym.clone(), conid);
                 }
@@ -288,7 +311,11 @@ impl GatewayVenue {
     }
 
     fn position_symbol(row: &Value) -> String {
-        ["ticker", "contractDesc", "symbol"].iter().find_map(|k| row[*k].as_str()).unwrap_or_default().to_ascii_uppercase()
+        ["ticker", "contractDesc", "symbol"]
+            .iter()
+            .find_map(|k| row[*k].as_str())
+            .unwrap_or_default()
+            .to_ascii_uppercase()
     }
 
     /// Posts an order and walks IBKR's answer to acknowledgements: allow-listed questions are
@@ -325,10 +352,15 @@ impl GatewayVenue {
                             "Order blocked by unapproved warning {ids:?}: {text} (declined; to accept this question add its id to IBKR_CONFIRM_ALLOWLIST)"
                         )));
                     }
-                    answer = match self.http.post(&format!("/iserver/reply/{id}"), &json!({ "confirmed": true })).await {
+                    answer = match self.http.post(&format!("/iserver/reply/{id}"), &json!({ "confirmed": true })).await
+                    {
                         Ok(v) => v,
-                        Err(CpapiError::Status { status: 400, message, .. }) if message.contains("reply id not found") => {
-                            return self.lookup_or(coid, "the confirmation question expired before it was answered").await;
+                        Err(CpapiError::Status { status: 400, message, .. })
+                            if message.contains("reply id not found") =>
+                        {
+                            return self
+                                .lookup_or(coid, "the confirmation question expired before it was answered")
+                                .await;
                         }
                         Err(e) => return self.order_post_failed(e, coid).await,
                     };
@@ -344,8 +376,13 @@ impl GatewayVenue {
     async fn order_post_failed(&self, e: CpapiError, coid: &str) -> Result<Vec<Value>, VenueError> {
         match e {
             // Refused outright: nothing was placed.
-            CpapiError::NotAuthenticated(_) | CpapiError::Rejected(_) | CpapiError::RateLimited { .. } | CpapiError::AccountsFirst => Err(e.into()),
-            CpapiError::Status { status, .. } if (400..500).contains(&status) => Err(VenueError::Rejected(e.to_string())),
+            CpapiError::NotAuthenticated(_)
+            | CpapiError::Rejected(_)
+            | CpapiError::RateLimited { .. }
+            | CpapiError::AccountsFirst => Err(e.into()),
+            CpapiError::Status { status, .. } if (400..500).contains(&status) => {
+                Err(VenueError::Rejected(e.to_string()))
+            }
             // 503, 500, timeouts, dropped connections: the order may have landed.
             other => self.lookup_or(coid, &other.to_string()).await,
         }
@@ -355,7 +392,9 @@ impl GatewayVenue {
     /// INDETERMINATE (never a resend).
     async fn lookup_or(&self, coid: &str, why: &str) -> Result<Vec<Value>, VenueError> {
         match self.find_by_client_order_id(coid).await {
-            Ok(Some(r)) => Ok(vec![json!({ "order_id": r.order_id, "order_status": "found", "found": serde_json::to_value(&r).unwrap_or(Value::Null) })]),
+            Ok(Some(r)) => Ok(vec![
+                json!({ "order_id": r.order_id, "order_status": "found", "found": serde_json::to_value(&r).unwrap_or(Value::Null) }),
+            ]),
             Ok(None) => Err(VenueError::Indeterminate(format!(
                 "The order post failed ({why}) and IBKR does not (yet) list client order id {coid}, so it is UNKNOWN whether the order landed. Not resending (would risk a duplicate)."
             ))),
@@ -396,7 +435,12 @@ impl GatewayVenue {
         if empty && v["snapshot"].as_bool() != Some(true) {
             v = self.get("/iserver/account/orders", &[]).await?;
         }
-        Ok(v["orders"].as_array().into_iter().flatten().map(|o| (o["order_ref"].as_str().map(str::to_string), Self::live_order(o))).collect())
+        Ok(v["orders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| (o["order_ref"].as_str().map(str::to_string), Self::live_order(o)))
+            .collect())
     }
 
     fn live_order(o: &Value) -> OrderResult {
@@ -444,7 +488,16 @@ impl MarketData for GatewayVenue {
         let mut rows: HashMap<i64, Value> = HashMap::new();
         let wanted: Vec<i64> = conids.values().copied().collect();
         for attempt in 0..self.settings.quote_attempts.max(1) {
-            let pending: Vec<i64> = wanted.iter().copied().filter(|c| !rows.get(c).is_some_and(|r| r.get("31").is_some() || r.get("6509").is_some_and(|m| m.as_str().is_some_and(|m| m.starts_with('N'))))).collect();
+            let pending: Vec<i64> = wanted
+                .iter()
+                .copied()
+                .filter(|c| {
+                    !rows.get(c).is_some_and(|r| {
+                        r.get("31").is_some()
+                            || r.get("6509").is_some_and(|m| m.as_str().is_some_and(|m| m.starts_with('N')))
+                    })
+                })
+                .collect();
             if pending.is_empty() {
                 break;
             }
@@ -453,7 +506,10 @@ impl MarketData for GatewayVenue {
                 tokio::time::sleep(self.settings.quote_retry_delay).await;
             }
             let list = pending.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let v = self.get("/iserver/marketdata/snapshot", &[("conids", list), ("fields", "31,84,86,6509".into())]).await.map_err(v_err)?;
+            let v = self
+                .get("/iserver/marketdata/snapshot", &[("conids", list), ("fields", "31,84,86,6509".into())])
+                .await
+                .map_err(v_err)?;
             for r in v.as_array().into_iter().flatten() {
                 if let Some(c) = parse::int(&r["conid"]) {
                     rows.insert(c, r.clone());
@@ -464,15 +520,26 @@ impl MarketData for GatewayVenue {
             .iter()
             .map(|s| {
                 let Some(c) = conids.get(s) else {
-                    return Quote { symbol: s.clone(), last: None, bid: None, ask: None, currency: "USD".into(), note: Some(format!("no US-listed stock '{s}' at IBKR")) };
+                    return Quote {
+                        symbol: s.clone(),
+                        last: None,
+                        bid: None,
+                        ask: None,
+                        currency: "USD".into(),
+                        note: Some(format!("no US-listed stock '{s}' at IBKR")),
+                    };
                 };
                 let r = rows.get(c).cloned().unwrap_or(Value::Null);
                 let (last, prefix_note) = parse::last_price(&r["31"]);
                 let avail = r["6509"].as_str().unwrap_or_default();
                 let note = match (last, avail.chars().next(), prefix_note) {
                     (_, _, Some(n)) => Some(n.to_string()),
-                    (None, Some('N'), _) => Some("no market-data subscription for this instrument (IBKR field 6509 = N)".into()),
-                    (None, _, _) => Some("no price yet: IBKR is still warming up the market-data stream; retry in a moment".into()),
+                    (None, Some('N'), _) => {
+                        Some("no market-data subscription for this instrument (IBKR field 6509 = N)".into())
+                    }
+                    (None, _, _) => {
+                        Some("no price yet: IBKR is still warming up the market-data stream; retry in a moment".into())
+                    }
                     (Some(_), Some('D'), _) => Some("delayed market data".into()),
                     _ => None,
                 };
@@ -561,15 +628,25 @@ impl Broker for GatewayVenue {
         let acct = self.account().await.map_err(v_err)?.account;
         let body = json!({ "orders": [ticket(o, conid, client_order_id)] });
         let acks = self.post_order(&format!("/iserver/account/{acct}/orders"), &body, client_order_id).await?;
-        let first = acks.first().ok_or_else(|| VenueError::Indeterminate("IBKR acknowledged the order with an empty list".into()))?;
+        let first = acks
+            .first()
+            .ok_or_else(|| VenueError::Indeterminate("IBKR acknowledged the order with an empty list".into()))?;
         Ok(Self::ack_result(first, o, None))
     }
 
-    async fn place_bracket(&self, order: &Approved<BracketRequest>, ids: &BracketIds) -> Result<Vec<OrderResult>, VenueError> {
+    async fn place_bracket(
+        &self,
+        order: &Approved<BracketRequest>,
+        ids: &BracketIds,
+    ) -> Result<Vec<OrderResult>, VenueError> {
         let b = order.get();
         let conid = self.conid(&b.entry.symbol).await?;
         let acct = self.account().await.map_err(v_err)?.account;
-        let legs = [("entry", b.entry.clone(), &ids.entry), ("take_profit", b.take_profit_leg(), &ids.take_profit), ("stop_loss", b.stop_loss_leg(), &ids.stop_loss)];
+        let legs = [
+            ("entry", b.entry.clone(), &ids.entry),
+            ("take_profit", b.take_profit_leg(), &ids.take_profit),
+            ("stop_loss", b.stop_loss_leg(), &ids.stop_loss),
+        ];
         let tickets: Vec<Value> = legs
             .iter()
             .map(|(leg, o, coid)| {
@@ -580,7 +657,9 @@ impl Broker for GatewayVenue {
                 t
             })
             .collect();
-        let acks = self.post_order(&format!("/iserver/account/{acct}/orders"), &json!({ "orders": tickets }), &ids.entry).await?;
+        let acks = self
+            .post_order(&format!("/iserver/account/{acct}/orders"), &json!({ "orders": tickets }), &ids.entry)
+            .await?;
         Ok(acks.iter().zip(legs.iter()).map(|(a, (leg, o, _))| Self::ack_result(a, o, Some(leg))).collect())
     }
 
@@ -595,7 +674,8 @@ impl Broker for GatewayVenue {
         let amount = v["amount"]["amount"].as_str().unwrap_or_default();
         let value = parse::first_number(amount);
         let qty = parse::shares(amount).or(order.size.quantity());
-        let mut warnings: Vec<String> = v["warns"].as_array().into_iter().flatten().filter_map(Value::as_str).map(parse::clean_warning).collect();
+        let mut warnings: Vec<String> =
+            v["warns"].as_array().into_iter().flatten().filter_map(Value::as_str).map(parse::clean_warning).collect();
         for k in ["warn", "error"] {
             if let Some(w) = v[k].as_str().filter(|s| !s.is_empty()) {
                 warnings.push(parse::clean_warning(w));
@@ -623,7 +703,9 @@ impl Broker for GatewayVenue {
             m.remove("cOID");
         }
         let acks = self.post_order(&format!("/iserver/account/{acct}/order/{order_id}"), &t, "").await?;
-        let first = acks.first().ok_or_else(|| VenueError::Indeterminate("IBKR acknowledged the modification with an empty list".into()))?;
+        let first = acks
+            .first()
+            .ok_or_else(|| VenueError::Indeterminate("IBKR acknowledged the modification with an empty list".into()))?;
         Ok(OrderResult { order_id: Some(order_id.to_string()), ..Self::ack_result(first, o, None) })
     }
 
@@ -652,7 +734,10 @@ impl Broker for GatewayVenue {
             order_type,
             quantity: total.map(Qty),
             filled_quantity: filled.map(Qty),
-            avg_price: parse::dec(&v["average_price"]).or(parse::dec(&v["avg_price"])).filter(|p| *p > Decimal::ZERO).map(Price),
+            avg_price: parse::dec(&v["average_price"])
+                .or(parse::dec(&v["avg_price"]))
+                .filter(|p| *p > Decimal::ZERO)
+                .map(Price),
             limit_price: match order_type {
                 Some(OrderType::Limit | OrderType::StopLimit) => price,
                 _ => None,
@@ -677,7 +762,11 @@ impl Broker for GatewayVenue {
         for _ in 0..self.settings.max_reply_rounds {
             match classify(&v) {
                 Answer::Question { id, .. } => {
-                    v = self.http.post(&format!("/iserver/reply/{id}"), &json!({ "confirmed": true })).await.map_err(v_err)?;
+                    v = self
+                        .http
+                        .post(&format!("/iserver/reply/{id}"), &json!({ "confirmed": true }))
+                        .await
+                        .map_err(v_err)?;
                 }
                 _ => break,
             }
@@ -736,7 +825,10 @@ impl Broker for GatewayVenue {
                     quantity: Qty(parse::dec(&t["size"])?),
                     price: Price(parse::dec(&t["price"])?),
                     commission: Money(parse::dec(&t["commission"]).unwrap_or_default()),
-                    time: t["trade_time_r"].as_i64().and_then(chrono::DateTime::from_timestamp_millis).unwrap_or_default(),
+                    time: t["trade_time_r"]
+                        .as_i64()
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .unwrap_or_default(),
                 })
             })
             .collect())
@@ -751,7 +843,8 @@ impl Broker for GatewayVenue {
             return Ok(Some(r));
         }
         // Orders of earlier sessions are gone from the orders list; their executions remain.
-        let fills: Vec<Fill> = self.fills().await?.into_iter().filter(|f| f.client_order_id.as_deref() == Some(client_order_id)).collect();
+        let fills: Vec<Fill> =
+            self.fills().await?.into_iter().filter(|f| f.client_order_id.as_deref() == Some(client_order_id)).collect();
         let Some(first) = fills.first() else { return Ok(None) };
         let qty: Decimal = fills.iter().map(|f| f.quantity.0).sum();
         Ok(Some(OrderResult {

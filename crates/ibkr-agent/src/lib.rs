@@ -7,9 +7,9 @@
 pub mod config;
 pub mod cpapi;
 pub mod gateway;
+pub mod mcp_client;
 pub mod parse;
 pub mod session;
-pub mod mcp_client;
 
 use std::sync::Arc;
 

@@ -10,7 +10,9 @@ use trading_core::order::{OrderStatus, OrderType, Side};
 /// A decimal from a JSON number or a string ("1,300", "0.54%", "C195.50" are not numbers).
 pub fn dec(v: &Value) -> Option<Decimal> {
     match v {
-        Value::Number(n) => Decimal::from_str(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())).ok(),
+        Value::Number(n) => {
+            Decimal::from_str(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())).ok()
+        }
         Value::String(s) => {
             let t = s.trim().replace(',', "");
             Decimal::from_str(&t).ok()
@@ -99,7 +101,11 @@ pub fn last_price(raw: &Value) -> (Option<Decimal>, Option<&'static str>) {
 
 /// The first number in a what-if amount like "1,977.60 USD (10 Shares)".
 pub fn first_number(s: &str) -> Option<Decimal> {
-    let t: String = s.chars().skip_while(|c| !c.is_ascii_digit() && *c != '-').take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-')).collect();
+    let t: String = s
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit() && *c != '-')
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
+        .collect();
     Decimal::from_str(&t.replace(',', "")).ok()
 }
 
@@ -146,7 +152,15 @@ mod tests {
 
     #[test]
     fn is_paper_coercions() {
-        for (v, want) in [(json!(true), Some(true)), (json!("false"), Some(false)), (json!(1), Some(true)), (json!("yes"), Some(true)), (json!(0), Some(false)), (json!("maybe"), None), (json!(null), None)] {
+        for (v, want) in [
+            (json!(true), Some(true)),
+            (json!("false"), Some(false)),
+            (json!(1), Some(true)),
+            (json!("yes"), Some(true)),
+            (json!(0), Some(false)),
+            (json!("maybe"), None),
+            (json!(null), None),
+        ] {
             assert_eq!(is_paper(&v), want, "{v}");
         }
     }
@@ -165,7 +179,10 @@ mod tests {
 
     #[test]
     fn last_price_prefixes() {
-        assert_eq!(last_price(&json!("C195.50")), (Some(dec!(195.50)), Some("last is the previous close (no trade yet today)")));
+        assert_eq!(
+            last_price(&json!("C195.50")),
+            (Some(dec!(195.50)), Some("last is the previous close (no trade yet today)"))
+        );
         assert_eq!(last_price(&json!("H12.01")).1, Some("trading is halted"));
         assert_eq!(last_price(&json!("655.89")), (Some(dec!(655.89)), None));
         assert_eq!(last_price(&json!("NaN")).0, None);
@@ -177,7 +194,9 @@ mod tests {
         assert_eq!(shares("2 USD (0.0067 Shares)"), Some(dec!(0.0067)));
         assert_eq!(first_number("NA"), None);
         assert_eq!(
-            clean_warning("21/You are trying to submit an order without having market data.\nIB strongly recommends against <b>blind&nbsp;trading</b> &amp; more"),
+            clean_warning(
+                "21/You are trying to submit an order without having market data.\nIB strongly recommends against <b>blind&nbsp;trading</b> &amp; more"
+            ),
             "You are trying to submit an order without having market data. IB strongly recommends against blind trading & more"
         );
     }

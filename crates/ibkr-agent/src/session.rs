@@ -87,7 +87,7 @@ impl Alerter {
             let mut c = self.down_cycles.lock().unwrap_or_else(|p| p.into_inner());
             let n = c.map_or(0, |n| n + 1);
             *c = Some(n);
-            n % self.realert_every == 0
+            n.is_multiple_of(self.realert_every)
         };
         if !due {
             return false;
@@ -238,7 +238,9 @@ impl SessionKeeper {
         match &state {
             SessionState::Authenticated => self.alerter.up(),
             SessionState::Competing => {
-                self.alerter.down("another login took the brokerage session (competing); tradegate will not fight it").await;
+                self.alerter
+                    .down("another login took the brokerage session (competing); tradegate will not fight it")
+                    .await;
             }
             SessionState::Down(why) => {
                 self.alerter.down(why).await;
@@ -268,10 +270,21 @@ mod tests {
 
     #[test]
     fn auth_status_states() {
-        assert_eq!(parse_auth(&json!({"authenticated": true, "connected": true, "competing": false})), SessionState::Authenticated);
-        assert_eq!(parse_auth(&json!({"authenticated": false, "connected": true, "competing": false})), SessionState::ConnectedNotAuthenticated);
-        assert_eq!(parse_auth(&json!({"authenticated": false, "connected": true, "competing": true})), SessionState::Competing);
-        assert!(matches!(parse_auth(&json!({"authenticated": false, "connected": false, "fail": "x"})), SessionState::Down(r) if r.contains("(x)")));
+        assert_eq!(
+            parse_auth(&json!({"authenticated": true, "connected": true, "competing": false})),
+            SessionState::Authenticated
+        );
+        assert_eq!(
+            parse_auth(&json!({"authenticated": false, "connected": true, "competing": false})),
+            SessionState::ConnectedNotAuthenticated
+        );
+        assert_eq!(
+            parse_auth(&json!({"authenticated": false, "connected": true, "competing": true})),
+            SessionState::Competing
+        );
+        assert!(
+            matches!(parse_auth(&json!({"authenticated": false, "connected": false, "fail": "x"})), SessionState::Down(r) if r.contains("(x)"))
+        );
     }
 
     #[test]

@@ -17,11 +17,17 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--port" => port = args.next().context("--port needs a number")?.parse().context("--port needs a number")?,
-            "--seed" => seed = args.next().context("--seed needs a number")?.parse().context("--seed needs a number")?,
+            "--port" => {
+                port = args.next().context("--port needs a number")?.parse().context("--port needs a number")?
+            }
+            "--seed" => {
+                seed = args.next().context("--seed needs a number")?.parse().context("--seed needs a number")?
+            }
             "--plain" => plain = true,
             "--logged-out" => logged_out = true,
-            other => bail!("unknown argument {other}; usage: cpapi-fake [--port 5000] [--plain] [--logged-out] [--seed N]"),
+            other => {
+                bail!("unknown argument {other}; usage: cpapi-fake [--port 5000] [--plain] [--logged-out] [--seed N]")
+            }
         }
     }
     let mut state = State::new(SimConfig { seed, ..SimConfig::default() }, "DU1234567");

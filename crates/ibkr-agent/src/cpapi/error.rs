@@ -27,9 +27,7 @@ pub enum CpapiError {
     Status { method: String, path: String, status: u16, message: String },
     #[error("the gateway did not answer {0} in time")]
     Timeout(String),
-    #[error(
-        "communication failure with the Client Portal Gateway at {0}. Is the gateway running and logged in?"
-    )]
+    #[error("communication failure with the Client Portal Gateway at {0}. Is the gateway running and logged in?")]
     Transport(String),
     #[error("unexpected answer from the gateway: {0}")]
     Decode(String),
@@ -38,7 +36,13 @@ pub enum CpapiError {
 impl CpapiError {
     /// Whether the same request may succeed if sent again later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CpapiError::RateLimited { .. } | CpapiError::Timeout(_) | CpapiError::Transport(_) | CpapiError::Unavailable(_))
+        matches!(
+            self,
+            CpapiError::RateLimited { .. }
+                | CpapiError::Timeout(_)
+                | CpapiError::Transport(_)
+                | CpapiError::Unavailable(_)
+        )
     }
 }
 

@@ -52,7 +52,10 @@ pub fn loopback_base(raw: &str) -> Result<Url, GatewayConfigError> {
     let url = Url::parse(raw.trim())
         .map_err(|e| GatewayConfigError(format!("IBKR_API_BASE_URL '{raw}' is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(GatewayConfigError(format!("IBKR_API_BASE_URL must be https:// (or http:// for a test gateway), not {}", url.scheme())));
+        return Err(GatewayConfigError(format!(
+            "IBKR_API_BASE_URL must be https:// (or http:// for a test gateway), not {}",
+            url.scheme()
+        )));
     }
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -105,10 +108,20 @@ mod pin {
                 )))
             }
         }
-        fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
             verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
         }
-        fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
             verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
         }
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -170,7 +183,13 @@ impl GatewayHttp {
         self.send(Method::DELETE, path, &[], None).await
     }
 
-    async fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<Value, CpapiError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, CpapiError> {
         let _admission = self.pacer.admit(path).await?;
         let mut url = self.base.clone();
         url.set_path(&format!("{}{}", self.base.path().trim_end_matches('/'), path));
@@ -197,7 +216,11 @@ impl GatewayHttp {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let text = resp.text().await.map_err(|e| {
-            if e.is_timeout() { CpapiError::Timeout(what.clone()) } else { CpapiError::Transport(format!("{} ({})", self.base, root_cause(&e))) }
+            if e.is_timeout() {
+                CpapiError::Timeout(what.clone())
+            } else {
+                CpapiError::Transport(format!("{} ({})", self.base, root_cause(&e)))
+            }
         })?;
         let json: Value = if text.trim().is_empty() {
             Value::Null
@@ -213,10 +236,19 @@ impl GatewayHttp {
                 self.pacer.clear_penalty();
                 Ok(json)
             }
-            StatusCode::UNAUTHORIZED => Err(CpapiError::NotAuthenticated(if message.is_empty() { "HTTP 401".into() } else { message })),
-            StatusCode::TOO_MANY_REQUESTS => Err(CpapiError::RateLimited { retry_after: self.pacer.penalize(retry_after) }),
+            StatusCode::UNAUTHORIZED => {
+                Err(CpapiError::NotAuthenticated(if message.is_empty() { "HTTP 401".into() } else { message }))
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                Err(CpapiError::RateLimited { retry_after: self.pacer.penalize(retry_after) })
+            }
             StatusCode::SERVICE_UNAVAILABLE => Err(CpapiError::Unavailable(what)),
-            s => Err(CpapiError::Status { method: method.to_string(), path: path.to_string(), status: s.as_u16(), message }),
+            s => Err(CpapiError::Status {
+                method: method.to_string(),
+                path: path.to_string(),
+                status: s.as_u16(),
+                message,
+            }),
         }
     }
 }
@@ -253,7 +285,9 @@ mod tests {
         assert!(loopback_base("https://localhost:5000/v1/api").is_ok());
         assert!(loopback_base("https://127.0.0.1:5000/v1/api").is_ok());
         assert!(loopback_base("https://[::1]:5000/v1/api").is_ok());
-        for bad in ["https://192.168.1.5:5000/v1/api", "https://gateway.example.com/v1/api", "ftp://localhost/x", "not a url"] {
+        for bad in
+            ["https://192.168.1.5:5000/v1/api", "https://gateway.example.com/v1/api", "ftp://localhost/x", "not a url"]
+        {
             let e = loopback_base(bad).unwrap_err().to_string();
             assert!(e.contains("IBKR_API_BASE_URL"), "{e}");
         }

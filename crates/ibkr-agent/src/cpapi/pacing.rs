@@ -62,6 +62,10 @@ impl PacingLimits {
     }
 }
 
+/// The global window, with a margin: the gateway counts arrivals, which jitter after we
+/// admit, so a window of exactly one second can look like eleven requests to it.
+const WINDOW: Duration = Duration::from_millis(1100);
+
 #[derive(Debug, Default)]
 struct Book {
     recent: VecDeque<Instant>,
@@ -100,11 +104,11 @@ impl Pacer {
                 {
                     return Err(CpapiError::RateLimited { retry_after: until - now });
                 }
-                while b.recent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+                while b.recent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     b.recent.pop_front();
                 }
                 let global_wait = if b.recent.len() >= self.limits.global_per_second {
-                    b.recent.front().map(|t| *t + Duration::from_secs(1) - now)
+                    b.recent.front().map(|t| *t + WINDOW - now)
                 } else {
                     None
                 };
@@ -114,7 +118,8 @@ impl Pacer {
                     None => {
                         b.recent.push_back(now);
                         if let Some((p, gap)) = spaced {
-                            b.next_allowed.insert(p, now + gap);
+                            // The same arrival-jitter margin as the global window.
+                            b.next_allowed.insert(p, now + gap + gap / 10);
                         }
                         break;
                     }
@@ -123,7 +128,8 @@ impl Pacer {
             tokio::time::sleep(wait).await;
         }
         if path == "/iserver/marketdata/history" {
-            let permit = self.history.clone().acquire_owned().await.map_err(|_| CpapiError::Transport("pacer closed".into()))?;
+            let permit =
+                self.history.clone().acquire_owned().await.map_err(|_| CpapiError::Transport("pacer closed".into()))?;
             return Ok(Admission(Some(permit)));
         }
         Ok(Admission(None))
