@@ -303,7 +303,14 @@ impl GatewayVenue {
         for page in 0..100 {
             let v = self.get(&format!("/portfolio/{acct}/positions/{page}"), &[]).await?;
             match v.as_array() {
-                Some(a) if !a.is_empty() => rows.extend(a.iter().cloned()),
+                Some(a) if !a.is_empty() => {
+                    // A page shorter than its pageSize is the last one: no request for an empty page.
+                    let last = a[0]["pageSize"].as_u64().is_some_and(|size| (a.len() as u64) < size);
+                    rows.extend(a.iter().cloned());
+                    if last {
+                        break;
+                    }
+                }
                 _ => break,
             }
         }

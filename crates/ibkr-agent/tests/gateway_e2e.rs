@@ -1,0 +1,129 @@
+//! End to end against the fake gateway: the real `ibkr-mcp` (IBKR_BACKEND=gateway) driven over
+//! stdio through the full order flow, with faults; and `ibkr-healthcheck`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::process::Stdio;
+
+use cpapi_fake::{FakeGateway, Session, State};
+use ibkr_agent::mcp_client::McpChild;
+use serde_json::{Value, json};
+use sim_venue::SimConfig;
+
+const MCP: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
+const HEALTH: &str = env!("CARGO_BIN_EXE_ibkr-healthcheck");
+
+async fn server(fake: &FakeGateway, dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> McpChild {
+    let journal = dir.path().join("trades.jsonl").display().to_string();
+    let base = fake.base_url();
+    let mut env = vec![
+        ("IBKR_BACKEND", "gateway"),
+        ("IBKR_API_BASE_URL", base.as_str()),
+        ("TRADE_JOURNAL_PATH", journal.as_str()),
+        ("TRADING_DRY_RUN", "false"),
+        // The test runs on any day; the market-hours guard has its own tests.
+        ("ENFORCE_MARKET_HOURS", "false"),
+        ("LOG_LEVEL", "error"),
+    ];
+    env.extend_from_slice(extra);
+    McpChild::spawn(MCP.as_ref(), &env, Stdio::null()).await.unwrap()
+}
+
+async fn ok(c: &McpChild, tool: &str, args: Value) -> Value {
+    let a = c.call(tool, args).await.unwrap();
+    assert!(!a.is_error, "{tool}: {}", a.body);
+    a.data().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_order_flow_over_stdio() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+
+    let st = ok(&c, "session_status", json!({})).await;
+    assert_eq!(st["backend"], "gateway");
+    assert_eq!(st["simulator"], false);
+    assert_eq!(st["account_type"], "PAPER");
+    assert_eq!(st["session"]["session"]["state"], "authenticated");
+
+    let q = ok(&c, "get_quote", json!({"symbol": "AAPL"})).await;
+    assert!(q["last"].is_string(), "{q}");
+
+    let p = ok(&c, "preview_order", json!({"symbol": "AAPL", "cash_amount": 50})).await;
+    assert!(p["venue_preview"]["commission"].is_string(), "whatif commission: {p}");
+    let tok = p["confirmation_token"].as_str().unwrap().to_string();
+    let o = ok(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 50, "confirmation_token": tok})).await;
+    let id = o["order_id"].as_str().unwrap().to_string();
+    let w = ok(&c, "wait_for_fill", json!({"order_id": id, "timeout_seconds": 10})).await;
+    assert_eq!(w["order"]["status"], "filled", "{w}");
+
+    let pos = ok(&c, "positions", json!({})).await;
+    let qty = pos[0]["quantity"].as_str().unwrap().to_string();
+    assert_eq!(pos[0]["symbol"], "AAPL");
+
+    let p = ok(&c, "preview_order", json!({"symbol": "AAPL", "side": "SELL", "quantity": qty})).await;
+    let tok = p["confirmation_token"].as_str().unwrap().to_string();
+    let closed = ok(&c, "close_position", json!({"symbol": "AAPL", "confirmation_token": tok})).await;
+    assert_eq!(closed["closed"], true, "{closed}");
+
+    // The posted bodies carried the journal's client order ids.
+    let posts = fake.with(|s| s.requests_to("/iserver/account/DU1234567/orders"));
+    assert_eq!(posts.len(), 2);
+    let journal = std::fs::read_to_string(dir.path().join("trades.jsonl")).unwrap();
+    for p in &posts {
+        let coid = p.body["orders"][0]["cOID"].as_str().unwrap();
+        assert!(journal.contains(coid));
+    }
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_over_stdio_503_and_session_loss() {
+    let mut st = State::new(SimConfig::default(), "DU1234567");
+    st.faults.order_post_503_landed = 1;
+    let fake = FakeGateway::start(st, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[("ORDER_CONFIRMATION", "off")]).await;
+    // A 503 on the post: the order landed and is found by client order id, not resent.
+    let o = c.call("buy", json!({"symbol": "MSFT", "quantity": "0.1"})).await.unwrap();
+    assert!(!o.is_error, "{}", o.body);
+    assert_eq!(fake.with(|s| s.exchange.orders().len()), 1);
+    // The session is lost: reads say so and tell the user to log in.
+    fake.with(|s| s.session = Session::NoSession);
+    let q = c.call("get_quote", json!({"symbol": "MSFT"})).await.unwrap();
+    assert!(q.is_error);
+    assert_eq!(q.error()["code"], "SESSION_EXPIRED", "{}", q.body);
+    assert!(q.error()["message"].as_str().unwrap().contains("Log in to the Client Portal Gateway"));
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_ok_and_warn() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let base = fake.base_url();
+    let run = |url: String| async move {
+        tokio::process::Command::new(HEALTH).env_clear().env("IBKR_API_BASE_URL", url).output().await.unwrap()
+    };
+    let out = run(base.clone()).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Account: DU1234567 (PAPER)"), "{text}");
+    assert!(text.contains("supportsCashQty=true"), "{text}");
+    assert!(text.trim_end().ends_with("[OK] Connection healthy."), "{text}");
+
+    fake.with(|s| s.session = Session::NoSession);
+    let out = run(base).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(text.lines().filter(|l| l.starts_with("[WARN]")).count() == 1, "{text}");
+    assert!(text.contains("no logged-in session"), "{text}");
+
+    // Nothing listening: a hint, not a backtrace.
+    let out = run("http://127.0.0.1:9/v1/api".into()).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(text.contains("[WARN] cannot reach the Client Portal Gateway"), "{text}");
+    assert!(!err.contains("panicked") && !text.contains("panicked"));
+}
