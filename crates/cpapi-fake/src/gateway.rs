@@ -319,7 +319,7 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
         })
         .collect();
     if st.zero_position_row {
-        rows.push(json!({ "acctId": acct, "conid": 8314, "contractDesc": "IBM", "ticker": "IBM", "position": 0.0, "mktPrice": 150.0, "mktValue": 0.0, "avgCost": 0.0, "unrealizedPnl": 0.0 }));
+        rows.push(json!({ "acctId": acct, "conid": 8314, "contractDesc": "IBM", "ticker": "IBM", "position": 0.0, "mktPrice": 150.0, "mktValue": 0.0, "avgCost": 0.0, "unrealizedPnl": 0.0, "pageSize": st.positions_page_size }));
     }
     let size = st.positions_page_size.max(1);
     (StatusCode::OK, Value::Array(rows.into_iter().skip(page * size).take(size).collect()))
