@@ -105,6 +105,71 @@ async fn run() {
     c.shutdown().await.unwrap();
 }
 
+/// Requests the fake gateway saw since `from`, grouped by path.
+fn requests_since(fake: &cpapi_fake::FakeGateway, from: usize) -> Vec<(String, usize)> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    fake.with(|s| {
+        for r in &s.requests[from..] {
+            *counts.entry(format!("{} {}", r.method, r.path)).or_default() += 1;
+        }
+    });
+    counts.into_iter().collect()
+}
+
+async fn gateway(dir: &std::path::Path) {
+    println!("\n-- gateway backend against the fake Client Portal Gateway on loopback (IBKR pacing on) --");
+    let fake = cpapi_fake::FakeGateway::start(cpapi_fake::State::new(sim_venue::SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let base = fake.base_url();
+    let c = server(
+        dir,
+        "gateway",
+        &[
+            ("IBKR_BACKEND", "gateway"),
+            ("IBKR_API_BASE_URL", base.as_str()),
+            ("TRADING_DRY_RUN", "false"),
+            ("ORDER_CONFIRMATION", "off"),
+            ("ENFORCE_MARKET_HOURS", "false"),
+            ("DUPLICATE_WINDOW_SECONDS", "0"),
+            ("MAX_DAILY_ORDERS", "off"),
+            ("MAX_DAILY_VALUE", "off"),
+        ],
+    )
+    .await;
+    // Calls are spaced past IBKR's 10 requests/s so the pacer never holds one back: the
+    // figures are the server's and the gateway's own cost.
+    for (tool, args) in [("get_quote", json!({"symbol": "AAPL"})), ("session_status", json!({}))] {
+        c.call(tool, args.clone()).await.unwrap();
+        let mut v = vec![];
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            let t = Instant::now();
+            let a = c.call(tool, args.clone()).await.unwrap();
+            v.push(t.elapsed());
+            assert!(!a.is_error, "{:?}", a.body);
+        }
+        summary(&format!("{tool} via gateway (spaced calls)"), v);
+    }
+    let symbols: Vec<String> = (0..50).map(|i| format!("Q{}{}", (b'A' + (i % 26) as u8) as char, if i < 26 { "" } else { "X" })).collect();
+    c.call("get_quotes", json!({"symbols": symbols})).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let n = fake.with(|s| s.requests.len());
+    let t = Instant::now();
+    c.call("get_quotes", json!({"symbols": symbols})).await.unwrap();
+    println!("{:<44} {:.1} ms, requests: {:?}", "get_quotes 50 symbols, warm", t.elapsed().as_secs_f64() * 1e3, requests_since(&fake, n));
+    for (label, args) in [("buy $50 (cash qty: one question)", json!({"symbol": "MSFT", "cash_amount": 50})), ("buy 0.1 share (no question)", json!({"symbol": "MSFT", "quantity": "0.1"}))] {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let n = fake.with(|s| s.requests.len());
+        let a = c.call("buy", args).await.unwrap();
+        assert!(!a.is_error, "{:?}", a.body);
+        println!("{label:<44} requests: {:?}", requests_since(&fake, n));
+    }
+    c.shutdown().await.unwrap();
+}
+
 fn main() {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run());
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        run().await;
+        let dir = tempfile::tempdir().unwrap();
+        gateway(dir.path()).await;
+    });
 }
