@@ -139,6 +139,12 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             if st.faults.accounts_first_as_500 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
         return err(status, "Bad Request: Please query /accounts first");
     }
+    if path == "/iserver/accounts" {
+        st.accounts_queried = true;
+    }
+    if let Some(body) = st.replay.get(&format!("{method} {path}")) {
+        return (StatusCode::OK, body.clone());
+    }
     match (method, seg.as_slice()) {
         ("GET" | "POST", ["iserver", "auth", "status"]) => (StatusCode::OK, auth_status(st)),
         ("POST", ["tickle"]) => (
@@ -463,6 +469,10 @@ fn place(st: &mut State, tickets: &[Value]) -> Answer {
     if st.faults.order_post_503_landed > 0 {
         st.faults.order_post_503_landed -= 1;
         return (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": "Service Unavailable" }));
+    }
+    if st.faults.order_post_500_landed > 0 {
+        st.faults.order_post_500_landed -= 1;
+        return err(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     }
     if st.faults.garbled_ack_next > 0 {
         st.faults.garbled_ack_next -= 1;

@@ -9,6 +9,7 @@
 //! connections). Every request is recorded for contract tests.
 #![forbid(unsafe_code)]
 
+pub mod fixtures;
 mod gateway;
 pub mod state;
 

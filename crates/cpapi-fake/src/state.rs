@@ -46,6 +46,8 @@ pub struct Faults {
     pub server_error_next: u32,
     /// The next N order posts place the order and then answer 503.
     pub order_post_503_landed: u32,
+    /// The next N order posts place the order and then answer 500.
+    pub order_post_500_landed: u32,
     /// The next N order posts answer 503 without placing anything.
     pub order_post_503_lost: u32,
     /// Latency added to every answer.
@@ -139,6 +141,8 @@ pub struct State {
     pub(crate) penalty_until: Option<Instant>,
     pub requests: Vec<Recorded>,
     pub server_version: String,
+    /// Canned answers ("METHOD /path" → body) served instead of the simulated ones.
+    pub replay: HashMap<String, Value>,
 }
 
 /// Well-known conids, so recorded fixtures and our answers agree.
@@ -186,6 +190,7 @@ impl State {
             penalty_until: None,
             requests: vec![],
             server_version: "Build 10.44.1d, Mar 3, 2026 1:55:32 PM (tradegate fake)".into(),
+            replay: HashMap::new(),
         }
     }
 
@@ -211,6 +216,17 @@ impl State {
     /// Requests recorded so far to `path` (after `/v1/api`), any method.
     pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
         self.requests.iter().filter(|r| r.path == path).cloned().collect()
+    }
+
+    /// Serves a recorded real response (see [`crate::fixtures::RECORDED`]) for its path.
+    pub fn replay_recorded(&mut self, name: &str) -> bool {
+        match crate::fixtures::recorded(name) {
+            Some((method, path, body)) => {
+                self.replay.insert(format!("{method} {path}"), body);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Simulates the user logging in at the gateway's page.

@@ -118,7 +118,9 @@ fn requests_since(fake: &cpapi_fake::FakeGateway, from: usize) -> Vec<(String, u
 
 async fn gateway(dir: &std::path::Path) {
     println!("\n-- gateway backend against the fake Client Portal Gateway on loopback (IBKR pacing on) --");
-    let fake = cpapi_fake::FakeGateway::start(cpapi_fake::State::new(sim_venue::SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let fake = cpapi_fake::FakeGateway::start(cpapi_fake::State::new(sim_venue::SimConfig::default(), "DU1234567"), 0)
+        .await
+        .unwrap();
     let base = fake.base_url();
     let c = server(
         dir,
@@ -149,14 +151,23 @@ async fn gateway(dir: &std::path::Path) {
         }
         summary(&format!("{tool} via gateway (spaced calls)"), v);
     }
-    let symbols: Vec<String> = (0..50).map(|i| format!("Q{}{}", (b'A' + (i % 26) as u8) as char, if i < 26 { "" } else { "X" })).collect();
+    let symbols: Vec<String> =
+        (0..50).map(|i| format!("Q{}{}", (b'A' + (i % 26) as u8) as char, if i < 26 { "" } else { "X" })).collect();
     c.call("get_quotes", json!({"symbols": symbols})).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let n = fake.with(|s| s.requests.len());
     let t = Instant::now();
     c.call("get_quotes", json!({"symbols": symbols})).await.unwrap();
-    println!("{:<44} {:.1} ms, requests: {:?}", "get_quotes 50 symbols, warm", t.elapsed().as_secs_f64() * 1e3, requests_since(&fake, n));
-    for (label, args) in [("buy $50 (cash qty: one question)", json!({"symbol": "MSFT", "cash_amount": 50})), ("buy 0.1 share (no question)", json!({"symbol": "MSFT", "quantity": "0.1"}))] {
+    println!(
+        "{:<44} {:.1} ms, requests: {:?}",
+        "get_quotes 50 symbols, warm",
+        t.elapsed().as_secs_f64() * 1e3,
+        requests_since(&fake, n)
+    );
+    for (label, args) in [
+        ("buy $50 (cash qty: one question)", json!({"symbol": "MSFT", "cash_amount": 50})),
+        ("buy 0.1 share (no question)", json!({"symbol": "MSFT", "quantity": "0.1"})),
+    ] {
         tokio::time::sleep(Duration::from_millis(1200)).await;
         let n = fake.with(|s| s.requests.len());
         let a = c.call("buy", args).await.unwrap();

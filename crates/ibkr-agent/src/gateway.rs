@@ -696,6 +696,8 @@ impl Broker for GatewayVenue {
             estimated_quantity: qty.map(Qty),
             estimated_value: value.map(Money),
             commission: v["amount"]["commission"].as_str().and_then(parse::first_number).map(Money),
+            equity_change: v["equity"]["change"].as_str().and_then(parse::first_number).map(Money),
+            margin_change: v["initial"]["change"].as_str().and_then(parse::first_number).map(Money),
             cash_after: None,
             warnings,
         })
@@ -885,7 +887,11 @@ impl Broker for GatewayVenue {
             "connected": raw["connected"],
             "competing": raw["competing"],
             "server_version": raw["serverInfo"]["serverVersion"],
-            "login_hint": if state == crate::session::SessionState::Authenticated { Value::Null } else { json!(crate::cpapi::error::LOGIN_HINT) },
+            "login_hint": if state == crate::session::SessionState::Authenticated {
+                Value::Null
+            } else {
+                json!(format!("{} Login page: {}", crate::cpapi::error::LOGIN_HINT, self.http.login_url()))
+            },
         }))
     }
 }

@@ -203,7 +203,7 @@ impl SessionKeeper {
     /// Fails fast when the session is known to need a human, so reads do not hang.
     pub fn ensure_usable(&self) -> Result<(), CpapiError> {
         match self.state() {
-            SessionState::Down(why) => Err(CpapiError::NotAuthenticated(why)),
+            SessionState::Down(why) => Err(CpapiError::NotAuthenticated(format!("{why}; log in at {}", self.http.login_url()))),
             SessionState::Competing => Err(CpapiError::NotAuthenticated(
                 "another login (TWS, IBKR Mobile or a browser) holds the brokerage session; tradegate does not take it back".into(),
             )),

@@ -434,7 +434,11 @@ async fn positions_come_from_every_page_without_zero_rows() {
     let p = r.venue.positions().await.unwrap();
     assert_eq!(p.len(), 4, "{p:?}");
     assert!(r.count(&format!("/portfolio/{ACCT}/positions/2")) >= 1, "every page is read");
-    assert_eq!(r.count(&format!("/portfolio/{ACCT}/positions/3")), 0, "a short page is the last: no empty-page request");
+    assert_eq!(
+        r.count(&format!("/portfolio/{ACCT}/positions/3")),
+        0,
+        "a short page is the last: no empty-page request"
+    );
     assert_eq!(r.venue.held_quantity("KO").await.unwrap(), dec!(1));
     assert!(r.count(&format!("/portfolio/{ACCT}/positions/invalidate")) >= 1, "holdings for an exit are read fresh");
 }
@@ -566,4 +570,67 @@ async fn dropped_connections_and_slow_answers_are_transport_errors() {
     .unwrap();
     let e = http.post("/iserver/auth/status", &json!({})).await.unwrap_err();
     assert!(matches!(e, ibkr_agent::cpapi::CpapiError::Timeout(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn partial_fills_are_reported_then_complete() {
+    let mut st = cpapi_fake::State::new(sim_venue::SimConfig { partial_fills: true, ..Default::default() }, ACCT);
+    st.limits = fake_state().limits;
+    st.ask_cash_qty_question = false;
+    let r = rig_with(
+        st,
+        GatewaySettings::default(),
+        &[("MAX_ORDER_VALUE", "off"), ("MAX_POSITION_VALUE", "off"), ("MAX_DAILY_VALUE", "off")],
+    )
+    .await;
+    let last = r.venue.quote("KO").await.unwrap().last.unwrap().0;
+    let mut lmt = order("KO", Side::Buy, OrderType::Limit, Size::Quantity(Qty(dec!(4))));
+    lmt.limit_price = Some(Price((last * dec!(1.05)).round_dp(2)));
+    let id = r.broker.submit(OrderIntent::Single(lmt), None).await.unwrap()[0].order_id.clone().unwrap();
+    for _ in 0..5 {
+        if r.broker.order_status(&id).await.unwrap().status == OrderStatus::Filled {
+            break;
+        }
+    }
+    let fills: Vec<_> = r.venue.fills().await.unwrap().into_iter().filter(|f| f.order_id == id).collect();
+    assert_eq!(fills.iter().map(|f| f.quantity.0).collect::<Vec<_>>(), vec![dec!(2), dec!(2)], "filled in two parts");
+    assert_eq!(r.broker.order_status(&id).await.unwrap().filled_quantity.unwrap().0, dec!(4));
+    // IBKR reports a part-filled order as Submitted with a cumulative fill.
+    r.fake.with(|s| {
+        s.replay.insert(
+            "GET /iserver/account/order/status/77".into(),
+            serde_json::json!({"order_id": 77, "symbol": "KO", "side": "B", "order_type": "Limit", "order_status": "Submitted", "cum_fill": "2.0", "total_size": "4.0", "price": "60.00"}),
+        )
+    });
+    let p = r.broker.order_status("77").await.unwrap();
+    assert_eq!(
+        (p.status, p.filled_quantity.unwrap().0, p.limit_price.unwrap().0),
+        (OrderStatus::PartiallyFilled, dec!(2), dec!(60))
+    );
+}
+
+#[tokio::test]
+async fn a_500_on_a_read_is_a_clear_retryable_error() {
+    let r = rig(&[]).await;
+    r.venue.quote("AAPL").await.unwrap();
+    r.fake.with(|s| s.faults.server_error_next = 1);
+    let e = r.venue.quote("AAPL").await.unwrap_err();
+    assert!(e.to_string().contains("HTTP 500"), "{e}");
+    assert!(r.venue.quote("AAPL").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_500_on_an_order_post_is_looked_up_not_resent() {
+    let mut st = fake_state();
+    st.ask_cash_qty_question = false;
+    st.faults.order_post_500_landed = 1;
+    let r = rig_with(st, GatewaySettings::default(), &[]).await;
+    let res = r
+        .broker
+        .submit(OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Cash(Money(dec!(20))))), None)
+        .await
+        .unwrap();
+    assert!(res[0].order_id.is_some());
+    assert_eq!(r.order_posts().len(), 1, "never resent");
+    assert_eq!(r.fake.with(|s| s.exchange.orders()).len(), 1);
 }

@@ -498,6 +498,8 @@ impl Exchange {
             estimated_quantity: Some(Qty(qty)),
             estimated_value: Some(Money(value)),
             commission: Some(Money(fee)),
+            equity_change: Some(Money(-fee)),
+            margin_change: None,
             cash_after: Some(Money(cents(cash_after))),
             warnings,
         })

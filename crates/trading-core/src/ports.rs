@@ -54,6 +54,10 @@ pub struct VenuePreview {
     pub estimated_quantity: Option<Qty>,
     pub estimated_value: Option<Money>,
     pub commission: Option<Money>,
+    /// Change of equity with loan value (IBKR what-if).
+    pub equity_change: Option<Money>,
+    /// Change of initial margin (IBKR what-if).
+    pub margin_change: Option<Money>,
     pub cash_after: Option<Money>,
     pub warnings: Vec<String>,
 }

@@ -16,13 +16,20 @@ fn warn(msg: impl std::fmt::Display) -> ExitCode {
 
 fn hint(e: &CpapiError, base: &str) -> String {
     match e {
-        CpapiError::Transport(detail) if detail.contains("certificate") || detail.contains("TLS") || detail.contains("tls") => {
-            format!("TLS with the gateway at {base} failed ({detail}); check IBKR_GATEWAY_CERT_SHA256 (the gateway's certificate changes when it is reinstalled)")
+        CpapiError::Transport(detail)
+            if detail.contains("certificate") || detail.contains("TLS") || detail.contains("tls") =>
+        {
+            format!(
+                "TLS with the gateway at {base} failed ({detail}); check IBKR_GATEWAY_CERT_SHA256 (the gateway's certificate changes when it is reinstalled)"
+            )
         }
         CpapiError::Transport(_) => format!(
             "cannot reach the Client Portal Gateway at {base}: start it (bin/run.sh root/conf.yaml), log in, or fix IBKR_API_BASE_URL"
         ),
-        CpapiError::NotAuthenticated(_) => format!("the gateway at {base} has no logged-in session. {}", ibkr_agent::cpapi::error::LOGIN_HINT),
+        CpapiError::NotAuthenticated(_) => format!(
+            "the gateway at {base} has no logged-in session. Log in at {} in a browser on this machine (with 2FA), then rerun",
+            base.trim_end_matches('/').trim_end_matches("/v1/api")
+        ),
         other => other.to_string(),
     }
 }
@@ -45,7 +52,10 @@ async fn run() -> ExitCode {
         Err(e) => return warn(hint(&e, &base)),
     };
     println!("Server: {}", raw["serverInfo"]["serverVersion"].as_str().unwrap_or("unknown"));
-    println!("Auth: authenticated={} connected={} competing={}", raw["authenticated"], raw["connected"], raw["competing"]);
+    println!(
+        "Auth: authenticated={} connected={} competing={}",
+        raw["authenticated"], raw["connected"], raw["competing"]
+    );
     match state {
         SessionState::Authenticated => {}
         SessionState::ConnectedNotAuthenticated => {
@@ -54,7 +64,11 @@ async fn run() -> ExitCode {
             }
             println!("Session: reopened the brokerage session (ssodh/init)");
         }
-        SessionState::Competing => return warn("another login (TWS, IBKR Mobile or a browser) holds the brokerage session; log out there or log in again at the gateway"),
+        SessionState::Competing => {
+            return warn(
+                "another login (TWS, IBKR Mobile or a browser) holds the brokerage session; log out there or log in again at the gateway",
+            );
+        }
         _ => return warn(hint(&CpapiError::NotAuthenticated(String::new()), &base)),
     }
     let (account, props, _) = match venue.account_properties().await {
@@ -73,8 +87,14 @@ async fn run() -> ExitCode {
     );
     match venue.summary().await {
         Ok(s) => {
-            let m = |x: Option<trading_core::money::Money>| x.map(|v| fmt_money(v.0, &s.currency)).unwrap_or("-".into());
-            println!("Balance: available {}  net liquidation {}  buying power {}", m(s.available_funds), m(s.net_liquidation), m(s.buying_power));
+            let m =
+                |x: Option<trading_core::money::Money>| x.map(|v| fmt_money(v.0, &s.currency)).unwrap_or("-".into());
+            println!(
+                "Balance: available {}  net liquidation {}  buying power {}",
+                m(s.available_funds),
+                m(s.net_liquidation),
+                m(s.buying_power)
+            );
         }
         Err(e) => return warn(format!("account summary failed: {e}")),
     }

@@ -47,8 +47,7 @@ impl CpapiError {
 }
 
 /// The gateway's login page, where a human must log in again.
-pub const LOGIN_HINT: &str =
-    "Log in to the Client Portal Gateway in a browser (https://localhost:5000 by default, with 2FA), then retry.";
+pub const LOGIN_HINT: &str = "Log in to the Client Portal Gateway in a browser on this machine (with 2FA), then retry.";
 
 impl From<CpapiError> for VenueError {
     fn from(e: CpapiError) -> Self {

@@ -170,6 +170,14 @@ impl GatewayHttp {
         &self.base
     }
 
+    /// The gateway's login page: the base URL without its API path.
+    pub fn login_url(&self) -> String {
+        let mut u = self.base.clone();
+        u.set_path("/");
+        u.set_query(None);
+        u.to_string()
+    }
+
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, CpapiError> {
         self.send(Method::GET, path, query, None).await
     }
