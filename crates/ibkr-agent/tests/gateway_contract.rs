@@ -260,7 +260,7 @@ async fn an_unparseable_ack_is_unknown_not_rejected() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Indeterminate);
     let (recs, _) = r.broker.journal().tail(0).unwrap();
-    assert_eq!(recs.last().unwrap().status, "error", "journaled as unresolved, never as rejected");
+    assert_eq!(recs.last().unwrap().status, "unknown", "journaled as unknown and unresolved, never as rejected");
     assert_eq!(r.broker.posture().unresolved_orders.len(), 1);
     // The order did land: reconcile finds it by client order id.
     let rep = r.broker.reconcile_pending(false).await.unwrap();

@@ -127,3 +127,54 @@ async fn healthcheck_ok_and_warn() {
     assert!(text.contains("[WARN] cannot reach the Client Portal Gateway"), "{text}");
     assert!(!err.contains("panicked") && !text.contains("panicked"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_names_a_tls_mismatch() {
+    let fake = FakeGateway::start_tls(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let out = tokio::process::Command::new(HEALTH)
+        .env_clear()
+        .env("IBKR_API_BASE_URL", fake.base_url())
+        .env("IBKR_GATEWAY_CERT_SHA256", "ab".repeat(32))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(text.contains("[WARN] TLS with the gateway"), "{text}");
+    assert!(text.contains("IBKR_GATEWAY_CERT_SHA256"), "{text}");
+    // With the right pin the same gateway is healthy.
+    let out = tokio::process::Command::new(HEALTH)
+        .env_clear()
+        .env("IBKR_API_BASE_URL", fake.base_url())
+        .env("IBKR_GATEWAY_CERT_SHA256", fake.cert_sha256.clone().unwrap())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_tickles_and_stops_on_sigterm() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ibkr-keepalive"))
+        .env_clear()
+        .env("IBKR_API_BASE_URL", fake.base_url())
+        .env("TICKLE_INTERVAL_SECONDS", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut tickled = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if fake.with(|s| !s.requests_to("/tickle").is_empty()) {
+            tickled = true;
+            break;
+        }
+    }
+    assert!(tickled, "the first cycle runs at once and tickles");
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+}

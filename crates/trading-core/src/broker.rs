@@ -387,7 +387,11 @@ impl GuardedBroker {
             timestamp: self.journal.timestamp(now),
             kind: RecordKind::Outcome,
             sent: true,
-            status: if unsent { "rejected".into() } else { "error".into() },
+            status: match (&e, unsent) {
+                (_, true) => "rejected".into(),
+                (VenueError::Indeterminate(_), _) => "unknown".into(),
+                _ => "error".into(),
+            },
             message: Some(e.to_string()),
             ..base.clone()
         };
