@@ -417,19 +417,12 @@ impl GatewayVenue {
         }
         OrderResult {
             order_id: parse::id_text(&ack["order_id"]),
-            client_order_id: None,
-            status: ack["order_status"].as_str().map(parse::status).unwrap_or(OrderStatus::Unknown),
-            symbol: o.symbol.clone(),
-            side: Some(o.side),
-            order_type: Some(o.order_type),
-            quantity: o.size.quantity().map(Qty),
-            filled_quantity: None,
-            avg_price: None,
-            limit_price: o.limit_price,
-            stop_price: o.stop_price,
             message: ack["text"].as_str().map(str::to_string),
-            dry_run: false,
             leg: leg.map(str::to_string),
+            ..OrderResult::for_request(
+                o,
+                ack["order_status"].as_str().map(parse::status).unwrap_or(OrderStatus::Unknown),
+            )
         }
     }
 
@@ -616,17 +609,7 @@ impl Broker for GatewayVenue {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            fractional: true,
-            buy_by_cash: true,
-            stops: true,
-            stop_limits: true,
-            trailing: true,
-            brackets: true,
-            shorting: true,
-            market_hours: MarketHoursModel::Nyse,
-            quote_currency: "USD".into(),
-        }
+        Capabilities::full(MarketHoursModel::Nyse, "USD")
     }
 
     async fn place(&self, order: &Approved<OrderRequest>, client_order_id: &str) -> Result<OrderResult, VenueError> {

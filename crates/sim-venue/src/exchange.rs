@@ -416,17 +416,7 @@ impl Exchange {
 
 impl Exchange {
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            fractional: true,
-            buy_by_cash: true,
-            stops: true,
-            stop_limits: true,
-            trailing: true,
-            brackets: true,
-            shorting: true,
-            market_hours: self.cfg.market_hours,
-            quote_currency: "USD".into(),
-        }
+        Capabilities::full(self.cfg.market_hours, "USD")
     }
 
     pub fn place(&self, order: &OrderRequest, client_order_id: &str) -> Result<OrderResult, VenueError> {

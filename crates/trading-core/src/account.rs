@@ -71,3 +71,21 @@ pub struct Capabilities {
     pub market_hours: MarketHoursModel,
     pub quote_currency: String,
 }
+
+impl Capabilities {
+    /// A venue that supports every order form (fractions, cash buys, stops, trailing stops,
+    /// brackets, shorting).
+    pub fn full(market_hours: MarketHoursModel, quote_currency: &str) -> Capabilities {
+        Capabilities {
+            fractional: true,
+            buy_by_cash: true,
+            stops: true,
+            stop_limits: true,
+            trailing: true,
+            brackets: true,
+            shorting: true,
+            market_hours,
+            quote_currency: quote_currency.into(),
+        }
+    }
+}

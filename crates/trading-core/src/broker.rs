@@ -349,22 +349,7 @@ impl GuardedBroker {
         let mut rec = self.record(o, Some(eval), RecordKind::Outcome, now);
         rec.message = Some(msg.clone());
         self.journal.append(rec).map_err(Self::journal_err)?;
-        Ok(vec![OrderResult {
-            order_id: None,
-            client_order_id: None,
-            status: OrderStatus::Pending,
-            symbol: o.symbol.clone(),
-            side: Some(o.side),
-            order_type: Some(o.order_type),
-            quantity: o.size.quantity().map(Qty),
-            filled_quantity: None,
-            avg_price: None,
-            limit_price: o.limit_price,
-            stop_price: o.stop_price,
-            message: Some(msg),
-            dry_run: true,
-            leg: None,
-        }])
+        Ok(vec![OrderResult { message: Some(msg), dry_run: true, ..OrderResult::for_request(o, OrderStatus::Pending) }])
     }
 
     fn outcome_record(&self, base: &JournalRecord, r: &OrderResult, now: DateTime<Utc>) -> JournalRecord {

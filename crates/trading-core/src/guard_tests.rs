@@ -24,17 +24,7 @@ fn policy(pairs: &[(&str, &str)]) -> Policy {
 }
 
 fn caps() -> Capabilities {
-    Capabilities {
-        fractional: true,
-        buy_by_cash: true,
-        stops: true,
-        stop_limits: true,
-        trailing: true,
-        brackets: true,
-        shorting: true,
-        market_hours: MarketHoursModel::Nyse,
-        quote_currency: "USD".into(),
-    }
+    Capabilities::full(MarketHoursModel::Nyse, "USD")
 }
 
 fn quote(last: Decimal) -> Quote {

@@ -440,6 +440,28 @@ pub struct OrderResult {
     pub leg: Option<String>,
 }
 
+impl OrderResult {
+    /// A result describing `o` with `status`, before the venue has said more.
+    pub fn for_request(o: &OrderRequest, status: OrderStatus) -> OrderResult {
+        OrderResult {
+            order_id: None,
+            client_order_id: None,
+            status,
+            symbol: o.symbol.clone(),
+            side: Some(o.side),
+            order_type: Some(o.order_type),
+            quantity: o.size.quantity().map(Qty),
+            filled_quantity: None,
+            avg_price: None,
+            limit_price: o.limit_price,
+            stop_price: o.stop_price,
+            message: None,
+            dry_run: false,
+            leg: None,
+        }
+    }
+}
+
 /// One execution reported by the venue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fill {
