@@ -221,6 +221,8 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         ("DELETE", ["iserver", "account", _, "order", id]) => cancel(st, id),
         ("POST", ["iserver", "account", acct, "order", id]) => modify(st, acct, id, &body),
         ("GET", ["iserver", "account", "trades"]) => trades(st),
+        ("GET", ["iserver", "marketdata", "history"]) => history(st, &q),
+        ("GET", ["iserver", "contract", conid, "info"]) => contract_info(st, conid),
         _ => err(StatusCode::NOT_FOUND, &format!("no such endpoint: {method} {path}")),
     }
 }
@@ -671,4 +673,40 @@ fn trades(st: &mut State) -> Answer {
         })
         .collect();
     (StatusCode::OK, Value::Array(rows))
+}
+
+fn history(st: &mut State, q: &std::collections::HashMap<String, String>) -> Answer {
+    let Some(symbol) = q.get("conid").and_then(|c| c.parse::<i64>().ok()).and_then(|c| st.symbol_of(c)) else {
+        return reject("unknown conid");
+    };
+    let period = q.get("period").map(String::as_str).unwrap_or("1m");
+    let days: u32 = match period {
+        "1m" => 21,
+        "3m" => 63,
+        "6m" => 126,
+        "1y" => 252,
+        "2y" => 504,
+        "3y" => 756,
+        p => p.trim_end_matches('d').parse().unwrap_or(21),
+    };
+    let bars = st.exchange.bars(&symbol, days);
+    let data: Vec<Value> = bars
+        .iter()
+        .map(|b| json!({ "o": num(b.open.0), "c": num(b.close.0), "h": num(b.high.0), "l": num(b.low.0), "v": num(b.volume.0 / Decimal::ONE_HUNDRED), "t": b.time.timestamp_millis() }))
+        .collect();
+    (StatusCode::OK, json!({ "symbol": symbol, "timePeriod": period, "barLength": 86400, "mdAvailability": "S", "points": data.len(), "data": data }))
+}
+
+fn contract_info(st: &mut State, conid: &str) -> Answer {
+    let Some(symbol) = conid.parse::<i64>().ok().and_then(|c| st.symbol_of(c)) else {
+        return err(StatusCode::BAD_REQUEST, "Bad Request: invalid conid");
+    };
+    (
+        StatusCode::OK,
+        json!({
+            "con_id": conid.parse::<i64>().ok(), "symbol": symbol, "company_name": format!("{symbol} INC"),
+            "industry": sim_venue::sector_of(&symbol), "category": null, "currency": "USD", "instrument_type": "STK",
+            "exchange": "SMART", "valid_exchanges": "SMART,NASDAQ,NYSE", "r_t_h": true,
+        }),
+    )
 }

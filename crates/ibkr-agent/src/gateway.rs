@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Capabilities, MarketHoursModel, Position, Quote},
+    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty},
@@ -553,6 +553,52 @@ impl MarketData for GatewayVenue {
                 }
             })
             .collect())
+    }
+
+    async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
+        let conid = self.conid(symbol).await?;
+        let q = [("conid", conid.to_string()), ("period", history_period(days).to_string()), ("bar", "1d".to_string()), ("outsideRth", "false".to_string())];
+        let v = self.get("/iserver/marketdata/history", &q).await.map_err(v_err)?;
+        let mut bars: Vec<Bar> = v["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| {
+                Some(Bar {
+                    time: b["t"].as_i64().and_then(chrono::DateTime::from_timestamp_millis)?,
+                    open: Price(parse::dec(&b["o"])?),
+                    high: Price(parse::dec(&b["h"])?),
+                    low: Price(parse::dec(&b["l"])?),
+                    close: Price(parse::dec(&b["c"])?),
+                    // IBKR reports US stock volume in lots of 100.
+                    volume: Qty(parse::dec(&b["v"]).unwrap_or_default() * Decimal::ONE_HUNDRED),
+                })
+            })
+            .collect();
+        let keep = usize::try_from(days).unwrap_or(usize::MAX);
+        if bars.len() > keep {
+            bars.drain(..bars.len() - keep);
+        }
+        Ok(bars)
+    }
+
+    async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
+        let conid = self.conid(symbol).await?;
+        let v = self.get(&format!("/iserver/contract/{conid}/info"), &[]).await.map_err(v_err)?;
+        Ok(["industry", "category"].iter().find_map(|k| v[*k].as_str().filter(|s| !s.is_empty()).map(str::to_string)))
+    }
+
+}
+
+/// The history period IBKR is asked for, to cover `days` daily bars (it caps a request at 1000 points).
+fn history_period(days: u32) -> &'static str {
+    match days {
+        0..=20 => "1m",
+        21..=60 => "3m",
+        61..=120 => "6m",
+        121..=250 => "1y",
+        251..=500 => "2y",
+        _ => "3y",
     }
 }
 

@@ -7,9 +7,10 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use chrono::Datelike;
 use rust_decimal::{Decimal, RoundingStrategy};
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Capabilities, MarketHoursModel, Position, Quote},
+    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
     calendar::NyseCalendar,
     error::VenueError,
     money::{Money, Price, Qty},
@@ -554,6 +555,48 @@ impl Exchange {
         let r = o.result();
         self.cancel_children(&mut s, id);
         Ok(r)
+    }
+
+    /// The last `days` daily bars of `symbol`, oldest first: simulated history for the past
+    /// business days and today's bar from the intraday price.
+    pub fn bars(&self, symbol: &str, days: u32) -> Vec<Bar> {
+        let days = days.clamp(1, 2000) as usize;
+        let mut s = self.lock();
+        let step = s.step;
+        let today = s.market.tick(symbol, step);
+        let past = s.market.daily_history(symbol, days - 1);
+        let now = self.clock.now();
+        let mut dates = Vec::with_capacity(days);
+        let mut d = now.date_naive();
+        while dates.len() < days {
+            if !matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) || dates.is_empty() {
+                dates.push(d);
+            }
+            d -= chrono::Duration::days(1);
+        }
+        dates.reverse();
+        let open_today = past.last().map(|b| b.close).unwrap_or(today.last);
+        let mut bars: Vec<Bar> = past
+            .iter()
+            .zip(&dates)
+            .map(|(b, d)| Bar {
+                time: d.and_hms_opt(21, 0, 0).unwrap_or_default().and_utc(),
+                open: Price(b.open),
+                high: Price(b.high),
+                low: Price(b.low),
+                close: Price(b.close),
+                volume: Qty(b.volume),
+            })
+            .collect();
+        bars.push(Bar {
+            time: now,
+            open: Price(open_today),
+            high: Price(open_today.max(today.last)),
+            low: Price(open_today.min(today.last)),
+            close: Price(today.last),
+            volume: Qty(Decimal::from(100_000)),
+        });
+        bars
     }
 
     /// Every order of this run, working or done, oldest first.

@@ -16,7 +16,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Capabilities, MarketHoursModel, Position, Quote},
+    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
     error::VenueError,
     guard::Approved,
     order::{BracketRequest, Fill, OrderRequest, OrderResult},
@@ -24,7 +24,7 @@ use trading_core::{
 };
 
 pub use exchange::{Exchange, commission};
-pub use market::{FAMILIAR, Market, Tick};
+pub use market::{DailyBar, FAMILIAR, Market, SECTORS, Tick, sector_of};
 
 /// Simulator settings.
 #[derive(Clone, Debug)]
@@ -83,6 +83,12 @@ impl MarketData for SimVenue {
     }
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>, VenueError> {
         self.exchange.quotes(symbols)
+    }
+    async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
+        Ok(self.exchange.bars(symbol, days))
+    }
+    async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
+        Ok(sector_of(symbol).map(str::to_string))
     }
 }
 

@@ -40,6 +40,25 @@ pub const FAMILIAR: &[(&str, i64)] = &[
     ("KO", 6200),
 ];
 
+/// Sectors of the familiar tickers (ETFs as their own group).
+pub const SECTORS: &[(&str, &str)] = &[
+    ("AAPL", "Technology"),
+    ("MSFT", "Technology"),
+    ("NVDA", "Technology"),
+    ("AMZN", "Consumer Discretionary"),
+    ("TSLA", "Consumer Discretionary"),
+    ("GOOGL", "Communication Services"),
+    ("META", "Communication Services"),
+    ("KO", "Consumer Staples"),
+    ("SPY", "ETF"),
+    ("QQQ", "ETF"),
+];
+
+/// The sector of a familiar ticker.
+pub fn sector_of(symbol: &str) -> Option<&'static str> {
+    SECTORS.iter().find(|(s, _)| *s == symbol).map(|(_, x)| *x)
+}
+
 /// Largest single-step move, in basis points.
 const MAX_STEP_BPS: u64 = 20;
 
@@ -109,6 +128,47 @@ impl Market {
     }
 }
 
+/// One day of simulated history: open, high, low, close (cents) and volume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DailyBar {
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: Decimal,
+}
+
+impl Market {
+    /// `days` past daily bars of `symbol`, oldest first, ending the day before `today_close`.
+    /// Depends only on the seed and the symbol (a daily walk of about 1.4% volatility ending
+    /// at the symbol's starting price), so history is stable while the intraday price moves.
+    pub fn daily_history(&self, symbol: &str, days: usize) -> Vec<DailyBar> {
+        let mut rng = SplitMix64::new(self.seed ^ fnv1a(symbol) ^ 0x0DA1_1B4B);
+        let mut closes = Vec::with_capacity(days + 1);
+        let mut p = self.start_price(symbol);
+        closes.push(p);
+        // Walk backwards from today's start price.
+        for _ in 0..days {
+            let bps = Decimal::from(i64::try_from(rng.next_u64() % 481).unwrap_or(0) - 240);
+            p = cents(p / (Decimal::ONE + bps / Decimal::from(10_000))).max(Decimal::new(1, 2));
+            closes.push(p);
+        }
+        closes.reverse();
+        closes
+            .windows(2)
+            .map(|w| {
+                let (prev, close) = (w[0], w[1]);
+                let wiggle = |r: u64| Decimal::new(i64::try_from(r % 80).unwrap_or(0), 4);
+                let open = cents(prev * (Decimal::ONE + wiggle(rng.next_u64()) - Decimal::new(40, 4)));
+                let high = cents(open.max(close) * (Decimal::ONE + wiggle(rng.next_u64())));
+                let low = cents(open.min(close) * (Decimal::ONE - wiggle(rng.next_u64())));
+                let volume = Decimal::from(500_000 + rng.next_u64() % 4_500_000);
+                DailyBar { open, high, low, close, volume }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +192,17 @@ mod tests {
             assert!(t.bid < t.last && t.last < t.ask);
             assert_eq!(t.last.round_dp(2), t.last);
         }
+    }
+
+    #[test]
+    fn history_is_stable_and_well_formed() {
+        let m = Market::new(3, HashMap::new());
+        let h = m.daily_history("AAPL", 300);
+        assert_eq!(h.len(), 300);
+        assert_eq!(h, Market::new(3, HashMap::new()).daily_history("AAPL", 300));
+        assert_eq!(h.last().unwrap().close, Decimal::from(230), "ends at today's starting price");
+        assert!(h.iter().all(|b| b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close) && b.low > Decimal::ZERO));
+        assert_ne!(h, Market::new(4, HashMap::new()).daily_history("AAPL", 300));
     }
 
     #[test]

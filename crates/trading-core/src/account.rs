@@ -16,6 +16,17 @@ pub struct Quote {
     pub note: Option<String>,
 }
 
+/// One bar of price history (daily unless said otherwise).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bar {
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub open: Price,
+    pub high: Price,
+    pub low: Price,
+    pub close: Price,
+    pub volume: Qty,
+}
+
 /// A holding. Negative quantities are shorts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::{
-    account::{AccountIdentity, AccountSummary, Capabilities, Position, Quote},
+    account::{AccountIdentity, AccountSummary, Bar, Capabilities, Position, Quote},
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty},
@@ -35,6 +35,16 @@ pub trait MarketData: Send + Sync {
     /// Quotes for many symbols in as few venue calls as the venue allows; unknown symbols are
     /// returned with a `note` rather than dropped.
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>, VenueError>;
+    /// The last `days` daily bars, oldest first (today's bar last when the venue has one).
+    async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
+        let _ = (symbol, days);
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "price history" })
+    }
+    /// The instrument's sector or industry, when the venue knows it.
+    async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
+        let _ = symbol;
+        Ok(None)
+    }
 }
 
 /// Balances, holdings and who we are.
