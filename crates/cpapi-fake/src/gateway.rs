@@ -694,7 +694,10 @@ fn history(st: &mut State, q: &std::collections::HashMap<String, String>) -> Ans
         .iter()
         .map(|b| json!({ "o": num(b.open.0), "c": num(b.close.0), "h": num(b.high.0), "l": num(b.low.0), "v": num(b.volume.0 / Decimal::ONE_HUNDRED), "t": b.time.timestamp_millis() }))
         .collect();
-    (StatusCode::OK, json!({ "symbol": symbol, "timePeriod": period, "barLength": 86400, "mdAvailability": "S", "points": data.len(), "data": data }))
+    (
+        StatusCode::OK,
+        json!({ "symbol": symbol, "timePeriod": period, "barLength": 86400, "mdAvailability": "S", "points": data.len(), "data": data }),
+    )
 }
 
 fn contract_info(st: &mut State, conid: &str) -> Answer {

@@ -37,6 +37,8 @@ pub const IBKR_SERVER_KEYS: &[&str] = &[
     "REAUTH_WEBHOOK_URL",
     "REAUTH_WEBHOOK_FORMAT",
     "REAUTH_REALERT_CYCLES",
+    "EQUITY_HISTORY_PATH",
+    "EQUITY_SAMPLE_SECONDS",
     "WAIT_POLL_MILLISECONDS",
     "LOG_LEVEL",
 ];
@@ -86,6 +88,8 @@ pub struct ServerConfig {
     pub sim: SimConfig,
     pub poll_interval: Duration,
     pub gateway: GatewayOptions,
+    /// Equity history for drawdown_tracker; none when sampling is off.
+    pub equity_history: Option<(PathBuf, Duration)>,
     pub warnings: Vec<String>,
 }
 
@@ -208,8 +212,17 @@ impl ServerConfig {
             .collect();
         warnings.extend(policy.warnings());
         let gateway = gateway_options(&s, policy.expected_account.clone())?;
+        let every: u64 = s.parse("EQUITY_SAMPLE_SECONDS", 300, "a whole number of seconds (0 turns sampling off)")?;
+        let equity_history = (every > 0).then(|| {
+            let default = state_dir(env).join(match backend {
+                Backend::Sim => "ibkr-sim-equity.sqlite",
+                Backend::Gateway => "ibkr-equity.sqlite",
+            });
+            (s.get("EQUITY_HISTORY_PATH").map(PathBuf::from).unwrap_or(default), Duration::from_secs(every.max(10)))
+        });
         Ok(ServerConfig {
             gateway,
+            equity_history,
             backend,
             read_only: s.bool("READ_ONLY", false)?,
             policy,

@@ -557,7 +557,12 @@ impl MarketData for GatewayVenue {
 
     async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
         let conid = self.conid(symbol).await?;
-        let q = [("conid", conid.to_string()), ("period", history_period(days).to_string()), ("bar", "1d".to_string()), ("outsideRth", "false".to_string())];
+        let q = [
+            ("conid", conid.to_string()),
+            ("period", history_period(days).to_string()),
+            ("bar", "1d".to_string()),
+            ("outsideRth", "false".to_string()),
+        ];
         let v = self.get("/iserver/marketdata/history", &q).await.map_err(v_err)?;
         let mut bars: Vec<Bar> = v["data"]
             .as_array()
@@ -587,7 +592,6 @@ impl MarketData for GatewayVenue {
         let v = self.get(&format!("/iserver/contract/{conid}/info"), &[]).await.map_err(v_err)?;
         Ok(["industry", "category"].iter().find_map(|k| v[*k].as_str().filter(|s| !s.is_empty()).map(str::to_string)))
     }
-
 }
 
 /// The history period IBKR is asked for, to cover `days` daily bars (it caps a request at 1000 points).
@@ -620,6 +624,7 @@ impl Account for GatewayVenue {
             available_funds: summary_amount(&v["availablefunds"]),
             net_liquidation: summary_amount(&v["netliquidation"]),
             buying_power: summary_amount(&v["buyingpower"]),
+            maintenance_margin: summary_amount(&v["maintmarginreq"]),
         })
     }
 

@@ -178,3 +178,44 @@ async fn keepalive_tickles_and_stops_on_sigterm() {
     let status = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_over_the_gateway() {
+    use trading_core::{
+        money::Qty,
+        order::{OrderRequest, OrderType, Side, Size, TimeInForce},
+    };
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    for (sym, q) in [("AAPL", 10), ("KO", 40)] {
+        let o = OrderRequest {
+            symbol: sym.into(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            size: Size::Quantity(Qty(q.into())),
+            limit_price: None,
+            stop_price: None,
+            trail: None,
+            tif: TimeInForce::Day,
+        };
+        fake.with(|s| s.exchange.place(&o, "seed").unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    let r = ok(&c, "risk_report", json!({"lookback_days": 252})).await;
+    assert_eq!(r["observations"], 252, "{r}");
+    assert!(r["one_day_var"]["historical_99"].is_string());
+    let hist = fake.with(|s| s.requests_to("/iserver/marketdata/history"));
+    assert!(
+        hist.iter().all(|h| h.query.contains("period=2y") && h.query.contains("bar=1d")),
+        "{:?}",
+        hist.iter().map(|h| &h.query).collect::<Vec<_>>()
+    );
+    let e = ok(&c, "exposure", json!({})).await;
+    let keys: Vec<&str> = e["by_sector"].as_array().unwrap().iter().map(|b| b["key"].as_str().unwrap()).collect();
+    assert!(keys.contains(&"Technology") && keys.contains(&"Consumer Staples"), "sectors from contract info: {keys:?}");
+    let t = ok(&c, "technicals", json!({"symbol": "KO", "days": 120})).await;
+    assert!(t["sma_50"].is_number() && t["sma_200"].is_null(), "{t}");
+    let b = ok(&c, "briefing", json!({"compact": true})).await;
+    assert!(b["summary"].as_str().unwrap().contains("IBKR (Client Portal Gateway) PAPER DU1234567"), "{b}");
+    c.shutdown().await.unwrap();
+}

@@ -31,6 +31,14 @@ const MIRRORED: &[&str] = &[
     "trade_history",
     "reconcile_pending",
     "modify_order",
+    "risk_report",
+    "stress_test",
+    "exposure",
+    "rebalance_plan",
+    "technicals",
+    "what_if",
+    "drawdown_tracker",
+    "briefing",
 ];
 
 struct Server {
@@ -47,7 +55,9 @@ async fn start(extra: &[(&str, &str)]) -> Server {
 
 async fn start_on(dir: tempfile::TempDir, journal: PathBuf, extra: &[(&str, &str)]) -> Server {
     let j = journal.display().to_string();
-    let mut env = vec![("TRADE_JOURNAL_PATH", j.as_str()), ("LOG_LEVEL", "error")];
+    let eq = dir.path().join("equity.sqlite").display().to_string();
+    let mut env =
+        vec![("TRADE_JOURNAL_PATH", j.as_str()), ("EQUITY_HISTORY_PATH", eq.as_str()), ("LOG_LEVEL", "error")];
     env.extend_from_slice(extra);
     let client = McpChild::spawn(BIN.as_ref(), &env, Stdio::null()).await.unwrap();
     Server { _dir: dir, journal, client }
@@ -237,4 +247,78 @@ fn a_bad_setting_stops_the_server_with_its_name() {
     assert!(err.contains("setting MAX_ORDER_VALUE: 'a hundred' is not a positive number"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.stdout.is_empty(), "nothing but protocol on stdout");
+}
+
+#[tokio::test]
+async fn analytics_tools_answer_from_live_state() {
+    let s = start(&[
+        ("ORDER_CONFIRMATION", "off"),
+        ("TRADING_DRY_RUN", "false"),
+        ("MAX_ORDER_VALUE", "off"),
+        ("MAX_POSITION_VALUE", "off"),
+        ("MAX_DAILY_VALUE", "off"),
+        ("TRADING_ALLOW_SHORT", "true"),
+    ])
+    .await;
+    let c = &s.client;
+    for (sym, qty) in [("AAPL", "10"), ("MSFT", "5"), ("KO", "30")] {
+        let a = c.call("buy", json!({"symbol": sym, "quantity": qty})).await.unwrap();
+        assert!(!a.is_error, "{}", a.body);
+    }
+    let short = c.call("sell", json!({"symbol": "TSLA", "quantity": "2"})).await.unwrap();
+    assert!(!short.is_error, "{}", short.body);
+
+    let r = c.call("risk_report", json!({"lookback_days": 60})).await.unwrap();
+    assert!(!r.is_error, "{}", r.body);
+    let v = &r.data()["one_day_var"];
+    let total: f64 = v["parametric_95"].as_str().unwrap().parse().unwrap();
+    let parts: f64 =
+        v["components"].as_array().unwrap().iter().map(|x| x["var_95"].as_str().unwrap().parse::<f64>().unwrap()).sum();
+    assert!(total > 0.0 && (total - parts).abs() < 0.05, "components add up: {total} vs {parts}");
+    assert!(v["parametric_99"].as_str().unwrap().parse::<f64>().unwrap() > total);
+    assert_eq!(r.data()["correlation"]["matrix"].as_array().unwrap().len(), 4);
+    assert_eq!(r.data()["observations"], 60);
+    let bad = c.call("risk_report", json!({"lookback_days": 30})).await.unwrap();
+    assert_eq!(bad.error()["message"], "lookback_days must be 60 or 252");
+
+    let e = c.call("exposure", json!({})).await.unwrap();
+    let sectors = e.data()["by_sector"].as_array().unwrap();
+    assert_eq!(sectors[0]["key"], "Technology", "{}", e.body);
+    let w: f64 = e.data()["concentration"]["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["weight_pct"].as_str().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert!((w - 100.0).abs() < 0.05, "weights on gross add to 100: {w}");
+
+    let st = c.call("stress_test", json!({"drawdown_pct": [20]})).await.unwrap();
+    assert!(!st.is_error, "{}", st.body);
+    assert!(st.data()["scenarios"][0]["loss"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
+
+    let plan = c.call("rebalance_plan", json!({"targets": "AAPL:20,SPY:10", "fractional": false})).await.unwrap();
+    assert!(!plan.is_error, "{}", plan.body);
+    let lines = plan.data()["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l["symbol"] == "MSFT" && l["side"] == "SELL" && l["target_pct"] == "0"));
+    assert!(lines.iter().any(|l| l["symbol"] == "TSLA" && l["side"] == "BUY"), "the short is bought back to 0%");
+    assert!(plan.data()["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("sum to 30%")));
+
+    let t = c.call("technicals", json!({"symbol": "AAPL"})).await.unwrap();
+    let rsi = t.data()["rsi_14"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&rsi));
+    assert!(t.data()["sma_200"].is_number(), "{}", t.body);
+
+    let w = c.call("what_if", json!({"symbol": "AAPL", "quantity": 3})).await.unwrap();
+    assert_eq!(w.data()["position"]["before"], "10");
+    assert_eq!(w.data()["position"]["after"], "13");
+
+    let d = c.call("drawdown_tracker", json!({})).await.unwrap();
+    assert!(d.data()["samples"].as_u64().unwrap() >= 1, "{}", d.body);
+
+    let b = c.call("briefing", json!({"compact": true})).await.unwrap();
+    let line = b.data()["summary"].as_str().unwrap();
+    assert!(line.contains("PAPER") && line.contains("4 position(s)") && line.contains("1-day VaR95"), "{line}");
+    let full = c.call("briefing", json!({})).await.unwrap();
+    assert!(full.data()["risk"]["one_day_var"].is_object(), "{}", full.body);
+    assert_eq!(full.data()["positions"].as_array().unwrap().len(), 4);
 }

@@ -55,9 +55,11 @@ pub struct Concentration {
 /// Weights on gross exposure, the top `n`, and the HHI.
 pub fn concentration(holdings: &[Holding], n: usize) -> Concentration {
     let g = gross(holdings);
-    let mut weights: Vec<Weight> =
-        holdings.iter().map(|h| Weight { symbol: h.symbol.clone(), value: h.value().round_dp(2), weight_pct: pct(h.value().abs(), g) }).collect();
-    weights.sort_by(|a, b| b.value.abs().cmp(&a.value.abs()));
+    let mut weights: Vec<Weight> = holdings
+        .iter()
+        .map(|h| Weight { symbol: h.symbol.clone(), value: h.value().round_dp(2), weight_pct: pct(h.value().abs(), g) })
+        .collect();
+    weights.sort_by_key(|w| std::cmp::Reverse(w.value.abs()));
     let hhi: Decimal = if g.is_zero() {
         Decimal::ZERO
     } else {
@@ -71,7 +73,14 @@ pub fn concentration(holdings: &[Holding], n: usize) -> Concentration {
     };
     let top_n_pct = weights.iter().take(n).map(|w| w.weight_pct).sum();
     let effective = if hhi.is_zero() { Decimal::ZERO } else { (Decimal::from(10_000) / hhi).round_dp(2) };
-    Concentration { gross_exposure: g.round_dp(2), weights, top_n: n, top_n_pct, hhi: hhi.round_dp(2), effective_positions: effective }
+    Concentration {
+        gross_exposure: g.round_dp(2),
+        weights,
+        top_n: n,
+        top_n_pct,
+        hhi: hhi.round_dp(2),
+        effective_positions: effective,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -97,9 +106,15 @@ pub fn exposure_by(holdings: &[Holding], key: impl Fn(&Holding) -> String) -> Ve
     }
     let mut out: Vec<Bucket> = m
         .into_iter()
-        .map(|(k, (net, gv, symbols))| Bucket { key: k, net_value: net.round_dp(2), gross_value: gv.round_dp(2), weight_pct: pct(gv, g), symbols })
+        .map(|(k, (net, gv, symbols))| Bucket {
+            key: k,
+            net_value: net.round_dp(2),
+            gross_value: gv.round_dp(2),
+            weight_pct: pct(gv, g),
+            symbols,
+        })
         .collect();
-    out.sort_by(|a, b| b.gross_value.cmp(&a.gross_value));
+    out.sort_by_key(|b| std::cmp::Reverse(b.gross_value));
     out
 }
 
@@ -141,7 +156,12 @@ pub fn stress(holdings: &[Holding], equity: Decimal, drawdown_pct: Decimal, main
 
 /// The smallest market-wide drawdown, stepping by `step_pct` up to 100%, at which equity falls
 /// below the maintenance margin; none when no step breaches.
-pub fn margin_breach_level(holdings: &[Holding], equity: Decimal, maintenance: Decimal, step_pct: Decimal) -> Option<Decimal> {
+pub fn margin_breach_level(
+    holdings: &[Holding],
+    equity: Decimal,
+    maintenance: Decimal,
+    step_pct: Decimal,
+) -> Option<Decimal> {
     if step_pct <= Decimal::ZERO {
         return None;
     }

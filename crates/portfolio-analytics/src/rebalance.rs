@@ -62,16 +62,30 @@ pub struct Plan {
 
 /// Plans orders so each target ends at `pct` of `equity`. Held symbols without a target go to
 /// 0%. Whole shares round toward zero (never overshoot); fractional ones to 4 decimals.
-pub fn plan(targets: &[Target], holdings: &[Holding], prices: &HashMap<String, Decimal>, equity: Decimal, cash: Decimal, fractional: bool) -> Result<Plan, AnalyticsError> {
+pub fn plan(
+    targets: &[Target],
+    holdings: &[Holding],
+    prices: &HashMap<String, Decimal>,
+    equity: Decimal,
+    cash: Decimal,
+    fractional: bool,
+) -> Result<Plan, AnalyticsError> {
     if equity <= Decimal::ZERO {
         return Err(AnalyticsError::Input("the account has no equity to rebalance".into()));
     }
     let mut warnings = vec![];
     let sum: Decimal = targets.iter().map(|t| t.pct).sum();
     if sum < Decimal::ONE_HUNDRED {
-        warnings.push(format!("targets sum to {}%: the other {}% stays in cash", sum.normalize(), (Decimal::ONE_HUNDRED - sum).normalize()));
+        warnings.push(format!(
+            "targets sum to {}%: the other {}% stays in cash",
+            sum.normalize(),
+            (Decimal::ONE_HUNDRED - sum).normalize()
+        ));
     } else if sum > Decimal::ONE_HUNDRED {
-        warnings.push(format!("targets sum to {}%: more than the account's equity, the plan needs margin", sum.normalize()));
+        warnings.push(format!(
+            "targets sum to {}%: more than the account's equity, the plan needs margin",
+            sum.normalize()
+        ));
     }
     let held: BTreeMap<&str, &Holding> = holdings.iter().map(|h| (h.symbol.as_str(), h)).collect();
     let mut all: Vec<Target> = targets.to_vec();
@@ -84,7 +98,11 @@ pub fn plan(targets: &[Target], holdings: &[Holding], prices: &HashMap<String, D
     let mut lines = vec![];
     let mut cash_after = cash;
     for t in &all {
-        let price = held.get(t.symbol.as_str()).map(|h| h.price).or_else(|| prices.get(&t.symbol).copied()).filter(|p| *p > Decimal::ZERO);
+        let price = held
+            .get(t.symbol.as_str())
+            .map(|h| h.price)
+            .or_else(|| prices.get(&t.symbol).copied())
+            .filter(|p| *p > Decimal::ZERO);
         let price = price.ok_or_else(|| AnalyticsError::Input(format!("no price for {}: cannot plan it", t.symbol)))?;
         let qty_now = held.get(t.symbol.as_str()).map(|h| h.quantity).unwrap_or_default();
         let value_now = qty_now * price;

@@ -23,7 +23,11 @@ pub fn parametric_var(exposures: &[f64], cov: &Matrix, z: f64) -> ParametricVar 
     let sw: Vec<f64> = cov.iter().map(|row| row.iter().zip(exposures).map(|(c, w)| c * w).sum()).collect();
     let var_p: f64 = exposures.iter().zip(&sw).map(|(w, s)| w * s).sum::<f64>().max(0.0);
     let sigma = var_p.sqrt();
-    let components = if sigma > 0.0 { exposures.iter().zip(&sw).map(|(w, s)| z * w * s / sigma).collect() } else { vec![0.0; exposures.len()] };
+    let components = if sigma > 0.0 {
+        exposures.iter().zip(&sw).map(|(w, s)| z * w * s / sigma).collect()
+    } else {
+        vec![0.0; exposures.len()]
+    };
     ParametricVar { sigma, var: z * sigma, components }
 }
 

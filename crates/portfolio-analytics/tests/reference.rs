@@ -72,11 +72,19 @@ fn covariance_correlation_var_and_beta_match_for_60_and_252_days() {
             assert_close(p.sigma, want["sigma"].as_f64().unwrap(), "sigma");
             assert_close(p.var, want[format!("var{conf}")].as_f64().unwrap(), &format!("var{conf}"));
             for (i, c) in p.components.iter().enumerate() {
-                assert_close(*c, want[format!("component{conf}")][i].as_f64().unwrap(), &format!("component{conf}[{i}]"));
+                assert_close(
+                    *c,
+                    want[format!("component{conf}")][i].as_f64().unwrap(),
+                    &format!("component{conf}[{i}]"),
+                );
             }
             assert_close(p.components.iter().sum(), p.var, "components add up to the VaR");
             let pnl = portfolio_pnl(&w, &window);
-            assert_close(historical_var(&pnl, conf as f64).unwrap(), want[format!("hist{conf}")].as_f64().unwrap(), &format!("hist{conf}"));
+            assert_close(
+                historical_var(&pnl, conf as f64).unwrap(),
+                want[format!("hist{conf}")].as_f64().unwrap(),
+                &format!("hist{conf}"),
+            );
         }
         let b = tail(&bench, lb);
         let betas: Vec<f64> = window.iter().map(|a| beta(a, b).unwrap()).collect();
@@ -192,7 +200,10 @@ fn drawdown_stress_and_margin_breach() {
     assert_eq!(level, dec!(49));
     assert_eq!(stress(&hs, dec!(10000), level, Some(dec!(3000))).margin_breached, Some(true));
     assert_eq!(stress(&hs, dec!(10000), level - dec!(1), Some(dec!(3000))).margin_breached, Some(false));
-    assert_eq!(margin_breach_level(&[holding("KO", dec!(1), dec!(60), "S", "USD")], dec!(10000), dec!(10), dec!(1)), None);
+    assert_eq!(
+        margin_breach_level(&[holding("KO", dec!(1), dec!(60), "S", "USD")], dec!(10000), dec!(10), dec!(1)),
+        None
+    );
 }
 
 #[test]
@@ -203,8 +214,15 @@ fn rebalance_plans_whole_and_fractional_shares() {
     let p = plan(&t, &hs, &prices, dec!(10000), dec!(6800), false).unwrap();
     let line = |s: &str| p.lines.iter().find(|l| l.symbol == s).unwrap().clone();
     assert_eq!((line("AAPL").side.as_deref(), line("AAPL").quantity), (Some("BUY"), dec!(15)));
-    assert_eq!((line("MSFT").side.as_deref(), line("MSFT").quantity), (Some("BUY"), dec!(7)), "whole shares round toward zero");
-    assert_eq!((line("KO").side.as_deref(), line("KO").quantity, line("KO").target_pct), (Some("SELL"), dec!(20), dec!(0)));
+    assert_eq!(
+        (line("MSFT").side.as_deref(), line("MSFT").quantity),
+        (Some("BUY"), dec!(7)),
+        "whole shares round toward zero"
+    );
+    assert_eq!(
+        (line("KO").side.as_deref(), line("KO").quantity, line("KO").target_pct),
+        (Some("SELL"), dec!(20), dec!(0))
+    );
     assert!(p.warnings.iter().any(|w| w.contains("sum to 80%")), "{:?}", p.warnings);
     assert!(p.warnings.iter().any(|w| w.contains("KO is held but has no target")));
     assert_eq!(p.cash_after, dec!(6800) - dec!(3000) - dec!(2800) + dec!(1200));
@@ -213,5 +231,10 @@ fn rebalance_plans_whole_and_fractional_shares() {
     assert!(parse_targets("AAPL=40").unwrap_err().to_string().contains("'AAPL=40' is not SYMBOL:PERCENT"));
     assert!(parse_targets("AAPL:140").is_err());
     assert!(parse_targets("AAPL:40,aapl:10").unwrap_err().to_string().contains("listed twice"));
-    assert!(plan(&parse_targets("XYZ:10").unwrap(), &[], &HashMap::new(), dec!(1000), dec!(1000), true).unwrap_err().to_string().contains("no price for XYZ"));
+    assert!(
+        plan(&parse_targets("XYZ:10").unwrap(), &[], &HashMap::new(), dec!(1000), dec!(1000), true)
+            .unwrap_err()
+            .to_string()
+            .contains("no price for XYZ")
+    );
 }

@@ -384,6 +384,7 @@ impl Exchange {
             available_funds: Some(Money(cash.max(Decimal::ZERO))),
             net_liquidation: Some(Money(nlv)),
             buying_power: Some(Money(cash.max(Decimal::ZERO))),
+            maintenance_margin: None,
         })
     }
 

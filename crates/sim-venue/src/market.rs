@@ -201,7 +201,9 @@ mod tests {
         assert_eq!(h.len(), 300);
         assert_eq!(h, Market::new(3, HashMap::new()).daily_history("AAPL", 300));
         assert_eq!(h.last().unwrap().close, Decimal::from(230), "ends at today's starting price");
-        assert!(h.iter().all(|b| b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close) && b.low > Decimal::ZERO));
+        assert!(
+            h.iter().all(|b| b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close) && b.low > Decimal::ZERO)
+        );
         assert_ne!(h, Market::new(4, HashMap::new()).daily_history("AAPL", 300));
     }
 

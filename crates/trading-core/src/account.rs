@@ -47,6 +47,9 @@ pub struct AccountSummary {
     pub available_funds: Option<Money>,
     pub net_liquidation: Option<Money>,
     pub buying_power: Option<Money>,
+    /// Maintenance margin requirement, when the venue has margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_margin: Option<Money>,
 }
 
 /// Who the venue says we are logged in as. `is_paper` comes from the venue, never from a

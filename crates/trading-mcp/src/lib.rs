@@ -2,7 +2,9 @@
 //! ports and the guarded broker.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod envelope;
+pub mod equity;
 pub mod params;
 pub mod server;
 

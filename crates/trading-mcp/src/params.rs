@@ -50,6 +50,54 @@ pub struct ReconcileParams {
     pub resolve_missing: bool,
 }
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct RiskParams {
+    /// History window in trading days: 60 or 252 (default 252).
+    #[serde(default)]
+    pub lookback_days: Option<u32>,
+    /// Benchmark for beta (default SPY).
+    #[serde(default)]
+    pub benchmark: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct StressParams {
+    /// Market-wide drawdowns to test, in percent (default 10, 20, 30, 40).
+    #[serde(default)]
+    pub drawdown_pct: Option<Vec<Qty>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ExposureParams {
+    /// How many largest positions to sum for the top-N share (default 5).
+    #[serde(default)]
+    pub top_n: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct RebalanceParams {
+    /// Target weights of equity, e.g. "AAPL:40,MSFT:30,SPY:30". Held symbols not listed go to 0%.
+    pub targets: String,
+    /// Fractional shares (default: what the venue supports).
+    #[serde(default)]
+    pub fractional: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct TechnicalsParams {
+    pub symbol: String,
+    /// Daily bars to use (default 250; SMA200 needs at least 200).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct BriefingParams {
+    /// A few lines instead of the full briefing.
+    #[serde(default)]
+    pub compact: Option<bool>,
+}
+
 /// "DAY" (default) or "GTC".
 fn tif(raw: Option<&str>) -> Result<TimeInForce, TradeError> {
     match raw.map(|s| s.trim().to_ascii_uppercase()).as_deref() {

@@ -12,7 +12,10 @@ use trading_core::{
     journal::Journal,
     ports::{Clock, SystemClock, Venue},
 };
-use trading_mcp::{ServerSettings, TradingServer};
+use trading_mcp::{
+    ServerSettings, TradingServer,
+    equity::{self, EquityStore},
+};
 
 fn init_logging(env: &HashMap<String, String>) {
     let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");
@@ -43,6 +46,14 @@ async fn run() -> anyhow::Result<()> {
     };
     let journal = Journal::open(&cfg.journal_path, IBKR_KEYS.journal_tz).context("ibkr-mcp cannot start")?;
     tracing::info!(journal = %cfg.journal_path.display(), backend = ?cfg.backend, dry_run = cfg.policy.dry_run, read_only = cfg.read_only, "ibkr-mcp starting");
+    let equity = match &cfg.equity_history {
+        Some((path, every)) => {
+            let store = Arc::new(EquityStore::open(path).context("ibkr-mcp cannot start")?);
+            equity::spawn_sampler(venue.clone(), store.clone(), clock.clone(), *every);
+            Some(store)
+        }
+        None => None,
+    };
     let broker = Arc::new(GuardedBroker::new(venue, cfg.policy, Arc::new(journal), clock));
     let settings = ServerSettings {
         name: "ibkr-mcp".into(),
@@ -52,6 +63,7 @@ async fn run() -> anyhow::Result<()> {
         },
         read_only: cfg.read_only,
         poll_interval: cfg.poll_interval,
+        equity,
     };
     let service = TradingServer::new(broker, settings).serve(rmcp::transport::stdio_pipes()).await?;
     service.waiting().await?;

@@ -1,0 +1,221 @@
+//! The analyst tools' work: read live state through the ports, hand it to
+//! `portfolio-analytics`, and shape the answer. Read-only; orders still go through preview and
+//! the guards.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use portfolio_analytics::{
+    book::{Holding, concentration, exposure_by, margin_breach_level, stress},
+    rebalance::{self, parse_targets},
+    risk::{Z95, Z99, beta, historical_var, parametric_var, portfolio_pnl, weighted_beta},
+    stats::{correlation_from_covariance, covariance_matrix, daily_returns, tail},
+    technicals, to_f64, to_money,
+};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use trading_core::{
+    account::{AccountSummary, Position},
+    error::{ErrorCode, TradeError},
+    ports::Venue,
+};
+
+fn input_err(e: portfolio_analytics::AnalyticsError) -> TradeError {
+    TradeError::validation(e.to_string())
+}
+
+/// The account as the analytics see it.
+pub struct Book {
+    pub summary: AccountSummary,
+    pub positions: Vec<Position>,
+    pub holdings: Vec<Holding>,
+}
+
+/// Reads the summary, the positions and each position's sector.
+pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
+    let summary = venue.summary().await?;
+    let positions = venue.positions().await?;
+    let ccy = venue.capabilities().quote_currency;
+    let mut holdings = Vec::with_capacity(positions.len());
+    for p in &positions {
+        let price = match p.market_price {
+            Some(px) => px.0,
+            None => venue.quote(&p.symbol).await?.last.map(|x| x.0).unwrap_or_default(),
+        };
+        let sector = venue.sector(&p.symbol).await.unwrap_or(None);
+        holdings.push(Holding {
+            symbol: p.symbol.clone(),
+            quantity: p.quantity.0,
+            price,
+            currency: ccy.clone(),
+            sector,
+        });
+    }
+    Ok(Book { summary, positions, holdings })
+}
+
+fn equity(b: &Book) -> Decimal {
+    b.summary.net_liquidation.map(|m| m.0).unwrap_or_else(|| {
+        b.summary.cash.map(|m| m.0).unwrap_or_default() + b.holdings.iter().map(Holding::value).sum::<Decimal>()
+    })
+}
+
+/// Daily closes as f64 (statistics side of the boundary).
+async fn closes(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Vec<f64>, TradeError> {
+    Ok(venue.bars(symbol, days).await?.iter().map(|b| to_f64(b.close.0)).collect())
+}
+
+fn r4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// VaR (parametric and historical), correlation and beta over `lookback` days.
+pub async fn risk_report(venue: &dyn Venue, book: &Book, lookback: u32, benchmark: &str) -> Result<Value, TradeError> {
+    if book.holdings.is_empty() {
+        return Ok(json!({ "positions": 0, "note": "no positions: nothing is at risk" }));
+    }
+    let exposures: Vec<f64> = book.holdings.iter().map(|h| to_f64(h.value())).collect();
+    let mut returns = vec![];
+    for h in &book.holdings {
+        returns.push(daily_returns(&closes(venue, &h.symbol, lookback + 1).await?));
+    }
+    let bench = daily_returns(&closes(venue, benchmark, lookback + 1).await?);
+    let n = returns.iter().map(Vec::len).chain([bench.len()]).min().unwrap_or(0).min(lookback as usize);
+    let mut warnings = vec![];
+    if n < lookback as usize {
+        warnings.push(format!("only {n} days of common history (asked for {lookback}): the figures are less reliable"));
+    }
+    if n < 30 {
+        warnings.push("fewer than 30 observations: treat VaR and beta as rough".to_string());
+    }
+    if n < 2 {
+        return Err(TradeError::new(ErrorCode::VenueError, "not enough price history to measure risk"));
+    }
+    let window: Vec<Vec<f64>> = returns.iter().map(|r| tail(r, n).to_vec()).collect();
+    let b = tail(&bench, n);
+    let cov = covariance_matrix(&window);
+    let corr = correlation_from_covariance(&cov);
+    let (p95, p99) = (parametric_var(&exposures, &cov, Z95), parametric_var(&exposures, &cov, Z99));
+    let pnl = portfolio_pnl(&exposures, &window);
+    let betas: Vec<Option<f64>> = window.iter().map(|r| beta(r, b)).collect();
+    let known: Vec<f64> = betas.iter().map(|x| x.unwrap_or(0.0)).collect();
+    let symbols: Vec<&str> = book.holdings.iter().map(|h| h.symbol.as_str()).collect();
+    Ok(json!({
+        "lookback_days": lookback,
+        "observations": n,
+        "one_day_var": {
+            "method": "parametric (covariance, zero mean) and historical (empirical quantile of the book's P&L)",
+            "parametric_95": to_money(p95.var), "parametric_99": to_money(p99.var),
+            "historical_95": historical_var(&pnl, 95.0).map(to_money), "historical_99": historical_var(&pnl, 99.0).map(to_money),
+            "components": symbols.iter().zip(p95.components.iter().zip(&p99.components)).map(|(s, (c95, c99))| json!({ "symbol": s, "var_95": to_money(*c95), "var_99": to_money(*c99) })).collect::<Vec<_>>(),
+        },
+        "correlation": { "symbols": symbols, "matrix": corr.iter().map(|row| row.iter().map(|x| r4(*x)).collect::<Vec<_>>()).collect::<Vec<_>>() },
+        "beta": {
+            "benchmark": benchmark,
+            "per_position": symbols.iter().zip(&betas).map(|(s, b)| json!({ "symbol": s, "beta": b.map(r4) })).collect::<Vec<_>>(),
+            "weighted": r4(weighted_beta(&exposures, &known)),
+        },
+        "currency": book.holdings.first().map(|h| h.currency.clone()),
+        "warnings": warnings,
+    }))
+}
+
+/// Drawdown scenarios and the margin breach level.
+pub fn stress_test(book: &Book, drawdowns: &[Decimal]) -> Value {
+    let eq = equity(book);
+    let maint = book.summary.maintenance_margin.map(|m| m.0);
+    let scenarios: Vec<_> = drawdowns.iter().map(|d| stress(&book.holdings, eq, *d, maint)).collect();
+    json!({
+        "equity": eq.round_dp(2),
+        "maintenance_margin": maint,
+        "scenarios": scenarios,
+        "margin_breach_at_drawdown_pct": maint.and_then(|m| margin_breach_level(&book.holdings, eq, m, Decimal::ONE)),
+        "note": if maint.is_none() { "the venue reports no maintenance margin (a cash account): no margin breach to find" } else { "breach level found by stepping the drawdown 1% at a time" },
+    })
+}
+
+/// Exposure by sector and currency, and concentration.
+pub fn exposure(book: &Book, top_n: usize) -> Value {
+    json!({
+        "by_sector": exposure_by(&book.holdings, |h| h.sector.clone().unwrap_or_else(|| "Unknown".into())),
+        "by_currency": exposure_by(&book.holdings, |h| h.currency.clone()),
+        "concentration": concentration(&book.holdings, top_n),
+        "equity": equity(book).round_dp(2),
+    })
+}
+
+/// A rebalance plan toward `targets` ("SYM:PCT,...").
+pub async fn rebalance_plan(
+    venue: &dyn Venue,
+    book: &Book,
+    targets: &str,
+    fractional: bool,
+) -> Result<Value, TradeError> {
+    let t = parse_targets(targets).map_err(input_err)?;
+    let missing: Vec<String> =
+        t.iter().filter(|x| !book.holdings.iter().any(|h| h.symbol == x.symbol)).map(|x| x.symbol.clone()).collect();
+    let mut prices = HashMap::new();
+    if !missing.is_empty() {
+        for q in venue.quotes(&missing).await? {
+            if let Some(p) = q.ask.or(q.last) {
+                prices.insert(q.symbol, p.0);
+            }
+        }
+    }
+    let cash = book.summary.cash.or(book.summary.available_funds).map(|m| m.0).unwrap_or_default();
+    let plan = rebalance::plan(&t, &book.holdings, &prices, equity(book), cash, fractional).map_err(input_err)?;
+    let mut v = serde_json::to_value(plan).unwrap_or(Value::Null);
+    v["next_step"] = json!(
+        "This is a plan only: place each order with preview_order and the order tools; every guard still applies."
+    );
+    Ok(v)
+}
+
+/// SMA, EMA, RSI, MACD and Bollinger bands for one symbol.
+pub async fn technicals(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Value, TradeError> {
+    let c = closes(venue, symbol, days.max(30)).await?;
+    let last = c.last().copied();
+    let round = |x: Option<f64>| x.map(r4);
+    let sma50 = technicals::sma(&c, 50);
+    let sma200 = technicals::sma(&c, 200);
+    let trend = match (last, sma50, sma200) {
+        (Some(l), Some(a), Some(b)) if l > a && a > b => "uptrend (price above SMA50 above SMA200)",
+        (Some(l), Some(a), Some(b)) if l < a && a < b => "downtrend (price below SMA50 below SMA200)",
+        (Some(_), Some(_), Some(_)) => "mixed",
+        _ => "not enough history for SMA200",
+    };
+    Ok(json!({
+        "symbol": symbol,
+        "bars": c.len(),
+        "last_close": round(last),
+        "sma_20": round(technicals::sma(&c, 20)), "sma_50": round(sma50), "sma_200": round(sma200),
+        "ema_12": round(technicals::ema(&c, 12)), "ema_26": round(technicals::ema(&c, 26)),
+        "rsi_14": round(technicals::rsi(&c, 14)),
+        "macd_12_26_9": technicals::macd(&c),
+        "bollinger_20_2": technicals::bollinger(&c, 20, 2.0),
+        "trend": trend,
+    }))
+}
+
+/// Day movers: change of each holding's last close against the previous one.
+pub async fn movers(venue: &dyn Venue, book: &Book) -> Result<Vec<Value>, TradeError> {
+    let mut out = vec![];
+    for h in &book.holdings {
+        let c = closes(venue, &h.symbol, 2).await?;
+        if let [prev, last] = c[c.len().saturating_sub(2)..]
+            && prev > 0.0
+        {
+            let pct = (last / prev - 1.0) * 100.0;
+            out.push(json!({ "symbol": h.symbol, "change_pct": (pct * 100.0).round() / 100.0, "pnl_today": to_money(to_f64(h.quantity) * (last - prev)) }));
+        }
+    }
+    out.sort_by(|a, b| {
+        b["change_pct"].as_f64().unwrap_or(0.0).abs().total_cmp(&a["change_pct"].as_f64().unwrap_or(0.0).abs())
+    });
+    Ok(out)
+}
+
+/// When a sample was taken, for answers.
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
