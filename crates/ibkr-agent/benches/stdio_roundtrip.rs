@@ -94,6 +94,27 @@ async fn run() {
     );
     c.shutdown().await.unwrap();
 
+    // The analyst tools on a 10-position book (every call reads live state and 61-253 bars a position).
+    let mut book_env = open.to_vec();
+    book_env.extend([("TRADING_DRY_RUN", "false"), ("MAX_ORDER_VALUE", "off"), ("MAX_POSITION_VALUE", "off")]);
+    let c = server(dir.path(), "book", &book_env).await;
+    for sym in ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "KO", "QQQ", "IBM"] {
+        c.call("buy", json!({"symbol": sym, "quantity": "3"})).await.unwrap();
+    }
+    for (tool, args) in
+        [("briefing", json!({})), ("risk_report", json!({"lookback_days": 252})), ("exposure", json!({}))]
+    {
+        let mut v = vec![];
+        for _ in 0..50 {
+            let t = Instant::now();
+            let a = c.call(tool, args.clone()).await.unwrap();
+            v.push(t.elapsed());
+            assert!(!a.is_error, "{tool}: {:?}", a.body);
+        }
+        summary(&format!("{tool} (10 positions, simulator)"), v);
+    }
+    c.shutdown().await.unwrap();
+
     let mut real = open.to_vec();
     real.push(("TRADING_DRY_RUN", "false"));
     real.push(("SIM_STARTING_CASH", "100000000"));

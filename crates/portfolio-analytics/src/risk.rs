@@ -37,10 +37,11 @@ pub fn historical_var(pnl: &[f64], confidence: f64) -> Option<f64> {
     percentile(pnl, 100.0 - confidence).map(|q| -q)
 }
 
-/// Daily P&L of money exposures over aligned return series (`returns[i][t]`).
+/// Daily P&L of money exposures over return series aligned at their ends (the most recent
+/// day last), over the days every series has.
 pub fn portfolio_pnl(exposures: &[f64], returns: &[Vec<f64>]) -> Vec<f64> {
     let n = returns.iter().map(Vec::len).min().unwrap_or(0);
-    (0..n).map(|t| exposures.iter().zip(returns).map(|(w, r)| w * r[t]).sum()).collect()
+    (0..n).map(|t| exposures.iter().zip(returns).map(|(w, r)| w * r[r.len() - n + t]).sum()).collect()
 }
 
 /// Beta of an asset to a benchmark: cov(a, b) / var(b); none when the benchmark is flat.

@@ -26,9 +26,32 @@ pub fn variance(a: &[f64]) -> f64 {
 /// A square matrix, row-major.
 pub type Matrix = Vec<Vec<f64>>;
 
-/// The sample covariance matrix of several return series (same length).
+/// The sample covariance matrix of several return series, aligned at their ends (the most
+/// recent observations) and trimmed to the shortest. Each series is de-meaned once and only
+/// the upper triangle is computed.
 pub fn covariance_matrix(series: &[Vec<f64>]) -> Matrix {
-    series.iter().map(|a| series.iter().map(|b| covariance(a, b)).collect()).collect()
+    let k = series.len();
+    let n = series.iter().map(Vec::len).min().unwrap_or(0);
+    let mut m = vec![vec![0.0; k]; k];
+    if n < 2 {
+        return m;
+    }
+    let centered: Vec<Vec<f64>> = series
+        .iter()
+        .map(|s| {
+            let recent = tail(s, n);
+            let mu = mean(recent);
+            recent.iter().map(|x| x - mu).collect()
+        })
+        .collect();
+    for i in 0..k {
+        for j in i..k {
+            let c = centered[i].iter().zip(&centered[j]).map(|(a, b)| a * b).sum::<f64>() / (n as f64 - 1.0);
+            m[i][j] = c;
+            m[j][i] = c;
+        }
+    }
+    m
 }
 
 /// Pearson correlations from a covariance matrix; a constant series correlates 0 with others

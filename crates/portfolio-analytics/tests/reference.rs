@@ -238,3 +238,17 @@ fn rebalance_plans_whole_and_fractional_shares() {
             .contains("no price for XYZ")
     );
 }
+
+#[test]
+fn missing_bars_align_at_the_most_recent_day() {
+    // One series lacks its first three observations: both align on their last days.
+    let long: Vec<f64> = (0..10).map(|i| (i as f64 * 0.7).sin() / 100.0).collect();
+    let short: Vec<f64> = long[3..].iter().map(|x| x * 2.0).collect();
+    let cov = covariance_matrix(&[long.clone(), short.clone()]);
+    assert!(close(cov[0][1], portfolio_analytics::stats::covariance(&long[3..], &short)));
+    let corr = correlation_from_covariance(&cov);
+    assert!(close(corr[0][1], 1.0), "the short series is the long one doubled, aligned at the end");
+    let pnl = portfolio_pnl(&[1.0, 1.0], &[long.clone(), short.clone()]);
+    assert_eq!(pnl.len(), 7, "P&L only over days both series have");
+    assert!(close(pnl[6], long[9] + short[6]));
+}
