@@ -9,17 +9,19 @@ use serde::Serialize;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
-#[error("equity history {path}: {source}")]
-pub struct EquityError {
-    path: String,
-    source: rusqlite::Error,
+pub enum EquityError {
+    #[error("equity history {path}: {source}")]
+    Sql { path: String, source: rusqlite::Error },
+    #[error("equity history {path}: {source} (set EQUITY_HISTORY_PATH to a writable place)")]
+    Io { path: String, source: std::io::Error },
 }
 
-/// The equity history file.
+/// The equity history file. SQLite is opened on first use, so a server that never samples or
+/// reads its history does not carry SQLite's pages.
 #[derive(Debug)]
 pub struct EquityStore {
     path: String,
-    conn: Mutex<rusqlite::Connection>,
+    conn: Mutex<Option<rusqlite::Connection>>,
 }
 
 /// One sample.
@@ -43,18 +45,28 @@ pub struct Drawdown {
 }
 
 impl EquityStore {
+    /// A store at `path` (its folder is created now; the database on first use).
     pub fn open(path: &Path) -> Result<EquityStore, EquityError> {
         let p = path.display().to_string();
-        let err = |source| EquityError { path: p.clone(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
+            std::fs::create_dir_all(dir).map_err(|source| EquityError::Io { path: p.clone(), source })?;
         }
-        let conn = rusqlite::Connection::open(path).map_err(err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS equity (ts_ms INTEGER PRIMARY KEY, equity TEXT NOT NULL);",
-        )
-        .map_err(err)?;
-        Ok(EquityStore { path: p, conn: Mutex::new(conn) })
+        Ok(EquityStore { path: p, conn: Mutex::new(None) })
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T, EquityError> {
+        let err = |source| EquityError::Sql { path: self.path.clone(), source };
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let conn = rusqlite::Connection::open(&self.path).map_err(err)?;
+            conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS equity (ts_ms INTEGER PRIMARY KEY, equity TEXT NOT NULL);")
+                .map_err(err)?;
+            *guard = Some(conn);
+        }
+        match guard.as_ref() {
+            Some(c) => f(c).map_err(err),
+            None => Err(err(rusqlite::Error::InvalidQuery)),
+        }
     }
 
     /// The file's path.
@@ -63,26 +75,27 @@ impl EquityStore {
     }
 
     pub fn record(&self, at: DateTime<Utc>, equity: Decimal) -> Result<(), EquityError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.execute(
-            "INSERT OR REPLACE INTO equity (ts_ms, equity) VALUES (?1, ?2)",
-            rusqlite::params![at.timestamp_millis(), equity.normalize().to_string()],
-        )
-        .map(|_| ())
-        .map_err(|source| EquityError { path: self.path.clone(), source })
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO equity (ts_ms, equity) VALUES (?1, ?2)",
+                rusqlite::params![at.timestamp_millis(), equity.normalize().to_string()],
+            )
+            .map(|_| ())
+        })
     }
 
     pub fn samples(&self) -> Result<Vec<Sample>, EquityError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let err = |source| EquityError { path: self.path.clone(), source };
-        let mut stmt = conn.prepare("SELECT ts_ms, equity FROM equity ORDER BY ts_ms").map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-            .map_err(err)?
-            .filter_map(Result::ok)
-            .filter_map(|(ts, e)| Some(Sample { time: DateTime::from_timestamp_millis(ts)?, equity: e.parse().ok()? }))
-            .collect();
-        Ok(rows)
+        self.with_conn(|c| {
+            let mut stmt = c.prepare("SELECT ts_ms, equity FROM equity ORDER BY ts_ms")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                .filter_map(Result::ok)
+                .filter_map(|(ts, e)| {
+                    Some(Sample { time: DateTime::from_timestamp_millis(ts)?, equity: e.parse().ok()? })
+                })
+                .collect();
+            Ok(rows)
+        })
     }
 }
 
@@ -113,7 +126,8 @@ pub fn drawdown(samples: &[Sample]) -> Drawdown {
     }
 }
 
-/// Samples net liquidation into `store` every `every`, starting at once, until dropped.
+/// Samples net liquidation into `store` every `every` (the first after one interval), until
+/// dropped.
 pub fn spawn_sampler(
     venue: std::sync::Arc<dyn trading_core::ports::Venue>,
     store: std::sync::Arc<EquityStore>,
@@ -121,7 +135,7 @@ pub fn spawn_sampler(
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
