@@ -66,6 +66,9 @@ impl PacingLimits {
 /// admit, so a window of exactly one second can look like eleven requests to it.
 const WINDOW: Duration = Duration::from_millis(1100);
 
+/// The least margin added to a per-endpoint spacing.
+const JITTER_MARGIN: Duration = Duration::from_millis(50);
+
 #[derive(Debug, Default)]
 struct Book {
     recent: VecDeque<Instant>,
@@ -118,8 +121,8 @@ impl Pacer {
                     None => {
                         b.recent.push_back(now);
                         if let Some((p, gap)) = spaced {
-                            // The same arrival-jitter margin as the global window.
-                            b.next_allowed.insert(p, now + gap + gap / 10);
+                            // An arrival-jitter margin, as for the global window.
+                            b.next_allowed.insert(p, now + gap + (gap / 10).max(JITTER_MARGIN));
                         }
                         break;
                     }
