@@ -54,3 +54,22 @@ fn typos_are_warned_about() {
     assert_eq!(c.warnings.len(), 1);
     assert!(c.warnings[0].contains("TRADING_DRYRUN"));
 }
+
+#[test]
+fn every_setting_is_documented_in_env_example() {
+    let example = include_str!("../../../.env.example");
+    let documented: Vec<&str> = example
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .filter(|k| !k.starts_with('#'))
+        .collect();
+    for key in IBKR_SERVER_KEYS.iter().chain(SHARED_KEYS) {
+        assert!(documented.contains(key), "{key} is read by ibkr-mcp but missing from .env.example");
+    }
+    for key in &documented {
+        assert!(
+            IBKR_SERVER_KEYS.contains(key) || SHARED_KEYS.contains(key),
+            "{key} is in .env.example but no setting reads it"
+        );
+    }
+}

@@ -40,6 +40,28 @@ pub const FAMILIAR: &[(&str, i64)] = &[
     ("KO", 6200),
 ];
 
+/// How strongly a symbol follows the simulated market (SPY is 1).
+fn symbol_beta(symbol: &str) -> Decimal {
+    const BETAS: &[(&str, i64)] = &[
+        ("SPY", 100),
+        ("QQQ", 115),
+        ("AAPL", 120),
+        ("MSFT", 110),
+        ("NVDA", 160),
+        ("AMZN", 130),
+        ("GOOGL", 110),
+        ("META", 130),
+        ("TSLA", 180),
+        ("KO", 60),
+    ];
+    let b = BETAS
+        .iter()
+        .find(|(s, _)| *s == symbol)
+        .map(|(_, b)| *b)
+        .unwrap_or_else(|| 50 + i64::try_from(fnv1a(symbol) % 100).unwrap_or(0));
+    Decimal::new(b, 2)
+}
+
 /// Sectors of the familiar tickers (ETFs as their own group).
 pub const SECTORS: &[(&str, &str)] = &[
     ("AAPL", "Technology"),
@@ -144,13 +166,22 @@ impl Market {
     /// at the symbol's starting price), so history is stable while the intraday price moves.
     pub fn daily_history(&self, symbol: &str, days: usize) -> Vec<DailyBar> {
         let mut rng = SplitMix64::new(self.seed ^ fnv1a(symbol) ^ 0x0DA1_1B4B);
+        // One market factor shared by every symbol (SPY is the market), so correlations and
+        // betas in the simulator look like a real book's.
+        let mut market = SplitMix64::new(self.seed ^ 0x4D41_524B_4554);
+        let beta = symbol_beta(symbol);
+        let idio = if symbol == "SPY" { 20 } else { 140 };
+        let bps = |r: &mut SplitMix64, amp: u64| {
+            Decimal::from(i64::try_from(r.next_u64() % (2 * amp + 1)).unwrap_or(0) - i64::try_from(amp).unwrap_or(0))
+        };
         let mut closes = Vec::with_capacity(days + 1);
         let mut p = self.start_price(symbol);
         closes.push(p);
         // Walk backwards from today's start price.
         for _ in 0..days {
-            let bps = Decimal::from(i64::try_from(rng.next_u64() % 481).unwrap_or(0) - 240);
-            p = cents(p / (Decimal::ONE + bps / Decimal::from(10_000))).max(Decimal::new(1, 2));
+            let m = bps(&mut market, 180);
+            let r = (beta * m + bps(&mut rng, idio)) / Decimal::from(10_000);
+            p = cents(p / (Decimal::ONE + r)).max(Decimal::new(1, 2));
             closes.push(p);
         }
         closes.reverse();

@@ -206,7 +206,23 @@ async fn run() -> anyhow::Result<()> {
     let pos = must(&c, "positions", json!({})).await?;
     println!("   positions now: {}", pos.as_array().map(|a| a.len()).unwrap_or(0));
 
-    step(11, "the journal (hash-chained JSON lines)");
+    step(11, "an analyst's view: buy a small book, then ask for the briefing");
+    for sym in ["MSFT", "KO"] {
+        let tok = preview(&c, json!({"symbol": sym, "cash_amount": 60})).await?;
+        let o = must(&c, "buy", json!({"symbol": sym, "cash_amount": 60, "confirmation_token": tok})).await?;
+        show_order(&o);
+    }
+    let b = must(&c, "briefing", json!({"compact": true})).await?;
+    println!("   {}", s(&b["summary"]));
+    let r = must(&c, "risk_report", json!({"lookback_days": 60})).await?;
+    println!(
+        "   1-day VaR 95% {} (historical {}), weighted beta vs SPY {}",
+        s(&r["one_day_var"]["parametric_95"]),
+        s(&r["one_day_var"]["historical_95"]),
+        s(&r["beta"]["weighted"])
+    );
+
+    step(12, "the journal (hash-chained JSON lines)");
     let h = must(&c, "trade_history", json!({"limit": 0})).await?;
     for r in h["journal"].as_array().into_iter().flatten() {
         println!(
