@@ -56,7 +56,8 @@ fn auth_status(st: &State) -> Value {
     })
 }
 
-const LIMITED_PATHS: &[&str] = &["/iserver/account/orders", "/iserver/account/trades", "/portfolio/accounts"];
+const LIMITED_PATHS: &[&str] =
+    &["/iserver/account/orders", "/iserver/account/trades", "/portfolio/accounts", "/iserver/scanner/run"];
 
 /// Pacing: the global per-second limit and the per-path spacing, with a penalty box.
 fn admit(st: &mut State, path: &str, now: Instant) -> Option<Answer> {
@@ -223,6 +224,11 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         ("GET", ["iserver", "account", "trades"]) => trades(st),
         ("GET", ["iserver", "marketdata", "history"]) => history(st, &q),
         ("GET", ["iserver", "contract", conid, "info"]) => contract_info(st, conid),
+        ("POST", ["iserver", "scanner", "run"]) => scanner_run(st, &body),
+        ("GET", ["iserver", "secdef", "search"]) => {
+            secdef_search(st, q.get("symbol").map(String::as_str).unwrap_or(""))
+        }
+        ("GET", ["trsrv", "secdef", "schedule"]) => schedule(q.get("symbol").map(String::as_str).unwrap_or("")),
         _ => err(StatusCode::NOT_FOUND, &format!("no such endpoint: {method} {path}")),
     }
 }
@@ -712,4 +718,100 @@ fn contract_info(st: &mut State, conid: &str) -> Answer {
             "exchange": "SMART", "valid_exchanges": "SMART,NASDAQ,NYSE", "r_t_h": true,
         }),
     )
+}
+
+/// The scanner: the simulated universe ranked by the simulator where it can, IBKR's shape.
+fn scanner_run(st: &mut State, body: &Value) -> Answer {
+    let (Some(instrument), Some(scan), Some(location)) =
+        (body["instrument"].as_str(), body["type"].as_str(), body["location"].as_str())
+    else {
+        return err(StatusCode::BAD_REQUEST, "instrument, type and location are required");
+    };
+    let filters: Vec<(String, Value)> = body["filter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f["code"].as_str()?.to_string(), f["value"].clone())))
+        .collect();
+    let req = trading_core::account::ScanRequest {
+        scan_code: scan.into(),
+        instrument: instrument.into(),
+        location: location.into(),
+        filters,
+        max_rows: 50,
+    };
+    let rows = match st.exchange.run_scanner(&req) {
+        Ok(r) => r,
+        // IBKR runs every scan; the simulator ranks only price and volume scans. For the rest
+        // the fake ranks its universe by a stable made-up measure, as a stand-in for IBKR's data.
+        Err(_) => synthetic_rows(scan),
+    };
+    let contracts: Vec<Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let conid = st.conid_of(&r.symbol);
+            json!({ "server_id": i.to_string(), "symbol": r.symbol, "con_id": conid, "conidex": conid.map(|c| c.to_string()), "company_name": r.name, "listing_exchange": "NASDAQ.NMS", "sec_type": "STK", "scan_data": r.value })
+        })
+        .collect();
+    (StatusCode::OK, json!({ "contracts": contracts, "scan_data_column_name": "Chg%" }))
+}
+
+fn secdef_search(st: &mut State, symbol: &str) -> Answer {
+    let rows: Vec<Value> = st
+        .exchange
+        .search_contracts(symbol)
+        .into_iter()
+        .filter_map(|m| {
+            let conid = st.conid_of(&m.symbol)?;
+            Some(json!({ "conid": conid.to_string(), "companyHeader": format!("{} - NASDAQ", m.name.clone().unwrap_or_default()), "companyName": m.name, "symbol": m.symbol, "description": "NASDAQ", "restricted": null, "sections": [{ "secType": "STK" }, { "secType": "OPT" }] }))
+        })
+        .collect();
+    (StatusCode::OK, Value::Array(rows))
+}
+
+fn schedule(symbol: &str) -> Answer {
+    match sim_venue::nyse_schedule(symbol, 7) {
+        Ok(s) => {
+            let days: Vec<Value> = s["sessions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    let date = d["date"].as_str().unwrap_or_default().replace('-', "");
+                    let times = if d["closed"] == Value::Bool(true) {
+                        json!([])
+                    } else {
+                        let close = if d["early_close"] == Value::Bool(true) { "1300" } else { "1600" };
+                        json!([{ "openingTime": "0930", "closingTime": close, "prop": "LIQUID", "cancelDayOrders": "Y" }, { "openingTime": "0400", "closingTime": "2000", "cancelDayOrders": "Y" }])
+                    };
+                    json!({ "clearingCycleEndTime": "1700", "tradingScheduleDate": date, "sessions": [], "tradingtimes": times })
+                })
+                .collect();
+            (
+                StatusCode::OK,
+                json!([{ "id": "p101781", "tradeVenueId": "v13038", "exchange": "NYSE", "description": "New York Stock Exchange", "timezone": "America/New_York", "schedules": days }]),
+            )
+        }
+        Err(e) => reject(&e.to_string()),
+    }
+}
+
+fn synthetic_rows(scan: &str) -> Vec<trading_core::account::ScanRow> {
+    let hash =
+        |s: &str| s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let mut rows: Vec<(String, u64)> =
+        sim_venue::FAMILIAR.iter().map(|(s, _)| (s.to_string(), hash(&format!("{scan}/{s}")) % 10_000)).collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, (symbol, v))| trading_core::account::ScanRow {
+            rank: i + 1,
+            name: sim_venue::name_of(&symbol).map(str::to_string),
+            conid: None,
+            exchange: None,
+            symbol,
+            value: Some(format!("{:.2}", v as f64 / 100.0)),
+        })
+        .collect()
 }

@@ -100,6 +100,7 @@ impl Default for Limits {
                 ("/iserver/account/orders", Duration::from_secs(5)),
                 ("/iserver/account/trades", Duration::from_secs(5)),
                 ("/portfolio/accounts", Duration::from_secs(5)),
+                ("/iserver/scanner/run", Duration::from_secs(1)),
             ],
         }
     }

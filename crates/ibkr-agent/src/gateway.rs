@@ -16,7 +16,10 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    account::{
+        AccountIdentity, AccountSummary, Bar, Capabilities, ContractMatch, MarketHoursModel, Position, Quote,
+        ScanRequest, ScanRow,
+    },
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty},
@@ -585,6 +588,107 @@ impl MarketData for GatewayVenue {
             bars.drain(..bars.len() - keep);
         }
         Ok(bars)
+    }
+
+    async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
+        let filter: Vec<Value> =
+            request.filters.iter().map(|(code, value)| json!({ "code": code, "value": value })).collect();
+        let body = json!({ "instrument": request.instrument, "type": request.scan_code, "location": request.location, "filter": filter });
+        let v = self.read(|| self.http.post("/iserver/scanner/run", &body)).await.map_err(v_err)?;
+        let e = error_text(&v);
+        if !e.is_empty() {
+            return Err(VenueError::Rejected(format!("IBKR's scanner refused the request: {e}")));
+        }
+        Ok(v["contracts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(request.max_rows.max(1))
+            .enumerate()
+            .map(|(i, c)| ScanRow {
+                rank: i + 1,
+                symbol: c["symbol"].as_str().unwrap_or_default().to_string(),
+                name: c["company_name"].as_str().map(str::to_string),
+                conid: parse::id_text(&c["con_id"]).or(parse::id_text(&c["conidex"])),
+                exchange: c["listing_exchange"].as_str().map(str::to_string),
+                value: c["scan_data"].as_str().map(str::to_string),
+            })
+            .collect())
+    }
+
+    async fn search_contracts(&self, query: &str) -> Result<Vec<ContractMatch>, VenueError> {
+        let v = self
+            .get("/iserver/secdef/search", &[("symbol", query.trim().to_string()), ("name", "true".to_string())])
+            .await
+            .map_err(v_err)?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| ContractMatch {
+                symbol: c["symbol"].as_str().unwrap_or_default().to_string(),
+                name: c["companyName"].as_str().map(str::to_string),
+                conid: parse::id_text(&c["conid"]),
+                exchange: c["description"].as_str().map(str::to_string),
+                sec_types: c["sections"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x["secType"].as_str().map(str::to_string))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn contract_details(&self, symbol: &str) -> Result<Value, VenueError> {
+        let conid = self.conid(symbol).await?;
+        let v = self.get(&format!("/iserver/contract/{conid}/info"), &[]).await.map_err(v_err)?;
+        let keep = [
+            "con_id",
+            "symbol",
+            "company_name",
+            "industry",
+            "category",
+            "currency",
+            "instrument_type",
+            "exchange",
+            "valid_exchanges",
+            "r_t_h",
+            "trading_class",
+            "local_symbol",
+        ];
+        Ok(Value::Object(keep.iter().filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone()))).collect()))
+    }
+
+    async fn trading_schedule(&self, symbol: &str) -> Result<Value, VenueError> {
+        let v = self
+            .get("/trsrv/secdef/schedule", &[("assetClass", "STK".to_string()), ("symbol", symbol.to_string())])
+            .await
+            .map_err(v_err)?;
+        // IBKR lists regular ("LIQUID") windows per date in the exchange's time zone.
+        let venues: Vec<Value> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let sessions: Vec<Value> = e["schedules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        let liquid: Vec<Value> = d["tradingtimes"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|t| t["prop"].as_str() == Some("LIQUID"))
+                            .map(|t| json!({ "open": t["openingTime"], "close": t["closingTime"] }))
+                            .collect();
+                        json!({ "date": d["tradingScheduleDate"], "regular": liquid })
+                    })
+                    .collect();
+                json!({ "exchange": e["exchange"], "timezone": e["timezone"], "sessions": sessions })
+            })
+            .collect();
+        Ok(json!({ "symbol": symbol, "venues": venues }))
     }
 
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {

@@ -219,3 +219,61 @@ async fn analytics_over_the_gateway() {
     assert!(b["summary"].as_str().unwrap().contains("IBKR (Client Portal Gateway) PAPER DU1234567"), "{b}");
     c.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn research_over_the_gateway() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    // A request the catalog rejects never reaches IBKR.
+    let bad = c
+        .call(
+            "run_scanner",
+            json!({"scan_code": "TOP_PERC_GAIN", "filters": [{"code": "moodyRatingAbove", "value": "AAA"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.error()["code"], "VALIDATION", "{}", bad.body);
+    assert!(fake.with(|s| s.requests_to("/iserver/scanner/run")).is_empty());
+    let run = ok(
+        &c,
+        "run_scanner",
+        json!({"scan_code": "TOP_PERC_GAIN", "filters": [{"code": "priceAbove", "value": 5}], "max_rows": 3}),
+    )
+    .await;
+    assert_eq!(run["rows"].as_array().unwrap().len(), 3);
+    assert!(run["rows"][0]["conid"].is_string());
+    ok(&c, "run_scanner", json!({"scan_code": "TOP_PERC_LOSE"})).await;
+    let runs = fake.with(|s| s.requests_to("/iserver/scanner/run"));
+    assert_eq!(
+        runs[0].body,
+        json!({"instrument": "STK", "type": "TOP_PERC_GAIN", "location": "STK.US.MAJOR", "filter": [{"code": "priceAbove", "value": 5}]})
+    );
+    assert!(runs[1].at - runs[0].at >= std::time::Duration::from_secs(1), "scanner runs are paced at 1/s");
+    let found = ok(&c, "search_contracts", json!({"query": "AAPL"})).await;
+    assert_eq!((found[0]["symbol"].as_str(), found[0]["conid"].as_str()), (Some("AAPL"), Some("265598")));
+    let d = ok(&c, "contract_details", json!({"symbol": "KO"})).await;
+    assert_eq!(d["industry"], "Consumer Staples");
+    let sch = ok(&c, "trading_schedule", json!({"symbol": "SPY"})).await;
+    let sessions = sch["venues"][0]["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 7);
+    assert!(sessions.iter().any(|d| d["regular"][0]["open"] == "0930"), "{sch}");
+    let h = ok(&c, "price_history", json!({"symbol": "SPY", "days": 20})).await;
+    assert_eq!(h["count"], 20);
+    // Thesis to candidates: income scans with a quality bias on US large caps, then history.
+    let scans = ok(&c, "scan_catalog", json!({"strategy": "income", "instrument": "STK"})).await;
+    let code = scans["results"][0]["code"].as_str().unwrap().to_string();
+    let quality = ok(&c, "scan_catalog", json!({"strategy": "quality", "instrument": "STK"})).await;
+    assert!(quality["count"].as_u64().unwrap() > 0);
+    let ranked = ok(
+        &c,
+        "run_scanner",
+        json!({"scan_code": code, "filters": [{"code": "marketCapAbove1e6", "value": 10000}], "max_rows": 5}),
+    )
+    .await;
+    let top = ranked["rows"][0]["symbol"].as_str().unwrap().to_string();
+    assert_eq!(ranked["rows"].as_array().unwrap().len(), 5);
+    let bars = ok(&c, "price_history", json!({"symbol": top, "days": 60})).await;
+    assert_eq!(bars["count"], 60);
+    c.shutdown().await.unwrap();
+}

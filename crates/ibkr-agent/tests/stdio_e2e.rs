@@ -39,6 +39,13 @@ const MIRRORED: &[&str] = &[
     "what_if",
     "drawdown_tracker",
     "briefing",
+    "scan_catalog",
+    "filter_catalog",
+    "run_scanner",
+    "search_contracts",
+    "contract_details",
+    "price_history",
+    "trading_schedule",
 ];
 
 struct Server {
@@ -321,4 +328,59 @@ async fn analytics_tools_answer_from_live_state() {
     let full = c.call("briefing", json!({})).await.unwrap();
     assert!(full.data()["risk"]["one_day_var"].is_object(), "{}", full.body);
     assert_eq!(full.data()["positions"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn research_tools_from_catalog_to_candidates() {
+    let s = start(&[]).await;
+    let c = &s.client;
+    let meta = c.call("scan_catalog", json!({"list_meta": true})).await.unwrap();
+    assert_eq!(meta.data()["scans"], 636);
+    assert!(meta.data()["strategies"]["income"].as_u64().unwrap() > 0);
+    let income = c.call("scan_catalog", json!({"strategy": "income", "instrument": "STK", "limit": 5})).await.unwrap();
+    let first = &income.data()["results"][0];
+    assert!(first["tags"].as_array().unwrap().iter().any(|t| t == "income"), "{}", income.body);
+    let gain = c.call("scan_catalog", json!({"query": "perc gain", "category": "Price Movement"})).await.unwrap();
+    let top = gain.data()["results"].as_array().unwrap().iter().find(|r| r["code"] == "TOP_PERC_GAIN").unwrap().clone();
+    assert_eq!(top["inverse"], "TOP_PERC_LOSE");
+    let f = c.call("filter_catalog", json!({"group": "PRICE", "instrument": "STK"})).await.unwrap();
+    assert!(f.data()["filters"].as_array().unwrap().iter().any(|x| x["code"] == "priceAbove"));
+
+    let run = c
+        .call(
+            "run_scanner",
+            json!({"scan_code": "TOP_PERC_GAIN", "filters": [{"code": "priceAbove", "value": 50}], "max_rows": 5}),
+        )
+        .await
+        .unwrap();
+    assert!(!run.is_error, "{}", run.body);
+    let rows = run.data()["rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 5);
+    let pct = |r: &serde_json::Value| r["value"].as_str().unwrap().trim_end_matches('%').parse::<f64>().unwrap();
+    assert!(rows.windows(2).all(|w| pct(&w[0]) >= pct(&w[1])), "ranked: {rows:?}");
+    let not_here = c.call("run_scanner", json!({"scan_code": "HIGH_DIVIDEND_YIELD_IB"})).await.unwrap();
+    assert_eq!(not_here.error()["code"], "UNSUPPORTED");
+    assert!(not_here.error()["message"].as_str().unwrap().contains("TOP_PERC_GAIN"), "says which scans it can do");
+    for (args, want) in [
+        (json!({"scan_code": "NOPE"}), "scan_code: 'NOPE' is not an IBKR scan"),
+        (json!({"scan_code": "FAR_MATURITY_DATE"}), "instrument: scan FAR_MATURITY_DATE does not apply to STK"),
+        (
+            json!({"scan_code": "TOP_PERC_GAIN", "filters": [{"code": "priceAbove", "value": "cheap"}]}),
+            "filters: priceAbove takes a number",
+        ),
+    ] {
+        let e = c.call("run_scanner", args).await.unwrap();
+        assert_eq!(e.error()["code"], "VALIDATION");
+        assert!(e.error()["message"].as_str().unwrap().starts_with(want), "{}", e.body);
+    }
+
+    let found = c.call("search_contracts", json!({"query": "apple"})).await.unwrap();
+    assert_eq!(found.data()[0]["symbol"], "AAPL");
+    let d = c.call("contract_details", json!({"symbol": "AAPL"})).await.unwrap();
+    assert_eq!(d.data()["sector"], "Technology");
+    let h = c.call("price_history", json!({"symbol": "AAPL", "days": 30})).await.unwrap();
+    assert_eq!(h.data()["count"], 30);
+    assert!(h.data()["bars"][0]["close"].is_string());
+    let sch = c.call("trading_schedule", json!({"symbol": "SPY"})).await.unwrap();
+    assert_eq!(sch.data()["sessions"].as_array().unwrap().len(), 7);
 }

@@ -30,6 +30,9 @@ pub struct Scan {
     pub polarity: Option<String>,
     pub inverse: Option<String>,
     pub description: Option<String>,
+    /// Words of the code and name, for search (built at load, not stored).
+    #[serde(skip)]
+    pub words: Vec<String>,
 }
 
 /// One choice of a combo filter.
@@ -125,13 +128,22 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CAT: OnceLock<Catalog> = OnceLock::new();
         CAT.get_or_init(|| {
-            serde_json::from_str(COMMITTED).unwrap_or(Catalog {
+            let mut c: Catalog = serde_json::from_str(COMMITTED).unwrap_or(Catalog {
                 scans: vec![],
                 filters: vec![],
                 instruments: vec![],
                 locations: vec![],
-            })
+            });
+            c.index();
+            c
         })
+    }
+
+    fn index(&mut self) {
+        for s in &mut self.scans {
+            s.words = rules::tokens(&s.code);
+            s.words.extend(rules::tokens(&s.name));
+        }
     }
 
     /// Builds the catalog from IBKR's XML and the reference's categories (the generator).
@@ -242,18 +254,21 @@ impl Catalog {
                 polarity,
                 inverse: None,
                 description,
+                words: vec![],
             });
         }
         let codes: BTreeSet<String> = scans.keys().cloned().collect();
         for s in scans.values_mut() {
             s.inverse = rules::inverse_candidates(&s.code).into_iter().find(|c| codes.contains(c));
         }
-        Ok(Catalog {
+        let mut cat = Catalog {
             scans: scans.into_values().collect(),
             filters: filters.into_values().collect(),
             instruments: instruments.into_values().collect(),
             locations: locations.into_values().collect(),
-        })
+        };
+        cat.index();
+        Ok(cat)
     }
 
     pub fn scan(&self, code: &str) -> Option<&Scan> {
@@ -282,9 +297,7 @@ impl Catalog {
                 if q.is_empty() {
                     return true;
                 }
-                let mut words = rules::tokens(&s.code);
-                words.extend(rules::tokens(&s.name));
-                q.iter().all(|w| words.iter().any(|x| x.starts_with(w.as_str())))
+                q.iter().all(|w| s.words.iter().any(|x| x.starts_with(w.as_str())))
             })
             .collect()
     }

@@ -10,13 +10,17 @@
 
 mod exchange;
 mod market;
+mod research;
 
 use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    account::{
+        AccountIdentity, AccountSummary, Bar, Capabilities, ContractMatch, MarketHoursModel, Position, Quote,
+        ScanRequest, ScanRow,
+    },
     error::VenueError,
     guard::Approved,
     order::{BracketRequest, Fill, OrderRequest, OrderResult},
@@ -24,7 +28,8 @@ use trading_core::{
 };
 
 pub use exchange::{Exchange, commission};
-pub use market::{DailyBar, FAMILIAR, Market, SECTORS, Tick, sector_of};
+pub use market::{DailyBar, FAMILIAR, Market, NAMES, SECTORS, Tick, name_of, sector_of};
+pub use research::{SIM_SCANS, nyse_schedule};
 
 /// Simulator settings.
 #[derive(Clone, Debug)]
@@ -89,6 +94,18 @@ impl MarketData for SimVenue {
     }
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
         Ok(sector_of(symbol).map(str::to_string))
+    }
+    async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
+        self.exchange.run_scanner(request)
+    }
+    async fn search_contracts(&self, query: &str) -> Result<Vec<ContractMatch>, VenueError> {
+        Ok(self.exchange.search_contracts(query))
+    }
+    async fn contract_details(&self, symbol: &str) -> Result<serde_json::Value, VenueError> {
+        Ok(self.exchange.contract_details(symbol))
+    }
+    async fn trading_schedule(&self, symbol: &str) -> Result<serde_json::Value, VenueError> {
+        nyse_schedule(symbol, 7)
     }
 }
 

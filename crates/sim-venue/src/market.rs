@@ -76,6 +76,25 @@ pub const SECTORS: &[(&str, &str)] = &[
     ("QQQ", "ETF"),
 ];
 
+/// Company names of the familiar tickers.
+pub const NAMES: &[(&str, &str)] = &[
+    ("AAPL", "APPLE INC"),
+    ("MSFT", "MICROSOFT CORP"),
+    ("NVDA", "NVIDIA CORP"),
+    ("AMZN", "AMAZON.COM INC"),
+    ("GOOGL", "ALPHABET INC-CL A"),
+    ("META", "META PLATFORMS INC-CLASS A"),
+    ("TSLA", "TESLA INC"),
+    ("SPY", "SPDR S&P 500 ETF TRUST"),
+    ("QQQ", "INVESCO QQQ TRUST SERIES 1"),
+    ("KO", "COCA-COLA CO/THE"),
+];
+
+/// The company name of a familiar ticker.
+pub fn name_of(symbol: &str) -> Option<&'static str> {
+    NAMES.iter().find(|(s, _)| *s == symbol).map(|(_, n)| *n)
+}
+
 /// The sector of a familiar ticker.
 pub fn sector_of(symbol: &str) -> Option<&'static str> {
     SECTORS.iter().find(|(s, _)| *s == symbol).map(|(_, x)| *x)

@@ -103,3 +103,36 @@ impl Capabilities {
         }
     }
 }
+
+/// A market-scanner request, already checked against the scanner catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScanRequest {
+    pub scan_code: String,
+    pub instrument: String,
+    pub location: String,
+    /// Filter codes and values as IBKR takes them.
+    pub filters: Vec<(String, serde_json::Value)>,
+    pub max_rows: usize,
+}
+
+/// One ranked scanner result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRow {
+    pub rank: usize,
+    pub symbol: String,
+    pub name: Option<String>,
+    pub conid: Option<String>,
+    pub exchange: Option<String>,
+    /// The scan's own measure for this row, as the venue formats it.
+    pub value: Option<String>,
+}
+
+/// A contract found by a search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractMatch {
+    pub symbol: String,
+    pub name: Option<String>,
+    pub conid: Option<String>,
+    pub exchange: Option<String>,
+    pub sec_types: Vec<String>,
+}

@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::{
-    account::{AccountIdentity, AccountSummary, Bar, Capabilities, Position, Quote},
+    account::{
+        AccountIdentity, AccountSummary, Bar, Capabilities, ContractMatch, Position, Quote, ScanRequest, ScanRow,
+    },
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty},
@@ -39,6 +41,26 @@ pub trait MarketData: Send + Sync {
     async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
         let _ = (symbol, days);
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "price history" })
+    }
+    /// Runs a market scanner.
+    async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
+        let _ = request;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "market scanners" })
+    }
+    /// Finds contracts by symbol or name.
+    async fn search_contracts(&self, query: &str) -> Result<Vec<ContractMatch>, VenueError> {
+        let _ = query;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "contract search" })
+    }
+    /// What the venue knows about one instrument.
+    async fn contract_details(&self, symbol: &str) -> Result<serde_json::Value, VenueError> {
+        let _ = symbol;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "contract details" })
+    }
+    /// Upcoming trading sessions of an instrument.
+    async fn trading_schedule(&self, symbol: &str) -> Result<serde_json::Value, VenueError> {
+        let _ = symbol;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "trading schedules" })
     }
     /// The instrument's sector or industry, when the venue knows it.
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {

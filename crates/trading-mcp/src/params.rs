@@ -98,6 +98,80 @@ pub struct BriefingParams {
     pub compact: Option<bool>,
 }
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ScanCatalogParams {
+    /// Words of the scan's name or code, e.g. "dividend yield".
+    #[serde(default)]
+    pub query: Option<String>,
+    /// A category, e.g. "Dividends" (see list_meta).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// A strategy tag, e.g. "income", "value", "momentum_up" (see list_meta).
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// An instrument code, e.g. "STK" or "ETF.EQ.US".
+    #[serde(default)]
+    pub instrument: Option<String>,
+    /// Return the vocabularies (categories, strategies, instruments, vendors) instead of scans.
+    #[serde(default)]
+    pub list_meta: bool,
+    /// At most this many scans (default 25, at most 200).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct FilterCatalogParams {
+    /// A filter group id (PRICE, MKTCAP, ...) or category (Prices, Fundamentals, ...).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Only filters that apply to this instrument code, e.g. "STK".
+    #[serde(default)]
+    pub instrument: Option<String>,
+    /// Words of the filter's name or code.
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ScanFilter {
+    /// A filter code from filter_catalog, e.g. "priceAbove".
+    pub code: String,
+    /// Its value: a number, or a choice code for choice filters.
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct RunScannerParams {
+    /// A scan code from scan_catalog, e.g. "TOP_PERC_GAIN".
+    pub scan_code: String,
+    /// Instrument code (default "STK").
+    #[serde(default)]
+    pub instrument: Option<String>,
+    /// Location code (default "STK.US.MAJOR").
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub filters: Option<Vec<ScanFilter>>,
+    /// Rows to return (default 25, at most 50).
+    #[serde(default)]
+    pub max_rows: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct SearchParams {
+    /// A symbol or company name, e.g. "AAPL" or "apple".
+    pub query: String,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct PriceHistoryParams {
+    pub symbol: String,
+    /// Daily bars to return (default 60, at most 1000).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
 /// "DAY" (default) or "GTC".
 fn tif(raw: Option<&str>) -> Result<TimeInForce, TradeError> {
     match raw.map(|s| s.trim().to_ascii_uppercase()).as_deref() {

@@ -38,7 +38,7 @@ pub const WRITE_TOOLS: &[&str] = &[
     "reconcile_pending",
 ];
 
-const INSTRUCTIONS: &str = "Trade a brokerage account safely. Orders are two-step: call preview_order with the order's parameters, show the preview to the user, then call the order tool (buy, sell, close_position, stop_order, trailing_stop, bracket_order) with the same parameters and the confirmation_token it returned. Every refusal says which rule refused and which setting governs it. session_status shows whether this is a simulator, paper or live account and what would stop a trade.";
+const INSTRUCTIONS: &str = "Trade a brokerage account safely. Orders are two-step: call preview_order with the order's parameters, show the preview to the user, then call the order tool (buy, sell, close_position, stop_order, trailing_stop, bracket_order) with the same parameters and the confirmation_token it returned. Every refusal says which rule refused and which setting governs it. session_status shows whether this is a simulator, paper or live account and what would stop a trade. Research: scan_catalog and filter_catalog describe IBKR's 636 scanners, run_scanner runs one, price_history, contract_details and trading_schedule look instruments up. There is no news tool: IBKR's Client Portal API publishes no news endpoint.";
 
 /// Server settings that are not guard policy.
 #[derive(Clone, Debug)]
@@ -582,6 +582,143 @@ impl TradingServer {
             "open_orders": open.unwrap_or_default(),
             "posture": posture,
         }))
+    }
+
+    /// IBKR's market-scanner catalog: every scan with its category, strategy tags (value,
+    /// growth, quality, income, momentum_up, ...), instruments and inverse scan. Filter by
+    /// query, category, strategy and instrument; list_meta gives the vocabularies.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    async fn scan_catalog(&self, Parameters(p): Parameters<ScanCatalogParams>) -> CallToolResult {
+        let cat = scanner_catalog::Catalog::get();
+        if p.list_meta {
+            let mut cats: std::collections::BTreeMap<&str, usize> = Default::default();
+            let mut tags: std::collections::BTreeMap<&str, usize> = Default::default();
+            let mut vendors: std::collections::BTreeMap<&str, usize> = Default::default();
+            for s in &cat.scans {
+                *cats.entry(s.category.as_str()).or_default() += 1;
+                for t in &s.tags {
+                    *tags.entry(t.as_str()).or_default() += 1;
+                }
+                *vendors.entry(s.vendor.as_deref().unwrap_or("IBKR")).or_default() += 1;
+            }
+            return ok(serde_json::json!({
+                "scans": cat.scans.len(), "filters": cat.filters.len(),
+                "categories": cats, "strategies": tags, "vendors": vendors,
+                "instruments": cat.instruments.iter().map(|i| serde_json::json!({ "code": i.code, "name": i.name })).collect::<Vec<_>>(),
+            }));
+        }
+        let found =
+            cat.search(p.query.as_deref(), p.category.as_deref(), p.strategy.as_deref(), p.instrument.as_deref());
+        let limit = p.limit.unwrap_or(25).clamp(1, 200);
+        let results: Vec<_> = found
+            .iter()
+            .take(limit)
+            .map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["inverse_name"] =
+                    serde_json::json!(s.inverse.as_deref().and_then(|i| cat.scan(i)).map(|i| i.name.clone()));
+                v
+            })
+            .collect();
+        ok(serde_json::json!({ "count": found.len(), "shown": results.len(), "results": results }))
+    }
+
+    /// IBKR's scanner filters: code, type (number, integer, choice, ...), unit, choices and the
+    /// instruments each applies to. Filter by group or category, instrument and words.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    async fn filter_catalog(&self, Parameters(p): Parameters<FilterCatalogParams>) -> CallToolResult {
+        let cat = scanner_catalog::Catalog::get();
+        let words: Vec<String> = p.query.as_deref().map(scanner_catalog::rules::tokens).unwrap_or_default();
+        let found: Vec<_> = cat
+            .filters
+            .iter()
+            .filter(|f| {
+                p.group.as_deref().is_none_or(|g| f.group.eq_ignore_ascii_case(g) || f.category.eq_ignore_ascii_case(g))
+            })
+            .filter(|f| p.instrument.as_deref().is_none_or(|i| f.instruments.iter().any(|x| x.eq_ignore_ascii_case(i))))
+            .filter(|f| {
+                let mut t = scanner_catalog::rules::tokens(&f.code);
+                t.extend(scanner_catalog::rules::tokens(&f.name));
+                words.iter().all(|w| t.iter().any(|x| x.starts_with(w.as_str())))
+            })
+            .collect();
+        ok(
+            serde_json::json!({ "count": found.len(), "shown": found.len().min(100), "filters": found.iter().take(100).collect::<Vec<_>>() }),
+        )
+    }
+
+    /// Runs an IBKR market scanner, checked against the catalog first so an inapplicable scan,
+    /// location or filter is a clear error rather than an empty list.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn run_scanner(&self, Parameters(p): Parameters<RunScannerParams>) -> CallToolResult {
+        let cat = scanner_catalog::Catalog::get();
+        let instrument = p.instrument.unwrap_or_else(|| "STK".into());
+        let location = p.location.unwrap_or_else(|| "STK.US.MAJOR".into());
+        let filters: Vec<(String, serde_json::Value)> =
+            p.filters.unwrap_or_default().into_iter().map(|f| (f.code, f.value)).collect();
+        let scan = match cat.validate(&p.scan_code, &instrument, &location, &filters) {
+            Ok(s) => s.clone(),
+            Err(e) => return fail(TradeError::validation(e)),
+        };
+        let req = trading_core::account::ScanRequest {
+            scan_code: scan.code.clone(),
+            instrument,
+            location,
+            filters,
+            max_rows: p.max_rows.unwrap_or(25).clamp(1, 50),
+        };
+        match self.broker.venue().run_scanner(&req).await {
+            Ok(rows) => ok(serde_json::json!({
+                "scan": { "code": scan.code, "name": scan.name, "category": scan.category, "tags": scan.tags, "inverse": scan.inverse },
+                "instrument": req.instrument, "location": req.location, "filters": req.filters,
+                "rows": rows,
+            })),
+            Err(e) => fail(e.into()),
+        }
+    }
+
+    /// Finds contracts by symbol or company name.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn search_contracts(&self, Parameters(p): Parameters<SearchParams>) -> CallToolResult {
+        if p.query.trim().is_empty() {
+            return fail(TradeError::validation("query: give a symbol or a company name"));
+        }
+        respond(self.broker.venue().search_contracts(&p.query).await)
+    }
+
+    /// What the venue knows about one instrument (name, industry, exchanges, currency).
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn contract_details(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
+        match trading_core::order::normalize_symbol(&p.symbol) {
+            Ok(s) => respond(self.broker.venue().contract_details(&s).await),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Daily OHLCV bars, oldest first.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn price_history(&self, Parameters(p): Parameters<PriceHistoryParams>) -> CallToolResult {
+        let sym = match trading_core::order::normalize_symbol(&p.symbol) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let days = p.days.unwrap_or(60).clamp(1, 1000);
+        respond(
+            self.broker
+                .venue()
+                .bars(&sym, days)
+                .await
+                .map(|bars| serde_json::json!({ "symbol": sym, "bar": "1d", "count": bars.len(), "bars": bars })),
+        )
+    }
+
+    /// The instrument's upcoming trading sessions (regular hours, early closes, closed days).
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn trading_schedule(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
+        match trading_core::order::normalize_symbol(&p.symbol) {
+            Ok(s) => respond(self.broker.venue().trading_schedule(&s).await),
+            Err(e) => fail(e),
+        }
     }
 
     /// Resolve orders whose dispatch was never confirmed (a crash or timeout) by finding them
