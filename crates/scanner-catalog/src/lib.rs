@@ -43,7 +43,7 @@ pub struct Choice {
 }
 
 /// One filter parameter (what `/iserver/scanner/run` takes as `filter[].code`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Filter {
     pub code: String,
     pub name: String,
@@ -56,6 +56,10 @@ pub struct Filter {
     /// "min" (…Above) or "max" (…Below) of a range, when it is one.
     pub bound: Option<String>,
     pub unit: Option<String>,
+    /// Smallest and largest accepted value, where IBKR's XML gives a real bound (its integer
+    /// fields carry only the ±2^31 sentinels, which mean none).
+    pub min: Option<f64>,
+    pub max: Option<f64>,
     pub choices: Vec<Choice>,
     pub instruments: Vec<String>,
 }
@@ -77,7 +81,7 @@ pub struct Location {
 }
 
 /// The whole catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     pub scans: Vec<Scan>,
     pub filters: Vec<Filter>,
@@ -200,7 +204,10 @@ impl Catalog {
                             Some(Choice { code: text(c, "code")?, name: text(c, "displayName").unwrap_or_default() })
                         })
                         .collect();
-                    let unit = if name.contains('%') || code.to_ascii_lowercase().contains("perc") {
+                    let suffix = text(a, "suffix").or_else(|| text(a, "prefix"));
+                    let unit = if let Some(sfx) = suffix {
+                        Some(sfx)
+                    } else if name.contains('%') || code.to_ascii_lowercase().contains("perc") {
                         Some("%".to_string())
                     } else if name.contains("($)") || code.to_ascii_lowercase().contains("usd") {
                         Some("USD".to_string())
@@ -215,6 +222,9 @@ impl Catalog {
                         kind: kind_of(a.attribute("type").unwrap_or("")).into(),
                         bound: a.attribute("varName").filter(|v| matches!(*v, "min" | "max")).map(str::to_string),
                         unit,
+                        // IBKR's int sentinels (±2^31) mean "no bound".
+                        min: text(a, "minValue").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > -2_147_483_648.0),
+                        max: text(a, "maxValue").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v < 2_147_483_647.0),
                         choices,
                         instruments: applies.clone(),
                     });
@@ -352,6 +362,14 @@ impl Catalog {
                 "choice" => value.as_str().is_some_and(|s| f.choices.iter().any(|c| c.code == s)),
                 _ => value.is_string(),
             };
+            let number = value.as_f64().or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+            if let (true, Some(x)) = (ok, number) {
+                if f.min.is_some_and(|m| x < m) || f.max.is_some_and(|m| x > m) {
+                    let lo = f.min.map(|m| m.to_string()).unwrap_or("-inf".into());
+                    let hi = f.max.map(|m| m.to_string()).unwrap_or("+inf".into());
+                    return Err(format!("filters: {code} must be between {lo} and {hi}, not {x}"));
+                }
+            }
             if !ok {
                 let want = match f.kind.as_str() {
                     "choice" => {

@@ -51,6 +51,14 @@ fn every_scan_type_and_location_of_the_xml() {
     let price = c.filter("priceAbove").unwrap();
     assert_eq!((price.group.as_str(), price.kind.as_str(), price.bound.as_deref()), ("PRICE", "number", Some("min")));
     assert!(price.instruments.contains(&"STK".to_string()));
+    let cap = c.filter("marketCapAbove1e6").unwrap();
+    assert_eq!(
+        (cap.unit.as_deref(), cap.kind.as_str()),
+        (Some("*1,000,000"), "number"),
+        "the XML's suffix is the unit"
+    );
+    let vol = c.filter("volumeAbove").unwrap();
+    assert_eq!((vol.kind.as_str(), vol.min, vol.max), ("integer", None, None), "IBKR's ±2^31 sentinels are no range");
     let moody = c.filter("moodyRatingAbove").unwrap();
     assert_eq!(moody.kind, "choice");
     assert_eq!(moody.choices[0].code, "AAA");
