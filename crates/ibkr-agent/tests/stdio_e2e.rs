@@ -340,6 +340,7 @@ async fn research_tools_from_catalog_to_candidates() {
     let income = c.call("scan_catalog", json!({"strategy": "income", "instrument": "STK", "limit": 5})).await.unwrap();
     let first = &income.data()["results"][0];
     assert!(first["tags"].as_array().unwrap().iter().any(|t| t == "income"), "{}", income.body);
+    assert!(first["locations"]["codes"].as_array().unwrap().iter().any(|l| l == "STK.US.MAJOR"), "{}", income.body);
     let gain = c.call("scan_catalog", json!({"query": "perc gain", "category": "Price Movement"})).await.unwrap();
     let top = gain.data()["results"].as_array().unwrap().iter().find(|r| r["code"] == "TOP_PERC_GAIN").unwrap().clone();
     assert_eq!(top["inverse"], "TOP_PERC_LOSE");

@@ -363,12 +363,12 @@ impl Catalog {
                 _ => value.is_string(),
             };
             let number = value.as_f64().or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
-            if let (true, Some(x)) = (ok, number) {
-                if f.min.is_some_and(|m| x < m) || f.max.is_some_and(|m| x > m) {
-                    let lo = f.min.map(|m| m.to_string()).unwrap_or("-inf".into());
-                    let hi = f.max.map(|m| m.to_string()).unwrap_or("+inf".into());
-                    return Err(format!("filters: {code} must be between {lo} and {hi}, not {x}"));
-                }
+            if let (true, Some(x)) = (ok, number)
+                && (f.min.is_some_and(|m| x < m) || f.max.is_some_and(|m| x > m))
+            {
+                let lo = f.min.map(|m| m.to_string()).unwrap_or("-inf".into());
+                let hi = f.max.map(|m| m.to_string()).unwrap_or("+inf".into());
+                return Err(format!("filters: {code} must be between {lo} and {hi}, not {x}"));
             }
             if !ok {
                 let want = match f.kind.as_str() {

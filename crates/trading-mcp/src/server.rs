@@ -617,6 +617,12 @@ impl TradingServer {
                 let mut v = serde_json::to_value(s).unwrap_or_default();
                 v["inverse_name"] =
                     serde_json::json!(s.inverse.as_deref().and_then(|i| cat.scan(i)).map(|i| i.name.clone()));
+                // Where it can run, for the instrument asked about (else its first).
+                let instr = p.instrument.clone().or_else(|| s.instruments.first().cloned()).unwrap_or_default();
+                v["locations"] = serde_json::json!({
+                    "instrument": instr,
+                    "codes": cat.locations_for(&instr).iter().map(|l| l.code.as_str()).collect::<Vec<_>>(),
+                });
                 v
             })
             .collect();
