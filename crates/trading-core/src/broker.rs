@@ -290,6 +290,22 @@ impl GuardedBroker {
         }
     }
 
+    /// Journals what happened after an order left. The order is out either way, so a failed
+    /// write is logged and reported on the result instead of turning it into an error (its
+    /// intent line keeps the dispatch unresolved, so an identical order stays blocked).
+    fn record_after_dispatch(&self, rec: JournalRecord, r: &mut OrderResult) {
+        if let Err(e) = self.journal.append(rec) {
+            tracing::error!("the journal could not record an order's outcome: {e}");
+            let warning = format!(
+                "WARNING: the order was sent but the journal could not record its outcome ({e}); run reconcile_pending"
+            );
+            r.message = Some(match r.message.take() {
+                Some(m) => format!("{m}. {warning}"),
+                None => warning,
+            });
+        }
+    }
+
     fn journal_err(e: crate::journal::JournalError) -> TradeError {
         TradeError::new(ErrorCode::Internal, format!("order not sent: the journal could not record it ({e})"))
     }
@@ -317,7 +333,10 @@ impl GuardedBroker {
             Ok(v) => v,
             Err(e) => {
                 if e.code == ErrorCode::SafetyBlocked {
-                    self.journal.append(self.blocked_record(intent.primary(), &e, now)).map_err(Self::journal_err)?;
+                    // The refusal stands either way; a journal failure is logged, not swapped in.
+                    if let Err(je) = self.journal.append(self.blocked_record(intent.primary(), &e, now)) {
+                        tracing::error!("the journal could not record a refusal: {je}");
+                    }
                 }
                 return Err(e);
             }
@@ -414,9 +433,7 @@ impl GuardedBroker {
         match self.venue.place(&order, &coid).await {
             Ok(mut r) => {
                 r.client_order_id = Some(coid);
-                self.journal
-                    .append(self.outcome_record(&intent_rec, &r, self.clock.now()))
-                    .map_err(Self::journal_err)?;
+                self.record_after_dispatch(self.outcome_record(&intent_rec, &r, self.clock.now()), &mut r);
                 Ok(r)
             }
             Err(e) => Err(self.dispatch_failed(&intent_rec, e, self.clock.now())),
@@ -460,7 +477,8 @@ impl GuardedBroker {
                     if let Some(pos) = legs.iter().position(|l| Some(l.0) == leg.as_deref()) {
                         r.client_order_id = Some(legs[pos].2.clone());
                         r.leg = leg;
-                        self.journal.append(self.outcome_record(&recs[pos], r, done)).map_err(Self::journal_err)?;
+                        let rec = self.outcome_record(&recs[pos], r, done);
+                        self.record_after_dispatch(rec, r);
                     }
                 }
                 Ok(results)
@@ -630,9 +648,9 @@ impl GuardedBroker {
         let result = self.venue.modify(order_id, &Approved::new(o.clone())).await;
         let done = self.clock.now();
         match result {
-            Ok(r) => {
+            Ok(mut r) => {
                 if let Some(base) = &delta {
-                    self.journal.append(self.outcome_record(base, &r, done)).map_err(Self::journal_err)?;
+                    self.record_after_dispatch(self.outcome_record(base, &r, done), &mut r);
                 }
                 let mut rec = self.record(&new, Some(&eval), RecordKind::Outcome, done);
                 rec.client_order_id = coid;
@@ -641,7 +659,7 @@ impl GuardedBroker {
                 rec.order_id = r.order_id.clone();
                 rec.status = r.status.as_str().into();
                 rec.message = Some(format!("modified: {}", r.message.clone().unwrap_or_default()));
-                self.journal.append(rec).map_err(Self::journal_err)?;
+                self.record_after_dispatch(rec, &mut r);
                 Ok(r)
             }
             Err(e) => Err(match &delta {
@@ -745,7 +763,12 @@ impl GuardedBroker {
                 message: Some(message),
                 ..Default::default()
             };
-            self.journal.append(rec).map_err(Self::journal_err)?;
+            self.journal.append(rec).map_err(|e| {
+                TradeError::new(
+                    ErrorCode::Internal,
+                    format!("reconcile: the journal could not record the resolution of {} ({e})", u.client_order_id),
+                )
+            })?;
             report.resolved.push(Resolved { client_order_id: u.client_order_id, symbol: u.symbol, status, order_id });
         }
         Ok(report)
