@@ -198,9 +198,61 @@ async fn gateway(dir: &std::path::Path) {
     c.shutdown().await.unwrap();
 }
 
+/// Round trips over streamable HTTP (stateless JSON) with and without the bearer check.
+async fn http_section() {
+    use std::io::BufRead;
+    for (label, env) in [
+        ("no auth", vec![]),
+        ("bearer", vec![("AUTH_MODE", "bearer"), ("STATIC_BEARER_TOKEN", "0123456789abcdef0123456789abcdef")]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(BIN)
+            .args(["--transport", "http", "--bind", "127.0.0.1:0"])
+            .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
+            .env("EQUITY_SAMPLE_SECONDS", "0")
+            .env("LOG_LEVEL", "info")
+            .envs(env.iter().copied())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let l = lines.next().unwrap().unwrap();
+            if let Some(u) = l.split("listening on ").nth(1) {
+                break u.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let client = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_quote", "arguments": {"symbol": "AAPL"}}});
+        let mut v = vec![];
+        for i in 0..(WARMUP + CALLS) {
+            let t = Instant::now();
+            let r = client
+                .post(&url)
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .header("authorization", "Bearer 0123456789abcdef0123456789abcdef")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+            r.bytes().await.unwrap();
+            if i >= WARMUP {
+                v.push(t.elapsed());
+            }
+        }
+        summary(&format!("get_quote over HTTP ({label})"), v);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 fn main() {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         run().await;
+        http_section().await;
         let dir = tempfile::tempdir().unwrap();
         gateway(dir.path()).await;
     });

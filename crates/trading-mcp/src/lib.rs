@@ -9,3 +9,4 @@ pub mod params;
 pub mod server;
 
 pub use server::{ServerSettings, TradingServer, WRITE_TOOLS};
+pub mod http;

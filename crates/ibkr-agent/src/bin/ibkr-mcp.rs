@@ -3,7 +3,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use anyhow::Context;
-use ibkr_agent::config::{Backend, ServerConfig};
+use ibkr_agent::config::{Backend, ServerConfig, Transport};
 use rmcp::ServiceExt;
 use sim_venue::SimVenue;
 use trading_core::{
@@ -30,7 +30,8 @@ async fn run() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let env: HashMap<String, String> = std::env::vars().collect();
     init_logging(&env);
-    let cfg = ServerConfig::from_env(&env).context("ibkr-mcp cannot start")?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = ServerConfig::from_env_and_args(&env, &args).context("ibkr-mcp cannot start")?;
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -65,8 +66,33 @@ async fn run() -> anyhow::Result<()> {
         poll_interval: cfg.poll_interval,
         equity,
     };
-    let service = TradingServer::new(broker, settings).serve(rmcp::transport::stdio_pipes()).await?;
-    service.waiting().await?;
+    let server = TradingServer::new(broker, settings);
+    match cfg.transport {
+        Transport::Stdio => {
+            let service = server.serve(rmcp::transport::stdio_pipes()).await?;
+            service.waiting().await?;
+        }
+        Transport::Http(opts) => {
+            let shutdown = async {
+                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return std::future::pending().await,
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                tracing::info!("ibkr-mcp shutting down");
+            };
+            trading_mcp::http::serve(
+                server,
+                opts,
+                |addr| tracing::info!("ibkr-mcp listening on http://{addr}/mcp"),
+                shutdown,
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
 
