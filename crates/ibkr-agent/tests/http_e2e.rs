@@ -1,7 +1,7 @@
 //! `ibkr-mcp --transport http` over real HTTP on loopback: stateless JSON, /mcp and /mcp/,
 //! bearer tokens, Host and Origin validation, and start-up refusals.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::{
     io::{BufRead, BufReader},
