@@ -69,17 +69,46 @@ fn r4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// Daily closes of every holding and of `extra` symbols, read once for all the analytics
+/// that need them (keyed by symbol).
+pub async fn history(
+    venue: &dyn Venue,
+    book: &Book,
+    extra: &[&str],
+    days: u32,
+) -> Result<HashMap<String, Vec<f64>>, TradeError> {
+    let mut out = HashMap::new();
+    for sym in book.holdings.iter().map(|h| h.symbol.as_str()).chain(extra.iter().copied()) {
+        if !out.contains_key(sym) {
+            out.insert(sym.to_string(), closes(venue, sym, days).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// VaR (parametric and historical), correlation and beta over `lookback` days.
 pub async fn risk_report(venue: &dyn Venue, book: &Book, lookback: u32, benchmark: &str) -> Result<Value, TradeError> {
     if book.holdings.is_empty() {
         return Ok(json!({ "positions": 0, "note": "no positions: nothing is at risk" }));
     }
-    let exposures: Vec<f64> = book.holdings.iter().map(|h| to_f64(h.value())).collect();
-    let mut returns = vec![];
-    for h in &book.holdings {
-        returns.push(daily_returns(&closes(venue, &h.symbol, lookback + 1).await?));
+    let closes = history(venue, book, &[benchmark], lookback + 1).await?;
+    risk_from(book, &closes, lookback, benchmark)
+}
+
+/// [`risk_report`] over closes already read.
+pub fn risk_from(
+    book: &Book,
+    closes: &HashMap<String, Vec<f64>>,
+    lookback: u32,
+    benchmark: &str,
+) -> Result<Value, TradeError> {
+    if book.holdings.is_empty() {
+        return Ok(json!({ "positions": 0, "note": "no positions: nothing is at risk" }));
     }
-    let bench = daily_returns(&closes(venue, benchmark, lookback + 1).await?);
+    let returns_of = |s: &str| daily_returns(closes.get(s).map(Vec::as_slice).unwrap_or_default());
+    let exposures: Vec<f64> = book.holdings.iter().map(|h| to_f64(h.value())).collect();
+    let returns: Vec<Vec<f64>> = book.holdings.iter().map(|h| returns_of(&h.symbol)).collect();
+    let bench = returns_of(benchmark);
     let n = returns.iter().map(Vec::len).chain([bench.len()]).min().unwrap_or(0).min(lookback as usize);
     let mut warnings = vec![];
     if n < lookback as usize {
@@ -197,11 +226,12 @@ pub async fn technicals(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Va
     }))
 }
 
-/// Day movers: change of each holding's last close against the previous one.
-pub async fn movers(venue: &dyn Venue, book: &Book) -> Result<Vec<Value>, TradeError> {
+/// Day movers: change of each holding's last close against the previous one, from closes
+/// already read.
+pub fn movers(book: &Book, closes: &HashMap<String, Vec<f64>>) -> Vec<Value> {
     let mut out = vec![];
     for h in &book.holdings {
-        let c = closes(venue, &h.symbol, 2).await?;
+        let c = closes.get(&h.symbol).map(Vec::as_slice).unwrap_or_default();
         if let [prev, last] = c[c.len().saturating_sub(2)..]
             && prev > 0.0
         {
@@ -212,7 +242,7 @@ pub async fn movers(venue: &dyn Venue, book: &Book) -> Result<Vec<Value>, TradeE
     out.sort_by(|a, b| {
         b["change_pct"].as_f64().unwrap_or(0.0).abs().total_cmp(&a["change_pct"].as_f64().unwrap_or(0.0).abs())
     });
-    Ok(out)
+    out
 }
 
 /// When a sample was taken, for answers.

@@ -536,8 +536,10 @@ impl TradingServer {
             Some(false) => "LIVE",
             None => "UNKNOWN",
         };
-        let risk = analytics::risk_report(venue.as_ref(), &book, 60, "SPY").await;
-        let movers = analytics::movers(venue.as_ref(), &book).await.unwrap_or_default();
+        // One read of 61 days of closes serves both the risk figures and today's movers.
+        let closes = analytics::history(venue.as_ref(), &book, &["SPY"], 61).await;
+        let risk = closes.as_ref().map_err(Clone::clone).and_then(|c| analytics::risk_from(&book, c, 60, "SPY"));
+        let movers = closes.as_ref().map(|c| analytics::movers(&book, c)).unwrap_or_default();
         let open = venue.open_orders().await;
         let conc = portfolio_analytics::book::concentration(&book.holdings, 1);
         let unrealized: Decimal = book.positions.iter().filter_map(|x| x.unrealized_pnl).map(|m| m.0).sum();
