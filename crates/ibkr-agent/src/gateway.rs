@@ -79,6 +79,8 @@ pub struct GatewayVenue {
     settings: GatewaySettings,
     identity: Mutex<Option<(Instant, Identity)>>,
     conids: Mutex<HashMap<String, i64>>,
+    /// Sectors never change within a process: one contract-info request per symbol.
+    sectors: Mutex<HashMap<String, Option<String>>>,
     portfolio_ready: AtomicBool,
 }
 
@@ -184,6 +186,7 @@ impl GatewayVenue {
             settings,
             identity: Mutex::new(None),
             conids: Mutex::new(HashMap::new()),
+            sectors: Mutex::new(HashMap::new()),
             portfolio_ready: AtomicBool::new(false),
         }
     }
@@ -692,9 +695,15 @@ impl MarketData for GatewayVenue {
     }
 
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
+        if let Some(known) = self.sectors.lock().unwrap_or_else(|p| p.into_inner()).get(symbol) {
+            return Ok(known.clone());
+        }
         let conid = self.conid(symbol).await?;
         let v = self.get(&format!("/iserver/contract/{conid}/info"), &[]).await.map_err(v_err)?;
-        Ok(["industry", "category"].iter().find_map(|k| v[*k].as_str().filter(|s| !s.is_empty()).map(str::to_string)))
+        let sector =
+            ["industry", "category"].iter().find_map(|k| v[*k].as_str().filter(|s| !s.is_empty()).map(str::to_string));
+        self.sectors.lock().unwrap_or_else(|p| p.into_inner()).insert(symbol.to_string(), sector.clone());
+        Ok(sector)
     }
 }
 

@@ -217,6 +217,8 @@ async fn analytics_over_the_gateway() {
     assert!(t["sma_50"].is_number() && t["sma_200"].is_null(), "{t}");
     let b = ok(&c, "briefing", json!({"compact": true})).await;
     assert!(b["summary"].as_str().unwrap().contains("IBKR (Client Portal Gateway) PAPER DU1234567"), "{b}");
+    let infos = fake.with(|s| s.requests.iter().filter(|r| r.path.ends_with("/info")).count());
+    assert_eq!(infos, 2, "one contract-info request per holding, however many tools ask for sectors");
     c.shutdown().await.unwrap();
 }
 
