@@ -293,18 +293,18 @@ impl GatewayVenue {
             .ok_or_else(|| VenueError::NotFound(format!("no US-listed stock '{symbol}' at IBKR")))
     }
 
-    async fn ensure_portfolio(&self, account: &str) -> Result<(), CpapiError> {
+    /// IBKR wants `/portfolio/accounts` once before the other portfolio endpoints.
+    async fn ensure_portfolio(&self) -> Result<(), CpapiError> {
         if !self.portfolio_ready.load(Ordering::Relaxed) {
             self.get("/portfolio/accounts", &[]).await?;
             self.portfolio_ready.store(true, Ordering::Relaxed);
         }
-        let _ = account;
         Ok(())
     }
 
     async fn positions_raw(&self) -> Result<Vec<Value>, CpapiError> {
         let acct = self.account().await?.account;
-        self.ensure_portfolio(&acct).await?;
+        self.ensure_portfolio().await?;
         let mut rows = vec![];
         for page in 0..100 {
             let v = self.get(&format!("/portfolio/{acct}/positions/{page}"), &[]).await?;
@@ -728,7 +728,7 @@ impl Account for GatewayVenue {
 
     async fn summary(&self) -> Result<AccountSummary, VenueError> {
         let acct = self.account().await.map_err(v_err)?.account;
-        self.ensure_portfolio(&acct).await.map_err(v_err)?;
+        self.ensure_portfolio().await.map_err(v_err)?;
         let v = self.get(&format!("/portfolio/{acct}/summary"), &[]).await.map_err(v_err)?;
         Ok(AccountSummary {
             account_id: acct,
