@@ -85,13 +85,6 @@ pub struct GatewayOptions {
     pub settings: GatewaySettings,
 }
 
-/// How MCP clients reach the server.
-#[derive(Clone, Debug)]
-pub enum Transport {
-    Stdio,
-    Http(trading_mcp::http::HttpOptions),
-}
-
 /// Everything the binary needs, validated.
 #[derive(Debug)]
 pub struct ServerConfig {
@@ -104,25 +97,12 @@ pub struct ServerConfig {
     pub gateway: GatewayOptions,
     /// Equity history for drawdown_tracker; none when sampling is off.
     pub equity_history: Option<(PathBuf, Duration)>,
-    pub transport: Transport,
+    pub transport: trading_mcp::launch::Transport,
     pub warnings: Vec<String>,
 }
 
 fn bad(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError { key: key.into(), message: message.into() }
-}
-
-/// `$XDG_STATE_HOME/tradegate` or `~/.local/state/tradegate`: a stable place whatever the
-/// working directory an MCP client starts us in.
-fn state_dir(env: &HashMap<String, String>) -> PathBuf {
-    let s = Settings(env);
-    if let Some(x) = s.get("XDG_STATE_HOME") {
-        return PathBuf::from(x).join("tradegate");
-    }
-    match s.get("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/state/tradegate"),
-        None => PathBuf::from("logs"),
-    }
 }
 
 fn sim_prices(s: &Settings<'_>) -> Result<HashMap<String, Decimal>, ConfigError> {
@@ -184,69 +164,6 @@ fn gateway_options(s: &Settings<'_>, account_id: Option<String>) -> Result<Gatew
     })
 }
 
-/// Reads the transport from `--transport`/`--bind` (in `args`) or MCP_TRANSPORT/MCP_BIND.
-fn transport(s: &Settings<'_>, args: &[String]) -> Result<Transport, ConfigError> {
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let kind = flag("--transport").or(s.get("MCP_TRANSPORT").map(str::to_string)).unwrap_or_else(|| "stdio".into());
-    match kind.to_ascii_lowercase().as_str() {
-        "stdio" => return Ok(Transport::Stdio),
-        "http" => {}
-        other => return Err(bad("MCP_TRANSPORT", format!("'{other}' is not stdio or http (--transport)"))),
-    }
-    let bind_raw = flag("--bind").or(s.get("MCP_BIND").map(str::to_string)).unwrap_or_else(|| "127.0.0.1:8000".into());
-    let bind: std::net::SocketAddr = bind_raw
-        .parse()
-        .map_err(|_| bad("MCP_BIND", format!("'{bind_raw}' is not an address like 127.0.0.1:8000 (--bind)")))?;
-    let auth = match s.get("AUTH_MODE").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("none") => trading_mcp::http::HttpAuth::None,
-        Some("bearer") => match s.get("STATIC_BEARER_TOKEN") {
-            // The token is a secret: messages never echo it.
-            Some(t) if t.len() >= 24 => trading_mcp::http::HttpAuth::bearer(t),
-            Some(_) => {
-                return Err(bad(
-                    "STATIC_BEARER_TOKEN",
-                    "is too short: use at least 24 random characters (e.g. `openssl rand -hex 32`)",
-                ));
-            }
-            None => return Err(bad("STATIC_BEARER_TOKEN", "is required with AUTH_MODE=bearer")),
-        },
-        Some("oauth" | "both") => {
-            return Err(bad(
-                "AUTH_MODE",
-                "oauth is not available in this build yet (OAuth 2.1 is in progress); use AUTH_MODE=bearer with STATIC_BEARER_TOKEN",
-            ));
-        }
-        Some(v) => return Err(bad("AUTH_MODE", format!("'{v}' is not bearer (or oauth, coming)"))),
-    };
-    if matches!(auth, trading_mcp::http::HttpAuth::None) && !bind.ip().is_loopback() {
-        return Err(bad(
-            "AUTH_MODE",
-            format!(
-                "binding {bind} without authentication is refused: set AUTH_MODE=bearer and STATIC_BEARER_TOKEN, or bind 127.0.0.1"
-            ),
-        ));
-    }
-    let mut allowed_hosts: Vec<String> =
-        s.list("MCP_ALLOWED_HOSTS").into_iter().map(|h| h.to_ascii_lowercase()).collect();
-    if let Some(public) = s.get("PUBLIC_BASE_URL") {
-        let u = url::Url::parse(public).map_err(|_| bad("PUBLIC_BASE_URL", format!("'{public}' is not a URL")))?;
-        if let Some(h) = u.host_str() {
-            allowed_hosts.push(h.to_string());
-        }
-    }
-    let allowed_origins = s
-        .get("MCP_ALLOWED_ORIGINS")
-        .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
-        .unwrap_or_default();
-    Ok(Transport::Http(trading_mcp::http::HttpOptions {
-        bind,
-        auth,
-        allowed_hosts,
-        allowed_origins,
-        max_body_bytes: 1 << 20,
-    }))
-}
-
 impl ServerConfig {
     pub fn from_env(env: &HashMap<String, String>) -> Result<ServerConfig, ConfigError> {
         Self::from_env_and_args(env, &[])
@@ -261,7 +178,7 @@ impl ServerConfig {
             Some(v) => return Err(bad("IBKR_BACKEND", format!("'{v}' is not sim or gateway"))),
         };
         let policy = Policy::from_env(env, IBKR_KEYS)?;
-        let default_journal = state_dir(env).join(match backend {
+        let default_journal = trading_mcp::launch::state_dir(env).join(match backend {
             Backend::Sim => "ibkr-sim-trades.jsonl",
             Backend::Gateway => "ibkr-trades.jsonl",
         });
@@ -297,13 +214,13 @@ impl ServerConfig {
         let gateway = gateway_options(&s, policy.expected_account.clone())?;
         let every: u64 = s.parse("EQUITY_SAMPLE_SECONDS", 300, "a whole number of seconds (0 turns sampling off)")?;
         let equity_history = (every > 0).then(|| {
-            let default = state_dir(env).join(match backend {
+            let default = trading_mcp::launch::state_dir(env).join(match backend {
                 Backend::Sim => "ibkr-sim-equity.sqlite",
                 Backend::Gateway => "ibkr-equity.sqlite",
             });
             (s.get("EQUITY_HISTORY_PATH").map(PathBuf::from).unwrap_or(default), Duration::from_secs(every.max(10)))
         });
-        let transport = transport(&s, args)?;
+        let transport = trading_mcp::launch::transport(&s, args)?;
         Ok(ServerConfig {
             transport,
             gateway,

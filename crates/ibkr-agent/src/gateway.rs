@@ -404,7 +404,7 @@ impl GatewayVenue {
     /// After an unclear answer: the order if IBKR has it under our client order id, else
     /// INDETERMINATE (never a resend).
     async fn lookup_or(&self, coid: &str, why: &str) -> Result<Vec<Value>, VenueError> {
-        match self.find_by_client_order_id(coid).await {
+        match self.find_by_client_order_id(coid, None).await {
             Ok(Some(r)) => Ok(vec![
                 json!({ "order_id": r.order_id, "order_status": "found", "found": serde_json::to_value(&r).unwrap_or(Value::Null) }),
             ]),
@@ -865,7 +865,7 @@ impl Broker for GatewayVenue {
         Ok(OrderResult { order_id: Some(order_id.to_string()), ..Self::ack_result(first, o, None) })
     }
 
-    async fn order_status(&self, order_id: &str) -> Result<OrderResult, VenueError> {
+    async fn order_status(&self, order_id: &str, _symbol: Option<&str>) -> Result<OrderResult, VenueError> {
         let v = self.get(&format!("/iserver/account/order/status/{order_id}"), &[]).await.map_err(|e| match e {
             CpapiError::Unavailable(_) => VenueError::NotFound(format!(
                 "IBKR does not report order {order_id} in this brokerage session (it only knows the current session's orders; see trade_history), or the service is briefly unavailable"
@@ -909,9 +909,9 @@ impl Broker for GatewayVenue {
         })
     }
 
-    async fn cancel(&self, order_id: &str) -> Result<OrderResult, VenueError> {
+    async fn cancel(&self, order_id: &str, _symbol: Option<&str>) -> Result<OrderResult, VenueError> {
         let acct = self.account().await.map_err(v_err)?.account;
-        let known = self.order_status(order_id).await.ok();
+        let known = self.order_status(order_id, None).await.ok();
         let path = format!("/iserver/account/{acct}/order/{order_id}");
         let mut v = self.read(|| self.http.delete(&path)).await.map_err(v_err)?;
         // A cancel only reduces risk: its confirmation questions are answered yes.
@@ -990,7 +990,7 @@ impl Broker for GatewayVenue {
             .collect())
     }
 
-    async fn find_by_client_order_id(&self, client_order_id: &str) -> Result<Option<OrderResult>, VenueError> {
+    async fn find_by_client_order_id(&self, client_order_id: &str, _symbol: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
         if client_order_id.is_empty() {
             return Ok(None);
         }

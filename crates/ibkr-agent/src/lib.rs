@@ -7,7 +7,7 @@
 pub mod config;
 pub mod cpapi;
 pub mod gateway;
-pub mod mcp_client;
+pub use trading_mcp::client as mcp_client;
 pub mod parse;
 pub mod session;
 

@@ -472,11 +472,11 @@ async fn cancel_answers_its_question_and_unknown_orders_are_not_found() {
     let res = r.broker.submit(OrderIntent::Single(lmt), None).await.unwrap();
     let id = res[0].order_id.clone().unwrap();
     r.fake.with(|s| s.faults.cancel_question = true);
-    let c = r.broker.cancel(&id).await.unwrap();
+    let c = r.broker.cancel(&id, None).await.unwrap();
     assert_eq!(c.status, OrderStatus::Cancelled, "{c:?}");
     assert_eq!(c.symbol, "KO");
-    assert_eq!(r.broker.order_status(&id).await.unwrap().status, OrderStatus::Cancelled);
-    let e = r.broker.cancel("424242").await.unwrap_err();
+    assert_eq!(r.broker.order_status(&id, None).await.unwrap().status, OrderStatus::Cancelled);
+    let e = r.broker.cancel("424242", None).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
 }
 
@@ -495,7 +495,7 @@ async fn modify_posts_one_object_to_the_order_path() {
     assert!(body.get("orders").is_none(), "a single object, not a list");
     assert_eq!(body["quantity"].to_string(), "3.0");
     assert_eq!(body["price"].to_string(), px.to_string());
-    assert_eq!(r.broker.order_status(&id).await.unwrap().quantity.unwrap().0, dec!(3));
+    assert_eq!(r.broker.order_status(&id, None).await.unwrap().quantity.unwrap().0, dec!(3));
 }
 
 #[tokio::test]
@@ -525,7 +525,7 @@ async fn fills_and_reconcile_through_trades() {
         .await
         .unwrap();
     let id = res[0].order_id.clone().unwrap();
-    assert_eq!(r.broker.order_status(&id).await.unwrap().status, OrderStatus::Filled);
+    assert_eq!(r.broker.order_status(&id, None).await.unwrap().status, OrderStatus::Filled);
     let fills = r.venue.fills().await.unwrap();
     assert_eq!(fills.len(), 1);
     assert_eq!(fills[0].client_order_id, res[0].client_order_id);
@@ -588,13 +588,13 @@ async fn partial_fills_are_reported_then_complete() {
     lmt.limit_price = Some(Price((last * dec!(1.05)).round_dp(2)));
     let id = r.broker.submit(OrderIntent::Single(lmt), None).await.unwrap()[0].order_id.clone().unwrap();
     for _ in 0..5 {
-        if r.broker.order_status(&id).await.unwrap().status == OrderStatus::Filled {
+        if r.broker.order_status(&id, None).await.unwrap().status == OrderStatus::Filled {
             break;
         }
     }
     let fills: Vec<_> = r.venue.fills().await.unwrap().into_iter().filter(|f| f.order_id == id).collect();
     assert_eq!(fills.iter().map(|f| f.quantity.0).collect::<Vec<_>>(), vec![dec!(2), dec!(2)], "filled in two parts");
-    assert_eq!(r.broker.order_status(&id).await.unwrap().filled_quantity.unwrap().0, dec!(4));
+    assert_eq!(r.broker.order_status(&id, None).await.unwrap().filled_quantity.unwrap().0, dec!(4));
     // IBKR reports a part-filled order as Submitted with a cumulative fill.
     r.fake.with(|s| {
         s.replay.insert(
@@ -602,7 +602,7 @@ async fn partial_fills_are_reported_then_complete() {
             serde_json::json!({"order_id": 77, "symbol": "KO", "side": "B", "order_type": "Limit", "order_status": "Submitted", "cum_fill": "2.0", "total_size": "4.0", "price": "60.00"}),
         )
     });
-    let p = r.broker.order_status("77").await.unwrap();
+    let p = r.broker.order_status("77", None).await.unwrap();
     assert_eq!(
         (p.status, p.filled_quantity.unwrap().0, p.limit_price.unwrap().0),
         (OrderStatus::PartiallyFilled, dec!(2), dec!(60))

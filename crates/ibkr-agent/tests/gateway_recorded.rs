@@ -79,7 +79,7 @@ async fn recorded_order_answers() {
         "Orders/POST-whatif-order.json",
     ])
     .await;
-    let o = r.venue.order_status("473740665").await.unwrap();
+    let o = r.venue.order_status("473740665", None).await.unwrap();
     assert_eq!((o.status, o.symbol.as_str(), o.side), (OrderStatus::Filled, "SPY", Some(Side::Buy)));
     assert_eq!(o.filled_quantity.unwrap().0, dec!(1));
     let fills = r.venue.fills().await.unwrap();
@@ -88,7 +88,7 @@ async fn recorded_order_answers() {
         (Side::Buy, dec!(647.09), dec!(1)),
         "side BOT is a buy"
     );
-    let found = r.venue.find_by_client_order_id("Order123").await.unwrap().unwrap();
+    let found = r.venue.find_by_client_order_id("Order123", None).await.unwrap().unwrap();
     assert_eq!(found.status, OrderStatus::Filled);
     assert!(r.venue.open_orders().await.unwrap().is_empty(), "a filled order is not open");
     let order = trading_core::order::OrderRequest {

@@ -149,10 +149,10 @@ impl Broker for SimVenue {
     async fn modify(&self, order_id: &str, order: &Approved<OrderRequest>) -> Result<OrderResult, VenueError> {
         self.exchange.modify(order_id, order.get())
     }
-    async fn order_status(&self, order_id: &str) -> Result<OrderResult, VenueError> {
+    async fn order_status(&self, order_id: &str, _symbol: Option<&str>) -> Result<OrderResult, VenueError> {
         self.exchange.order_status(order_id)
     }
-    async fn cancel(&self, order_id: &str) -> Result<OrderResult, VenueError> {
+    async fn cancel(&self, order_id: &str, _symbol: Option<&str>) -> Result<OrderResult, VenueError> {
         self.exchange.cancel(order_id)
     }
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError> {
@@ -161,7 +161,7 @@ impl Broker for SimVenue {
     async fn fills(&self) -> Result<Vec<Fill>, VenueError> {
         self.exchange.fills()
     }
-    async fn find_by_client_order_id(&self, client_order_id: &str) -> Result<Option<OrderResult>, VenueError> {
+    async fn find_by_client_order_id(&self, client_order_id: &str, _symbol: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
         self.exchange.find_by_client_order_id(client_order_id)
     }
     async fn session(&self) -> Result<serde_json::Value, VenueError> {

@@ -196,11 +196,11 @@ impl Broker for LossyVenue {
     async fn preview(&self, o: &OrderRequest) -> Result<VenuePreview, VenueError> {
         self.inner.preview(o).await
     }
-    async fn order_status(&self, id: &str) -> Result<OrderResult, VenueError> {
-        self.inner.order_status(id).await
+    async fn order_status(&self, id: &str, s: Option<&str>) -> Result<OrderResult, VenueError> {
+        self.inner.order_status(id, s).await
     }
-    async fn cancel(&self, id: &str) -> Result<OrderResult, VenueError> {
-        self.inner.cancel(id).await
+    async fn cancel(&self, id: &str, s: Option<&str>) -> Result<OrderResult, VenueError> {
+        self.inner.cancel(id, s).await
     }
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError> {
         self.inner.open_orders().await
@@ -208,8 +208,8 @@ impl Broker for LossyVenue {
     async fn fills(&self) -> Result<Vec<Fill>, VenueError> {
         self.inner.fills().await
     }
-    async fn find_by_client_order_id(&self, c: &str) -> Result<Option<OrderResult>, VenueError> {
-        self.inner.find_by_client_order_id(c).await
+    async fn find_by_client_order_id(&self, c: &str, s: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
+        self.inner.find_by_client_order_id(c, s).await
     }
     async fn session(&self) -> Result<serde_json::Value, VenueError> {
         self.inner.session().await
@@ -317,7 +317,7 @@ async fn a_cancel_seen_later_frees_the_daily_budget() {
     let res = r.broker.submit(limit("AAPL", Side::Buy, dec!(1), (last * dec!(0.8)).round_dp(2)), None).await.unwrap();
     let day = r.broker.journal().day_of(r.broker.now());
     assert!(r.broker.journal().with_index(|i| i.spent_on(day)) > dec!(150));
-    r.broker.cancel(res[0].order_id.as_ref().unwrap()).await.unwrap();
+    r.broker.cancel(res[0].order_id.as_ref().unwrap(), None).await.unwrap();
     assert_eq!(r.broker.journal().with_index(|i| i.spent_on(day)), Decimal::ZERO);
 }
 

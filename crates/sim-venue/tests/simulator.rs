@@ -17,7 +17,7 @@ use trading_core::{
 
 async fn run_until_terminal(r: &Rig, order_id: &str, max_steps: u32) -> OrderStatus {
     for _ in 0..max_steps {
-        let s = r.broker.order_status(order_id).await.unwrap().status;
+        let s = r.broker.order_status(order_id, None).await.unwrap().status;
         if s.is_terminal() {
             return s;
         }
@@ -121,12 +121,12 @@ async fn bracket_is_one_oca_group() {
     let tp = res[1].order_id.clone().unwrap();
     let sl = res[2].order_id.clone().unwrap();
     for _ in 0..100_000 {
-        let a = r.broker.order_status(&tp).await.unwrap().status;
+        let a = r.broker.order_status(&tp, None).await.unwrap().status;
         if a.is_terminal() {
             break;
         }
     }
-    let first = (r.broker.order_status(&tp).await.unwrap().status, r.broker.order_status(&sl).await.unwrap().status);
+    let first = (r.broker.order_status(&tp, None).await.unwrap().status, r.broker.order_status(&sl, None).await.unwrap().status);
     assert!(
         matches!(first, (OrderStatus::Filled, OrderStatus::Cancelled) | (OrderStatus::Cancelled, OrderStatus::Filled)),
         "exactly one exit fills and the other is cancelled: {first:?}"
@@ -143,14 +143,14 @@ async fn cancelling_a_bracket_entry_cancels_its_exits() {
     let b = BracketRequest { entry, take_profit: Price(last), stop_loss: Price((last * dec!(0.8)).round_dp(2)) };
     let res = r.broker.submit(OrderIntent::Bracket(b), None).await.unwrap();
     assert_eq!(res[1].status, OrderStatus::Pending, "exits wait for the entry");
-    let c = r.broker.cancel(res[0].order_id.as_ref().unwrap()).await.unwrap();
+    let c = r.broker.cancel(res[0].order_id.as_ref().unwrap(), None).await.unwrap();
     assert_eq!(c.status, OrderStatus::Cancelled);
     for leg in &res[1..] {
-        assert_eq!(r.broker.order_status(leg.order_id.as_ref().unwrap()).await.unwrap().status, OrderStatus::Cancelled);
+        assert_eq!(r.broker.order_status(leg.order_id.as_ref().unwrap(), None).await.unwrap().status, OrderStatus::Cancelled);
     }
-    let again = r.broker.cancel(res[0].order_id.as_ref().unwrap()).await.unwrap_err();
+    let again = r.broker.cancel(res[0].order_id.as_ref().unwrap(), None).await.unwrap_err();
     assert!(again.message.contains("already cancelled"), "{}", again.message);
-    let unknown = r.broker.cancel("999").await.unwrap_err();
+    let unknown = r.broker.cancel("999", None).await.unwrap_err();
     assert_eq!(unknown.code, trading_core::error::ErrorCode::NotFound);
 }
 

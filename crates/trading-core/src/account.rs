@@ -84,6 +84,9 @@ pub struct Capabilities {
     pub shorting: bool,
     pub market_hours: MarketHoursModel,
     pub quote_currency: String,
+    /// Symbols are `BASE/QUOTE` pairs; a bare symbol gets this quote asset ("BTC" → "BTC/USDT").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_quote: Option<String>,
 }
 
 impl Capabilities {
@@ -100,6 +103,7 @@ impl Capabilities {
             shorting: true,
             market_hours,
             quote_currency: quote_currency.into(),
+            default_quote: None,
         }
     }
 }

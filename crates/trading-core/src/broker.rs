@@ -150,6 +150,32 @@ impl GuardedBroker {
         }
     }
 
+    /// The canonical key of what a user typed: `AAPL`, or `BTC/USDT` for "btc" on a venue
+    /// whose symbols are pairs. Every guard, journal line and venue call uses this form.
+    pub fn canonical_symbol(&self, raw: &str) -> Result<String, TradeError> {
+        let caps = self.venue.capabilities();
+        Ok(crate::instrument::Instrument::parse(raw, caps.default_quote.as_deref())?.key)
+    }
+
+    fn canonical_intent(&self, intent: OrderIntent) -> Result<OrderIntent, TradeError> {
+        Ok(match intent {
+            OrderIntent::Single(mut o) => {
+                o.symbol = self.canonical_symbol(&o.symbol)?;
+                OrderIntent::Single(o)
+            }
+            OrderIntent::Bracket(mut b) => {
+                b.entry.symbol = self.canonical_symbol(&b.entry.symbol)?;
+                OrderIntent::Bracket(b)
+            }
+        })
+    }
+
+    /// The symbol of an order we placed, from the journal (venues that need it to look an
+    /// order up, like most crypto exchanges, get it even after a restart).
+    fn symbol_of_order(&self, order_id: &str) -> Option<String> {
+        self.journal.with_index(|i| i.symbol_of_order(order_id).map(str::to_string))
+    }
+
     pub fn venue(&self) -> &Arc<dyn Venue> {
         &self.venue
     }
@@ -218,6 +244,7 @@ impl GuardedBroker {
     /// Evaluates the guards and the venue's what-if, and issues a single-use token bound to
     /// this exact order. Nothing is sent and nothing is journaled.
     pub async fn preview(&self, intent: OrderIntent) -> Result<PreviewReport, TradeError> {
+        let intent = self.canonical_intent(intent)?;
         intent.validate()?;
         self.check_capabilities(&intent)?;
         let facts = self.facts(&intent.primary().symbol).await;
@@ -321,6 +348,7 @@ impl GuardedBroker {
         token: Option<&str>,
         tag: Option<&str>,
     ) -> Result<Vec<OrderResult>, TradeError> {
+        let intent = self.canonical_intent(intent)?;
         intent.validate()?;
         self.check_capabilities(&intent)?;
         let _serial = self.placement.lock().await;
@@ -497,7 +525,7 @@ impl GuardedBroker {
     /// Closes the whole position in `symbol` with an opposite market order (through every
     /// guard; an exit is never value-capped, clock-trapped or halted).
     pub async fn close_position(&self, symbol: &str, token: Option<&str>) -> Result<CloseOutcome, TradeError> {
-        let symbol = crate::order::normalize_symbol(symbol)?;
+        let symbol = self.canonical_symbol(symbol)?;
         let now = self.clock.now();
         let cooldown = chrono::Duration::seconds(i64::try_from(self.policy.close_cooldown_secs).unwrap_or(0));
         if let Some(t) = self.journal.with_index(|i| i.last_close(&symbol))
@@ -586,7 +614,7 @@ impl GuardedBroker {
         token: Option<&str>,
     ) -> Result<OrderResult, TradeError> {
         let _serial = self.placement.lock().await;
-        let current = self.venue.order_status(order_id).await?;
+        let current = self.venue.order_status(order_id, self.symbol_of_order(order_id).as_deref()).await?;
         if current.status.is_terminal() {
             return Err(TradeError::validation(format!(
                 "order {order_id} is {}; only a working order can be modified",
@@ -700,17 +728,28 @@ impl GuardedBroker {
         }
     }
 
-    pub async fn order_status(&self, order_id: &str) -> Result<OrderResult, TradeError> {
-        let r = self.venue.order_status(order_id).await?;
+    /// An order's state. `symbol` is only needed for orders placed outside tradegate on venues
+    /// that look orders up by symbol; the journal knows it for ours.
+    pub async fn order_status(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, TradeError> {
+        let symbol = self.lookup_symbol(order_id, symbol)?;
+        let r = self.venue.order_status(order_id, symbol.as_deref()).await?;
         self.observe(&r);
         Ok(r)
     }
 
     /// Cancels an order. Never guarded: a cancel only reduces risk.
-    pub async fn cancel(&self, order_id: &str) -> Result<OrderResult, TradeError> {
-        let r = self.venue.cancel(order_id).await?;
+    pub async fn cancel(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, TradeError> {
+        let symbol = self.lookup_symbol(order_id, symbol)?;
+        let r = self.venue.cancel(order_id, symbol.as_deref()).await?;
         self.observe(&r);
         Ok(r)
+    }
+
+    fn lookup_symbol(&self, order_id: &str, given: Option<&str>) -> Result<Option<String>, TradeError> {
+        match given.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Ok(Some(self.canonical_symbol(s)?)),
+            None => Ok(self.symbol_of_order(order_id)),
+        }
     }
 
     /// Resolves dispatches whose outcome is unknown by asking the venue for their client
@@ -725,7 +764,7 @@ impl GuardedBroker {
             errors: vec![],
         };
         for u in pending {
-            let found = self.venue.find_by_client_order_id(&u.client_order_id).await;
+            let found = self.venue.find_by_client_order_id(&u.client_order_id, u.symbol.as_deref()).await;
             let (status, order_id, message) = match found {
                 Ok(Some(r)) => {
                     let filled = r.filled_quantity.is_some_and(|q| q.0 > Decimal::ZERO);

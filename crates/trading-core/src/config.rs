@@ -36,6 +36,8 @@ pub struct PolicyKeys {
     pub allow_live: &'static str,
     pub dry_run: &'static str,
     pub trading_mode: &'static str,
+    /// The value of `trading_mode` that means paper money ("paper"; "sandbox" on crypto).
+    pub paper_label: &'static str,
     pub account_id: &'static str,
     pub allow_short: &'static str,
     pub allowlist: &'static str,
@@ -50,11 +52,27 @@ pub const IBKR_KEYS: PolicyKeys = PolicyKeys {
     allow_live: "TRADING_ALLOW_LIVE",
     dry_run: "TRADING_DRY_RUN",
     trading_mode: "IBKR_TRADING_MODE",
+    paper_label: "paper",
     account_id: "IBKR_ACCOUNT_ID",
     allow_short: "TRADING_ALLOW_SHORT",
     allowlist: "SYMBOL_ALLOWLIST",
     denylist: "SYMBOL_DENYLIST",
     journal_tz: chrono_tz::America::New_York,
+};
+
+/// The crypto server's keys: its own arms and symbol lists, so arming one venue never arms
+/// the other and a stock list never blocks a pair (W-7). Its trading day is UTC.
+pub const CRYPTO_KEYS: PolicyKeys = PolicyKeys {
+    venue: "the exchange",
+    allow_live: "CRYPTO_ALLOW_LIVE",
+    dry_run: "CRYPTO_DRY_RUN",
+    trading_mode: "CRYPTO_TRADING_MODE",
+    paper_label: "sandbox",
+    account_id: "CRYPTO_ACCOUNT_ID",
+    allow_short: "CRYPTO_ALLOW_SHORT",
+    allowlist: "CRYPTO_SYMBOL_ALLOWLIST",
+    denylist: "CRYPTO_SYMBOL_DENYLIST",
+    journal_tz: chrono_tz::UTC,
 };
 
 /// Settings every venue shares (their names never change per venue).
@@ -200,10 +218,11 @@ impl Policy {
     /// Reads and validates the policy for a venue.
     pub fn from_env(env: &HashMap<String, String>, keys: PolicyKeys) -> Result<Policy, ConfigError> {
         let s = Settings(env);
-        let mode = match s.get(keys.trading_mode).map(str::to_ascii_lowercase).as_deref() {
-            None | Some("paper") => TradingMode::Paper,
-            Some("live") => TradingMode::Live,
-            Some(v) => return Err(bad(keys.trading_mode, format!("'{v}' is not paper or live"))),
+        let mode = match s.get(keys.trading_mode).map(str::to_ascii_lowercase) {
+            None => TradingMode::Paper,
+            Some(v) if v == keys.paper_label => TradingMode::Paper,
+            Some(v) if v == "live" => TradingMode::Live,
+            Some(v) => return Err(bad(keys.trading_mode, format!("'{v}' is not {} or live", keys.paper_label))),
         };
         let confirmation = match s.get("ORDER_CONFIRMATION").map(str::to_ascii_lowercase).as_deref() {
             None | Some("required") => ConfirmationMode::Required,

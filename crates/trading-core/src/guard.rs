@@ -173,8 +173,8 @@ pub fn evaluate(
                 "label_vs_reality",
                 Some(k.trading_mode),
                 format!(
-                    "Config disagrees with reality: {} is on a LIVE (real-money) account but {}=paper. Set {}=live so the config matches, then retry.",
-                    k.venue, k.trading_mode, k.trading_mode
+                    "Config disagrees with reality: {} is on a LIVE (real-money) account but {}={}. Set {}=live so the config matches, then retry.",
+                    k.venue, k.trading_mode, k.paper_label, k.trading_mode
                 ),
             ));
         }
@@ -183,8 +183,8 @@ pub fn evaluate(
                 "label_vs_reality",
                 Some(k.trading_mode),
                 format!(
-                    "Config disagrees with reality: {}=live but {} is on a PAPER account. Set {}=paper to match, then retry.",
-                    k.trading_mode, k.venue, k.trading_mode
+                    "Config disagrees with reality: {}=live but {} is on a PAPER account. Set {}={} to match, then retry.",
+                    k.trading_mode, k.venue, k.trading_mode, k.paper_label
                 ),
             ));
         }

@@ -121,12 +121,18 @@ pub trait Broker: Send + Sync {
         let _ = (order_id, order);
         Err(VenueError::Unsupported { venue: self.name(), capability: "modify_order" })
     }
-    async fn order_status(&self, order_id: &str) -> Result<OrderResult, VenueError>;
-    async fn cancel(&self, order_id: &str) -> Result<OrderResult, VenueError>;
+    /// `symbol` is the order's instrument when known (the journal keeps it); venues that
+    /// look orders up by id alone ignore it.
+    async fn order_status(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, VenueError>;
+    async fn cancel(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, VenueError>;
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError>;
     async fn fills(&self) -> Result<Vec<Fill>, VenueError>;
     /// Looks an order up by the client order id we sent with it (reconciliation).
-    async fn find_by_client_order_id(&self, client_order_id: &str) -> Result<Option<OrderResult>, VenueError>;
+    async fn find_by_client_order_id(
+        &self,
+        client_order_id: &str,
+        symbol: Option<&str>,
+    ) -> Result<Option<OrderResult>, VenueError>;
     /// Venue-specific session facts for `session_status` (connected, server version, ...).
     async fn session(&self) -> Result<serde_json::Value, VenueError>;
 }

@@ -9,4 +9,6 @@ pub mod params;
 pub mod server;
 
 pub use server::{ServerSettings, TradingServer, WRITE_TOOLS};
+pub mod client;
 pub mod http;
+pub mod launch;

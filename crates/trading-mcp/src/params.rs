@@ -25,12 +25,19 @@ pub struct SymbolsParams {
 pub struct OrderIdParams {
     /// The venue's order id (from an order result or open_orders).
     pub order_id: String,
+    /// The order's symbol. Only needed on crypto exchanges for an order placed outside
+    /// tradegate; the journal knows it for every order placed here.
+    #[serde(default)]
+    pub symbol: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WaitParams {
     /// The venue's order id.
     pub order_id: String,
+    /// The order's symbol (as for order_status; rarely needed).
+    #[serde(default)]
+    pub symbol: Option<String>,
     /// How long to wait for a terminal status, 0 to 120 seconds (default 30).
     #[serde(default)]
     pub timeout_seconds: Option<f64>,

@@ -167,7 +167,7 @@ impl TradingServer {
     /// Last, bid and ask for one symbol.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn get_quote(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
-        match trading_core::order::normalize_symbol(&p.symbol) {
+        match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => respond(self.broker.venue().quote(&s).await),
             Err(e) => fail(e),
         }
@@ -180,7 +180,7 @@ impl TradingServer {
             return fail(TradeError::validation("symbols: give between 1 and 100 symbols"));
         }
         let syms: Result<Vec<String>, TradeError> =
-            p.symbols.iter().map(|s| trading_core::order::normalize_symbol(s)).collect();
+            p.symbols.iter().map(|s| self.broker.canonical_symbol(s)).collect();
         match syms {
             Ok(s) => respond(self.broker.venue().quotes(&s).await),
             Err(e) => fail(e),
@@ -339,7 +339,7 @@ impl TradingServer {
     /// The current status of one order.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn order_status(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
-        respond(self.broker.order_status(&p.order_id).await)
+        respond(self.broker.order_status(&p.order_id, p.symbol.as_deref()).await)
     }
 
     /// Wait until an order is filled, cancelled, rejected or inactive, or the timeout passes.
@@ -351,7 +351,7 @@ impl TradingServer {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 120.0));
         loop {
-            let r = match self.broker.order_status(&p.order_id).await {
+            let r = match self.broker.order_status(&p.order_id, p.symbol.as_deref()).await {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
@@ -371,7 +371,7 @@ impl TradingServer {
         open_world_hint = true
     ))]
     async fn cancel_order(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
-        respond(self.broker.cancel(&p.order_id).await)
+        respond(self.broker.cancel(&p.order_id, p.symbol.as_deref()).await)
     }
 
     /// Orders still working at the venue.
@@ -405,7 +405,7 @@ impl TradingServer {
         if !(lookback == 60 || lookback == 252) {
             return fail(TradeError::validation("lookback_days must be 60 or 252"));
         }
-        let bench = match trading_core::order::normalize_symbol(p.benchmark.as_deref().unwrap_or("SPY")) {
+        let bench = match self.broker.canonical_symbol(p.benchmark.as_deref().unwrap_or("SPY")) {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
@@ -457,7 +457,7 @@ impl TradingServer {
     /// daily closes.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn technicals(&self, Parameters(p): Parameters<TechnicalsParams>) -> CallToolResult {
-        match trading_core::order::normalize_symbol(&p.symbol) {
+        match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => respond(
                 analytics::technicals(self.broker.venue().as_ref(), &s, p.days.unwrap_or(250).clamp(30, 1000)).await,
             ),
@@ -697,7 +697,7 @@ impl TradingServer {
     /// What the venue knows about one instrument (name, industry, exchanges, currency).
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn contract_details(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
-        match trading_core::order::normalize_symbol(&p.symbol) {
+        match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => respond(self.broker.venue().contract_details(&s).await),
             Err(e) => fail(e),
         }
@@ -706,7 +706,7 @@ impl TradingServer {
     /// Daily OHLCV bars, oldest first.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn price_history(&self, Parameters(p): Parameters<PriceHistoryParams>) -> CallToolResult {
-        let sym = match trading_core::order::normalize_symbol(&p.symbol) {
+        let sym = match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => s,
             Err(e) => return fail(e),
         };
@@ -723,7 +723,7 @@ impl TradingServer {
     /// The instrument's upcoming trading sessions (regular hours, early closes, closed days).
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn trading_schedule(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
-        match trading_core::order::normalize_symbol(&p.symbol) {
+        match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => respond(self.broker.venue().trading_schedule(&s).await),
             Err(e) => fail(e),
         }

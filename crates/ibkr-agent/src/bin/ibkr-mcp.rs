@@ -3,8 +3,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use anyhow::Context;
-use ibkr_agent::config::{Backend, ServerConfig, Transport};
-use rmcp::ServiceExt;
+use ibkr_agent::config::{Backend, ServerConfig};
 use sim_venue::SimVenue;
 use trading_core::{
     broker::GuardedBroker,
@@ -17,19 +16,11 @@ use trading_mcp::{
     equity::{self, EquityStore},
 };
 
-fn init_logging(env: &HashMap<String, String>) {
-    let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // stdout carries the MCP protocol: logs go to stderr only.
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
-}
-
 async fn run() -> anyhow::Result<()> {
     // A .env in the working directory is a convenience, never required.
     let _ = dotenvy::dotenv();
     let env: HashMap<String, String> = std::env::vars().collect();
-    init_logging(&env);
+    trading_mcp::launch::init_logging(&env);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cfg = ServerConfig::from_env_and_args(&env, &args).context("ibkr-mcp cannot start")?;
     for w in &cfg.warnings {
@@ -67,32 +58,7 @@ async fn run() -> anyhow::Result<()> {
         equity,
     };
     let server = TradingServer::new(broker, settings);
-    match cfg.transport {
-        Transport::Stdio => {
-            let service = server.serve(rmcp::transport::stdio_pipes()).await?;
-            service.waiting().await?;
-        }
-        Transport::Http(opts) => {
-            let shutdown = async {
-                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => return std::future::pending().await,
-                };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-                tracing::info!("ibkr-mcp shutting down");
-            };
-            trading_mcp::http::serve(
-                server,
-                opts,
-                |addr| tracing::info!("ibkr-mcp listening on http://{addr}/mcp"),
-                shutdown,
-            )
-            .await?;
-        }
-    }
+    trading_mcp::launch::serve(server, cfg.transport, "ibkr-mcp").await?;
     Ok(())
 }
 
