@@ -18,7 +18,7 @@ use trading_core::{
     ports::{BracketIds, Clock, VenuePreview},
 };
 
-use crate::{SimConfig, market::Market};
+use crate::{SimConfig, SimProfile, market::Market};
 
 #[derive(Clone, Debug)]
 struct SimOrder {
@@ -133,6 +133,18 @@ impl Exchange {
         }
     }
 
+    /// The profile's fee: IBKR's per share, or a spot exchange's 0.1% taker fee.
+    fn fee(&self, qty: Decimal, value: Decimal) -> Decimal {
+        match self.cfg.profile {
+            SimProfile::Stocks => commission(qty, value),
+            SimProfile::Spot { .. } => (value * Decimal::new(1, 3)).round_dp(8),
+        }
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+
     /// The current step (simulated time).
     pub fn current_step(&self) -> u64 {
         self.lock().step
@@ -217,7 +229,7 @@ impl Exchange {
         let half = (remaining / Decimal::TWO).round_dp_with_strategy(4, RoundingStrategy::ToZero);
         let qty = if self.cfg.partial_fills && o.filled.is_zero() && half > Decimal::ZERO { half } else { remaining };
         let value = cents(qty * price);
-        let fee = commission(qty, value);
+        let fee = self.fee(qty, value);
         if qty <= Decimal::ZERO {
             o2.status = OrderStatus::Rejected;
             o2.message = Some(format!("amount too small to buy any {} at {price}", o.symbol));
@@ -336,7 +348,7 @@ impl Exchange {
             last: Some(Price(t.last)),
             bid: Some(Price(t.bid)),
             ask: Some(Price(t.ask)),
-            currency: "USD".into(),
+            currency: self.cfg.profile.currency().into(),
             note: None,
         }
     }
@@ -379,7 +391,7 @@ impl Exchange {
         let cash = cents(s.cash);
         Ok(AccountSummary {
             account_id: self.cfg.account_id.clone(),
-            currency: "USD".into(),
+            currency: self.cfg.profile.currency().into(),
             cash: Some(Money(cash)),
             available_funds: Some(Money(cash.max(Decimal::ZERO))),
             net_liquidation: Some(Money(nlv)),
@@ -418,7 +430,16 @@ impl Exchange {
 
 impl Exchange {
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities::full(self.cfg.market_hours, "USD")
+        match &self.cfg.profile {
+            SimProfile::Stocks => Capabilities::full(self.cfg.market_hours, "USD"),
+            SimProfile::Spot { quote } => Capabilities {
+                trailing: false,
+                brackets: false,
+                shorting: false,
+                default_quote: Some(quote.clone()),
+                ..Capabilities::full(MarketHoursModel::AlwaysOpen, quote)
+            },
+        }
     }
 
     pub fn place(&self, order: &OrderRequest, client_order_id: &str) -> Result<OrderResult, VenueError> {
@@ -472,7 +493,7 @@ impl Exchange {
             Size::Cash(_) => Decimal::ZERO,
         };
         let value = cents(qty * price);
-        let fee = commission(qty, value);
+        let fee = self.fee(qty, value);
         let cash_after = if order.side == Side::Buy { s.cash - value - fee } else { s.cash + value - fee };
         let mut warnings = vec![];
         if cash_after < Decimal::ZERO {

@@ -42,6 +42,26 @@ pub struct SimConfig {
     pub account_id: String,
     /// Fill half of each order first and the rest a step later (to exercise partial fills).
     pub partial_fills: bool,
+    pub profile: SimProfile,
+}
+
+/// What kind of market the simulator plays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimProfile {
+    /// A US stock broker: USD, every order form, shorting, stock research.
+    Stocks,
+    /// A spot crypto exchange: `BASE/QUOTE` pairs priced in `quote`, no shorting, no
+    /// trailing stops or brackets, no stock research.
+    Spot { quote: String },
+}
+
+impl SimProfile {
+    pub fn currency(&self) -> &str {
+        match self {
+            SimProfile::Stocks => "USD",
+            SimProfile::Spot { quote } => quote,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -53,6 +73,7 @@ impl Default for SimConfig {
             market_hours: MarketHoursModel::AlwaysOpen,
             account_id: "DUSIM0001".into(),
             partial_fills: false,
+            profile: SimProfile::Stocks,
         }
     }
 }
@@ -63,9 +84,15 @@ pub struct SimVenue {
     exchange: Arc<Exchange>,
 }
 
-const NAME: &str = "IBKR (simulator)";
 
 impl SimVenue {
+    fn unsupported_on_spot(&self, capability: &'static str) -> Result<(), VenueError> {
+        match self.exchange.config().profile {
+            SimProfile::Stocks => Ok(()),
+            SimProfile::Spot { .. } => Err(VenueError::Unsupported { venue: self.name(), capability }),
+        }
+    }
+
     pub fn new(cfg: SimConfig, clock: Arc<dyn Clock>) -> Self {
         Self { exchange: Arc::new(Exchange::new(cfg, clock)) }
     }
@@ -93,18 +120,25 @@ impl MarketData for SimVenue {
         Ok(self.exchange.bars(symbol, days))
     }
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
+        if self.unsupported_on_spot("sectors").is_err() {
+            return Ok(None);
+        }
         Ok(sector_of(symbol).map(str::to_string))
     }
     async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
+        self.unsupported_on_spot("market scanners")?;
         self.exchange.run_scanner(request)
     }
     async fn search_contracts(&self, query: &str) -> Result<Vec<ContractMatch>, VenueError> {
+        self.unsupported_on_spot("contract search")?;
         Ok(self.exchange.search_contracts(query))
     }
     async fn contract_details(&self, symbol: &str) -> Result<serde_json::Value, VenueError> {
+        self.unsupported_on_spot("contract details")?;
         Ok(self.exchange.contract_details(symbol))
     }
     async fn trading_schedule(&self, symbol: &str) -> Result<serde_json::Value, VenueError> {
+        self.unsupported_on_spot("trading schedules (crypto trades around the clock)")?;
         nyse_schedule(symbol, 7)
     }
 }
@@ -128,7 +162,10 @@ impl Account for SimVenue {
 #[async_trait]
 impl Broker for SimVenue {
     fn name(&self) -> String {
-        NAME.into()
+        match self.exchange.config().profile {
+            SimProfile::Stocks => "IBKR (simulator)".into(),
+            SimProfile::Spot { .. } => "crypto (simulator)".into(),
+        }
     }
     fn capabilities(&self) -> Capabilities {
         self.exchange.capabilities()

@@ -430,11 +430,23 @@ pub fn evaluate(
     checks.push("unresolved_dispatch");
 
     // 8. No naked short.
-    if o.side == Side::Sell && !policy.allow_short {
+    if o.side == Side::Sell && (!policy.allow_short || !caps.shorting) {
         match &facts.held {
             Ok(h) => {
                 let qty = o.size.quantity().unwrap_or_default();
                 let avail = (*h).max(Decimal::ZERO);
+                if qty > avail && !caps.shorting {
+                    return Err(block(
+                        "naked_short",
+                        None,
+                        format!(
+                            "Sell of {} {} exceeds the held balance ({}): this venue trades spot only and cannot short. Reduce the quantity (or use close_position to sell everything held).",
+                            qty.normalize(),
+                            o.symbol,
+                            h.normalize(),
+                        ),
+                    ));
+                }
                 if qty > avail {
                     return Err(block(
                         "naked_short",

@@ -313,6 +313,11 @@ impl JournalIndex {
     }
 
     /// The client order id we sent with a venue order id.
+    /// Every symbol the journal has an order for.
+    pub fn symbols(&self) -> std::collections::BTreeSet<String> {
+        self.by_coid.values().filter_map(|d| d.symbol.clone()).collect()
+    }
+
     /// The symbol of an order the journal saw placed.
     pub fn symbol_of_order(&self, order_id: &str) -> Option<&str> {
         self.order_to_coid.get(order_id).and_then(|c| self.by_coid.get(c)).and_then(|d| d.symbol.as_deref())

@@ -1,0 +1,846 @@
+//! The exchange as a venue: ccxt's unified types mapped to ours, Decimal in and out.
+//!
+//! Amounts cross to ccxt as f64 only at the last step, already cut to the market's step
+//! size in Decimal (truncated, so a quantity never grows) and prices to its tick (buys
+//! rounded down, sells up, so a limit never gets worse than the one approved).
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use ccxt::Params;
+use rust_decimal::{Decimal, RoundingStrategy};
+use trading_core::{
+    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    error::VenueError,
+    guard::Approved,
+    money::{Money, Price, Qty, fmt_money},
+    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce},
+    ports::{Account, BracketIds, Broker, MarketData, VenuePreview},
+};
+
+use crate::ccxt_client::{CcxtClient, CcxtError};
+
+/// A market's trading rules, in Decimal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketRules {
+    pub symbol: String,
+    pub base: String,
+    pub quote: String,
+    pub active: bool,
+    pub amount_step: Option<Decimal>,
+    pub price_tick: Option<Decimal>,
+    pub min_amount: Option<Decimal>,
+    pub max_amount: Option<Decimal>,
+    pub min_cost: Option<Decimal>,
+    pub taker_fee: Option<Decimal>,
+}
+
+/// An f64 from ccxt as the decimal it prints as (ccxt parsed it from the exchange's string,
+/// and the shortest round-trip form gives that string back).
+pub fn dec(f: f64) -> Option<Decimal> {
+    if !f.is_finite() {
+        return None;
+    }
+    Decimal::from_str(&f.to_string()).ok().or_else(|| Decimal::from_scientific(&format!("{f:e}")).ok())
+}
+
+fn dec_opt(f: Option<f64>) -> Option<Decimal> {
+    f.and_then(dec)
+}
+
+/// The f64 ccxt takes, from a Decimal's exact digits.
+pub fn float(d: Decimal) -> Result<f64, VenueError> {
+    d.normalize().to_string().parse::<f64>().map_err(|_| VenueError::InvalidRequest(format!("{d} is not a number")))
+}
+
+/// Truncates `v` to a multiple of `step` (quantities never grow).
+pub fn floor_to_step(v: Decimal, step: Option<Decimal>) -> Decimal {
+    match step.filter(|s| *s > Decimal::ZERO) {
+        Some(s) => ((v / s).trunc() * s).normalize(),
+        None => v,
+    }
+}
+
+/// Rounds a limit price to the tick in the trader's favour: buys down, sells up.
+pub fn price_to_tick(p: Decimal, tick: Option<Decimal>, side: Side) -> Decimal {
+    match tick.filter(|t| *t > Decimal::ZERO) {
+        Some(t) => {
+            let strategy = match side {
+                Side::Buy => RoundingStrategy::ToNegativeInfinity,
+                Side::Sell => RoundingStrategy::ToPositiveInfinity,
+            };
+            ((p / t).round_dp_with_strategy(0, strategy) * t).normalize()
+        }
+        None => p,
+    }
+}
+
+impl MarketRules {
+    fn from_ccxt(m: &ccxt::types::Market) -> MarketRules {
+        MarketRules {
+            symbol: m.symbol.clone(),
+            base: m.base.clone(),
+            quote: m.quote.clone(),
+            active: m.active,
+            amount_step: dec_opt(m.precision.amount),
+            price_tick: dec_opt(m.precision.price),
+            min_amount: dec_opt(m.limits.amount.min),
+            max_amount: dec_opt(m.limits.amount.max),
+            min_cost: dec_opt(m.limits.cost.min),
+            taker_fee: dec_opt(m.taker),
+        }
+    }
+
+    /// Refuses an amount or cost outside the market's limits, naming the limit.
+    pub fn check(&self, amount: Decimal, price: Option<Decimal>) -> Result<(), VenueError> {
+        if amount <= Decimal::ZERO {
+            return Err(VenueError::InvalidRequest(format!(
+                "the quantity rounds to 0 at {}'s step size ({})",
+                self.symbol,
+                self.amount_step.map(|s| s.normalize().to_string()).unwrap_or_else(|| "unknown".into())
+            )));
+        }
+        if let Some(min) = self.min_amount.filter(|m| amount < *m) {
+            return Err(VenueError::InvalidRequest(format!(
+                "quantity {} is below {}'s minimum order size {} {} (limits.amount.min)",
+                amount.normalize(),
+                self.symbol,
+                min.normalize(),
+                self.base
+            )));
+        }
+        if let Some(max) = self.max_amount.filter(|m| amount > *m) {
+            return Err(VenueError::InvalidRequest(format!(
+                "quantity {} is above {}'s maximum order size {} {} (limits.amount.max)",
+                amount.normalize(),
+                self.symbol,
+                max.normalize(),
+                self.base
+            )));
+        }
+        if let (Some(min), Some(p)) = (self.min_cost, price)
+            && amount * p < min
+        {
+            return Err(VenueError::InvalidRequest(format!(
+                "order value {} is below {}'s minimum order value {} (limits.cost.min)",
+                fmt_money(amount * p, &self.quote),
+                self.symbol,
+                fmt_money(min, &self.quote)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A spot crypto exchange reached through ccxt.
+#[derive(Debug)]
+pub struct CryptoVenue {
+    client: CcxtClient,
+    quote: String,
+    markets: tokio::sync::Mutex<Option<Arc<HashMap<String, MarketRules>>>>,
+    /// Pairs whose trades `fills` asks for (binance lists trades per symbol only): the
+    /// journal's symbols, what is held, and what was traded since start.
+    known_symbols: Mutex<BTreeSet<String>>,
+}
+
+fn venue_err(e: CcxtError) -> VenueError {
+    match e {
+        CcxtError::OrderNotFound(m) => VenueError::NotFound(format!("order not found: {m}")),
+        CcxtError::BadSymbol(m) => VenueError::NotFound(format!("unknown symbol: {m}")),
+        CcxtError::Auth(m) => VenueError::SessionExpired(format!(
+            "the exchange refused the API credentials (check CRYPTO_API_KEY / CRYPTO_API_SECRET and the key's permissions): {m}"
+        )),
+        CcxtError::RateLimited(m) => VenueError::Transport { message: format!("rate limited: {m}"), retryable: true },
+        CcxtError::Network(m) => VenueError::Transport { message: format!("exchange unreachable: {m}"), retryable: true },
+        CcxtError::InvalidOrder(m) => VenueError::Rejected(format!("the exchange refused the order: {m}")),
+        CcxtError::InsufficientFunds(m) => VenueError::Rejected(format!("insufficient funds: {m}")),
+        CcxtError::NotSupported(m) => VenueError::Rejected(format!("not supported by the exchange: {m}")),
+        CcxtError::BadRequest(m) => VenueError::InvalidRequest(m),
+        e @ (CcxtError::Other(_) | CcxtError::Crashed(_)) => {
+            VenueError::Transport { message: e.to_string(), retryable: false }
+        }
+    }
+}
+
+fn status_of(o: &ccxt::types::Order) -> OrderStatus {
+    let filled = o.filled.is_some_and(|f| f > 0.0);
+    match o.status.as_deref() {
+        Some("open") if filled => OrderStatus::PartiallyFilled,
+        Some("open") => OrderStatus::Submitted,
+        Some("closed") => OrderStatus::Filled,
+        Some("canceled" | "cancelled" | "canceling") => OrderStatus::Cancelled,
+        Some("rejected") => OrderStatus::Rejected,
+        Some("expired") => OrderStatus::Inactive,
+        _ => OrderStatus::Unknown,
+    }
+}
+
+fn type_of(o: &ccxt::types::Order) -> Option<OrderType> {
+    let trigger = o.trigger_price.or(o.stop_price).is_some_and(|p| p > 0.0);
+    match o.order_type.as_deref()? {
+        "market" if trigger => Some(OrderType::Stop),
+        "market" => Some(OrderType::Market),
+        "limit" if trigger => Some(OrderType::StopLimit),
+        "limit" | "limit_maker" => Some(OrderType::Limit),
+        "stop_loss_limit" | "stop_limit" | "take_profit_limit" => Some(OrderType::StopLimit),
+        "stop_loss" | "stop" | "stop_market" | "take_profit" => Some(OrderType::Stop),
+        _ => None,
+    }
+}
+
+/// ccxt's order as ours.
+pub fn order_result(o: &ccxt::types::Order) -> OrderResult {
+    let order_type = type_of(o);
+    let filled = dec_opt(o.filled);
+    let avg = dec_opt(o.average).or_else(|| if filled.is_some_and(|f| f > Decimal::ZERO) { dec_opt(o.price) } else { None });
+    OrderResult {
+        order_id: o.id.clone(),
+        client_order_id: o.client_order_id.clone(),
+        status: status_of(o),
+        symbol: o.symbol.clone(),
+        side: match o.side.as_deref() {
+            Some("buy") => Some(Side::Buy),
+            Some("sell") => Some(Side::Sell),
+            _ => None,
+        },
+        order_type,
+        quantity: dec_opt(o.amount).map(Qty),
+        filled_quantity: filled.map(Qty),
+        avg_price: avg.filter(|p| *p > Decimal::ZERO).map(Price),
+        limit_price: if matches!(order_type, Some(OrderType::Limit | OrderType::StopLimit)) {
+            dec_opt(o.price).filter(|p| *p > Decimal::ZERO).map(Price)
+        } else {
+            None
+        },
+        stop_price: dec_opt(o.trigger_price.or(o.stop_price)).filter(|p| *p > Decimal::ZERO).map(Price),
+        message: None,
+        dry_run: false,
+        leg: None,
+    }
+}
+
+fn ticker_quote(symbol: &str, t: &ccxt::types::Ticker, ccy: &str) -> Quote {
+    let last = dec_opt(t.last.or(t.close));
+    Quote {
+        symbol: symbol.to_string(),
+        last: last.map(Price),
+        bid: dec_opt(t.bid).map(Price),
+        ask: dec_opt(t.ask).map(Price),
+        currency: ccy.to_string(),
+        note: last.is_none().then(|| "the exchange reported no last price".to_string()),
+    }
+}
+
+fn base_of(symbol: &str) -> &str {
+    symbol.split_once('/').map_or(symbol, |(b, _)| b)
+}
+
+impl CryptoVenue {
+    pub fn new(client: CcxtClient, quote: &str, journal_symbols: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            client,
+            quote: quote.to_string(),
+            markets: tokio::sync::Mutex::new(None),
+            known_symbols: Mutex::new(journal_symbols.into_iter().filter(|s| s.contains('/')).collect()),
+        }
+    }
+
+    pub fn client(&self) -> &CcxtClient {
+        &self.client
+    }
+
+    fn remember(&self, symbol: &str) {
+        self.known_symbols.lock().unwrap_or_else(|p| p.into_inner()).insert(symbol.to_string());
+    }
+
+    /// The markets, loaded once (a failed load is retried on the next call).
+    pub async fn markets(&self) -> Result<Arc<HashMap<String, MarketRules>>, VenueError> {
+        let mut slot = self.markets.lock().await;
+        if let Some(m) = slot.as_ref() {
+            return Ok(m.clone());
+        }
+        let loaded = self.client.markets().await.map_err(venue_err)?;
+        let map: HashMap<String, MarketRules> =
+            loaded.iter().filter(|m| m.spot).map(|m| (m.symbol.clone(), MarketRules::from_ccxt(m))).collect();
+        let map = Arc::new(map);
+        *slot = Some(map.clone());
+        Ok(map)
+    }
+
+    async fn rules(&self, symbol: &str) -> Result<MarketRules, VenueError> {
+        let markets = self.markets().await?;
+        match markets.get(symbol) {
+            Some(r) if r.active => Ok(r.clone()),
+            Some(_) => Err(VenueError::Rejected(format!("{symbol} is not trading on {} right now", self.client.id))),
+            None => Err(VenueError::NotFound(format!("{symbol} is not a spot market on {}", self.client.id))),
+        }
+    }
+
+    async fn ticker(&self, symbol: &str) -> Result<ccxt::types::Ticker, VenueError> {
+        let sym = symbol.to_string();
+        self.client.run(move |ex| Box::pin(async move { ex.fetch_ticker(&sym, Params::none()).await })).await.map_err(venue_err)
+    }
+
+    async fn balances(&self) -> Result<ccxt::types::Balances, VenueError> {
+        self.client.run(|ex| Box::pin(ex.fetch_balance(Params::none()))).await.map_err(venue_err)
+    }
+
+    /// Tickers for `symbols` in one request where the exchange allows it.
+    async fn tickers(&self, symbols: Vec<String>) -> Result<HashMap<String, ccxt::types::Ticker>, VenueError> {
+        if symbols.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if self.client.has.tickers {
+            return self
+                .client
+                .run(move |ex| Box::pin(async move { ex.fetch_tickers(Some(symbols), Params::none()).await }))
+                .await
+                .map(|t| t.into_iter().collect())
+                .map_err(venue_err);
+        }
+        let mut out = HashMap::new();
+        for s in symbols {
+            out.insert(s.clone(), self.ticker(&s).await?);
+        }
+        Ok(out)
+    }
+
+    /// Non-zero holdings other than the quote currency, as (asset, total).
+    fn holdings(&self, b: &ccxt::types::Balances) -> Vec<(String, Decimal)> {
+        let mut v: Vec<(String, Decimal)> = b
+            .total
+            .iter()
+            .filter(|(asset, _)| **asset != self.quote)
+            .filter_map(|(asset, t)| dec(*t).filter(|d| *d != Decimal::ZERO).map(|d| (asset.clone(), d)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The symbol of an order we know only by id: from the caller, else among open orders.
+    async fn symbol_for(&self, order_id: &str, symbol: Option<&str>) -> Result<String, VenueError> {
+        if let Some(s) = symbol {
+            return Ok(s.to_string());
+        }
+        let open = self.open_orders().await?;
+        open.into_iter().find(|o| o.order_id.as_deref() == Some(order_id)).map(|o| o.symbol).ok_or_else(|| {
+            VenueError::NotFound(format!(
+                "order {order_id} is not in the journal nor among open orders, and {} looks orders up by symbol: pass symbol",
+                self.client.id
+            ))
+        })
+    }
+
+    async fn lookup_client_order_id(&self, coid: &str, symbol: &str) -> Result<Option<OrderResult>, VenueError> {
+        let (c, s) = (coid.to_string(), symbol.to_string());
+        let found = self
+            .client
+            .run(move |ex| {
+                Box::pin(async move { ex.fetch_order("", Some(&s), Params::new().with_str("clientOrderId", &c)).await })
+            })
+            .await;
+        match found {
+            Ok(o) => Ok(Some(order_result(&o))),
+            Err(CcxtError::OrderNotFound(_)) => Ok(None),
+            Err(e) => Err(venue_err(e)),
+        }
+    }
+
+    /// The amount and the f64 arguments of an order, checked against the market's rules.
+    async fn sized(&self, o: &OrderRequest, rules: &MarketRules) -> Result<Sized, VenueError> {
+        let limit = o.limit_price.map(|p| price_to_tick(p.0, rules.price_tick, o.side));
+        let stop = o.stop_price.map(|p| price_to_tick(p.0, rules.price_tick, o.side.opposite()));
+        let mut notes = vec![];
+        let (amount, cost, ref_price) = match o.size {
+            Size::Cash(c) if o.order_type == OrderType::Market && o.side == Side::Buy && self.client.has.market_buy_with_cost => {
+                let px = limit.or(dec_opt(self.ticker(&o.symbol).await?.ask));
+                if let Some(min) = rules.min_cost.filter(|m| c.0 < *m) {
+                    return Err(VenueError::InvalidRequest(format!(
+                        "order value {} is below {}'s minimum order value {} (limits.cost.min)",
+                        fmt_money(c.0, &rules.quote),
+                        rules.symbol,
+                        fmt_money(min, &rules.quote)
+                    )));
+                }
+                (px.map(|p| floor_to_step(c.0 / p, rules.amount_step)), Some(c.0), px)
+            }
+            Size::Cash(c) => {
+                let t = self.ticker(&o.symbol).await?;
+                let px = limit.or(dec_opt(if o.side == Side::Buy { t.ask } else { t.bid })).ok_or_else(|| {
+                    VenueError::Rejected(format!("no {} price for {} to size a cash order", o.side, o.symbol))
+                })?;
+                let amount = floor_to_step(c.0 / px, rules.amount_step);
+                notes.push(format!("{} of {} at ~{px} is {} {}", fmt_money(c.0, &rules.quote), o.symbol, amount, rules.base));
+                (Some(amount), None, Some(px))
+            }
+            Size::Quantity(q) => {
+                let amount = floor_to_step(q.0, rules.amount_step);
+                if amount != q.0 {
+                    notes.push(format!(
+                        "quantity cut to {amount} ({}'s step is {})",
+                        rules.symbol,
+                        rules.amount_step.unwrap_or_default().normalize()
+                    ));
+                }
+                let px = match limit.or(stop) {
+                    Some(p) => Some(p),
+                    None => {
+                        let t = self.ticker(&o.symbol).await?;
+                        dec_opt(if o.side == Side::Buy { t.ask } else { t.bid }.or(t.last))
+                    }
+                };
+                (Some(amount), None, px)
+            }
+        };
+        match (amount, cost) {
+            (_, Some(_)) => {}
+            (Some(a), None) => rules.check(a, ref_price)?,
+            (None, None) => return Err(VenueError::Rejected(format!("cannot size the {} order", o.symbol))),
+        }
+        if o.tif == TimeInForce::Day && o.order_type != OrderType::Market {
+            notes.push("crypto has no trading day: placed good-till-cancelled".into());
+        }
+        Ok(Sized { amount, cost, limit, stop, ref_price, notes })
+    }
+}
+
+struct Sized {
+    amount: Option<Decimal>,
+    /// Market buy by cost (quoteOrderQty).
+    cost: Option<Decimal>,
+    limit: Option<Decimal>,
+    stop: Option<Decimal>,
+    ref_price: Option<Decimal>,
+    notes: Vec<String>,
+}
+
+#[async_trait]
+impl MarketData for CryptoVenue {
+    async fn quote(&self, symbol: &str) -> Result<Quote, VenueError> {
+        let rules = self.rules(symbol).await?;
+        Ok(ticker_quote(symbol, &self.ticker(symbol).await?, &rules.quote))
+    }
+
+    async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>, VenueError> {
+        let markets = self.markets().await?;
+        let listed: Vec<String> = symbols.iter().filter(|s| markets.contains_key(*s)).cloned().collect();
+        let tickers = self.tickers(listed).await?;
+        Ok(symbols
+            .iter()
+            .map(|s| match (markets.get(s), tickers.get(s)) {
+                (Some(r), Some(t)) => ticker_quote(s, t, &r.quote),
+                (listed, _) => Quote {
+                    symbol: s.clone(),
+                    last: None,
+                    bid: None,
+                    ask: None,
+                    currency: self.quote.clone(),
+                    note: Some(if listed.is_some() {
+                        "the exchange returned no ticker".into()
+                    } else {
+                        format!("not a spot market on {}", self.client.id)
+                    }),
+                },
+            })
+            .collect())
+    }
+
+    async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
+        if !self.client.has.ohlcv {
+            return Err(VenueError::Unsupported { venue: self.name(), capability: "price history (fetchOHLCV)" });
+        }
+        self.rules(symbol).await?;
+        let sym = symbol.to_string();
+        let limit = i64::from(days.clamp(1, 1000));
+        let candles = self
+            .client
+            .run(move |ex| Box::pin(async move { ex.fetch_ohlcv(&sym, Some("1d"), None, Some(limit), Params::none()).await }))
+            .await
+            .map_err(venue_err)?;
+        Ok(candles
+            .iter()
+            .filter_map(|c| {
+                #[allow(clippy::cast_possible_truncation)]
+                let time = chrono::DateTime::from_timestamp_millis(c[0] as i64)?;
+                Some(Bar {
+                    time,
+                    open: Price(dec(c[1])?),
+                    high: Price(dec(c[2])?),
+                    low: Price(dec(c[3])?),
+                    close: Price(dec(c[4])?),
+                    volume: Qty(dec(c[5])?),
+                })
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Account for CryptoVenue {
+    async fn identity(&self) -> Result<AccountIdentity, VenueError> {
+        // An exchange does not say whether keys are testnet keys: the mode is our label.
+        Ok(AccountIdentity {
+            account_id: Some(format!("{}-{}", self.client.id, if self.client.sandbox { "sandbox" } else { "live" })),
+            is_paper: Some(self.client.sandbox),
+            verified: false,
+        })
+    }
+
+    async fn summary(&self) -> Result<AccountSummary, VenueError> {
+        let b = self.balances().await?;
+        let markets = self.markets().await?;
+        let holdings = self.holdings(&b);
+        let pairs: Vec<String> =
+            holdings.iter().map(|(a, _)| format!("{a}/{}", self.quote)).filter(|p| markets.contains_key(p)).collect();
+        let tickers = self.tickers(pairs).await?;
+        let mut value = Some(Decimal::ZERO);
+        for (asset, qty) in &holdings {
+            let px = tickers.get(&format!("{asset}/{}", self.quote)).and_then(|t| dec_opt(t.last.or(t.close)));
+            value = match (value, px) {
+                (Some(v), Some(p)) => Some(v + *qty * p),
+                _ => None,
+            };
+        }
+        let free = b.free.get(&self.quote).copied().and_then(dec).unwrap_or_default();
+        let total = b.total.get(&self.quote).copied().and_then(dec).unwrap_or_default();
+        Ok(AccountSummary {
+            account_id: format!("{}-{}", self.client.id, if self.client.sandbox { "sandbox" } else { "live" }),
+            currency: self.quote.clone(),
+            cash: Some(Money(total)),
+            available_funds: Some(Money(free)),
+            // Only when every holding has a price in the quote currency.
+            net_liquidation: value.map(|v| Money((total + v).round_dp(8))),
+            buying_power: Some(Money(free)),
+            maintenance_margin: None,
+        })
+    }
+
+    async fn positions(&self) -> Result<Vec<Position>, VenueError> {
+        let b = self.balances().await?;
+        let markets = self.markets().await?;
+        let holdings = self.holdings(&b);
+        let pairs: Vec<String> =
+            holdings.iter().map(|(a, _)| format!("{a}/{}", self.quote)).filter(|p| markets.contains_key(p)).collect();
+        for p in &pairs {
+            self.remember(p);
+        }
+        let tickers = self.tickers(pairs).await?;
+        Ok(holdings
+            .into_iter()
+            .map(|(asset, qty)| {
+                let symbol = format!("{asset}/{}", self.quote);
+                let px = tickers.get(&symbol).and_then(|t| dec_opt(t.last.or(t.close)));
+                Position {
+                    symbol,
+                    quantity: Qty(qty),
+                    avg_cost: None,
+                    market_price: px.map(Price),
+                    market_value: px.map(|p| Money((qty * p).round_dp(8))),
+                    unrealized_pnl: None,
+                }
+            })
+            .collect())
+    }
+
+    async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {
+        let b = self.balances().await?;
+        Ok(b.total.get(base_of(symbol)).copied().and_then(dec).unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl Broker for CryptoVenue {
+    fn name(&self) -> String {
+        format!("{} ({})", self.client.id, if self.client.sandbox { "sandbox" } else { "live" })
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            fractional: true,
+            buy_by_cash: true,
+            stops: self.client.has.stop_market,
+            stop_limits: self.client.has.stop_limit,
+            trailing: false,
+            brackets: false,
+            shorting: false,
+            market_hours: MarketHoursModel::AlwaysOpen,
+            quote_currency: self.quote.clone(),
+            default_quote: Some(self.quote.clone()),
+        }
+    }
+
+    async fn place(&self, order: &Approved<OrderRequest>, client_order_id: &str) -> Result<OrderResult, VenueError> {
+        let o = order.get();
+        let rules = self.rules(&o.symbol).await?;
+        let s = self.sized(o, &rules).await?;
+        self.remember(&o.symbol);
+        let params = Params::new().with_str("clientOrderId", client_order_id);
+        let (sym, side) = (o.symbol.clone(), o.side.as_str().to_ascii_lowercase());
+        let sent = match (o.order_type, s.cost) {
+            (OrderType::Market, Some(cost)) => {
+                let cost = float(cost)?;
+                self.client
+                    .run(move |ex| {
+                        Box::pin(async move { ex.create_market_buy_order_with_cost(&sym, cost, params).await })
+                    })
+                    .await
+            }
+            (t, _) => {
+                let amount = float(s.amount.unwrap_or_default())?;
+                let (kind, price, params) = match t {
+                    OrderType::Market => ("market", None, params),
+                    OrderType::Limit => ("limit", s.limit, params.with_str("timeInForce", "GTC")),
+                    OrderType::Stop => ("market", None, params.with_float("triggerPrice", float(s.stop.unwrap_or_default())?)),
+                    OrderType::StopLimit => (
+                        "limit",
+                        s.limit,
+                        params.with_float("triggerPrice", float(s.stop.unwrap_or_default())?).with_str("timeInForce", "GTC"),
+                    ),
+                    OrderType::Trail => {
+                        return Err(VenueError::Unsupported { venue: self.name(), capability: "trailing stops" });
+                    }
+                };
+                let price = price.map(float).transpose()?;
+                self.client
+                    .run(move |ex| Box::pin(async move { ex.create_order(&sym, kind, &side, amount, price, params).await }))
+                    .await
+            }
+        };
+        let mut r = match sent {
+            Ok(placed) => order_result(&placed),
+            Err(e) if e.is_definitive_refusal() => return Err(venue_err(e)),
+            Err(e) => {
+                // The request may have landed: look for it by our client order id, never resend.
+                tracing::warn!(symbol = %o.symbol, client_order_id, "order post failed ({e}); looking it up");
+                match self.lookup_client_order_id(client_order_id, &o.symbol).await {
+                    Ok(Some(found)) => found,
+                    Ok(None) => {
+                        return Err(VenueError::Indeterminate(format!(
+                            "{e}; the order (client order id {client_order_id}) is not at the exchange yet, but it may still land"
+                        )));
+                    }
+                    Err(lookup) => {
+                        return Err(VenueError::Indeterminate(format!(
+                            "{e}; looking the order up by client order id {client_order_id} failed too ({lookup})"
+                        )));
+                    }
+                }
+            }
+        };
+        if r.symbol.is_empty() {
+            r.symbol = o.symbol.clone();
+        }
+        if r.client_order_id.is_none() {
+            r.client_order_id = Some(client_order_id.to_string());
+        }
+        if !s.notes.is_empty() {
+            r.message = Some(s.notes.join("; "));
+        }
+        Ok(r)
+    }
+
+    async fn place_bracket(&self, _order: &Approved<BracketRequest>, _ids: &BracketIds) -> Result<Vec<OrderResult>, VenueError> {
+        Err(VenueError::Unsupported { venue: self.name(), capability: "bracket orders" })
+    }
+
+    async fn preview(&self, o: &OrderRequest) -> Result<VenuePreview, VenueError> {
+        let rules = self.rules(&o.symbol).await?;
+        let (sized, warnings) = match self.sized(o, &rules).await {
+            Ok(s) => (Some(s), vec![]),
+            Err(VenueError::InvalidRequest(m)) => (None, vec![m]),
+            Err(e) => return Err(e),
+        };
+        let mut warnings = warnings;
+        let Some(s) = sized else {
+            return Ok(VenuePreview { warnings, ..VenuePreview::default() });
+        };
+        warnings.extend(s.notes.iter().cloned());
+        let value = s.cost.or_else(|| Some(s.amount? * s.ref_price?));
+        let fee = value.map(|v| (v * rules.taker_fee.unwrap_or(Decimal::new(1, 3))).round_dp(8));
+        let cash_after = if o.side == Side::Buy {
+            let b = self.balances().await?;
+            let free = b.free.get(&rules.quote).copied().and_then(dec).unwrap_or_default();
+            value.map(|v| Money((free - v - fee.unwrap_or_default()).round_dp(8)))
+        } else {
+            None
+        };
+        if cash_after.is_some_and(|c| c.0 < Decimal::ZERO) {
+            warnings.push(format!("the free {} balance does not cover this order", rules.quote));
+        }
+        Ok(VenuePreview {
+            estimated_price: s.limit.or(s.ref_price).map(Price),
+            estimated_quantity: s.amount.map(Qty),
+            estimated_value: value.map(|v| Money(v.round_dp(8))),
+            commission: fee.map(Money),
+            equity_change: None,
+            margin_change: None,
+            cash_after,
+            warnings,
+        })
+    }
+
+    async fn order_status(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, VenueError> {
+        let sym = self.symbol_for(order_id, symbol).await?;
+        let id = order_id.to_string();
+        let o = self
+            .client
+            .run(move |ex| Box::pin(async move { ex.fetch_order(&id, Some(&sym), Params::none()).await }))
+            .await
+            .map_err(venue_err)?;
+        Ok(order_result(&o))
+    }
+
+    async fn cancel(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, VenueError> {
+        let sym = self.symbol_for(order_id, symbol).await?;
+        let id = order_id.to_string();
+        let o = self
+            .client
+            .run(move |ex| Box::pin(async move { ex.cancel_order(&id, Some(&sym), Params::none()).await }))
+            .await
+            .map_err(|e| match e {
+                CcxtError::OrderNotFound(m) => {
+                    VenueError::NotFound(format!("order {order_id} is not open (already filled, cancelled or unknown): {m}"))
+                }
+                e => venue_err(e),
+            })?;
+        Ok(order_result(&o))
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError> {
+        let orders = self
+            .client
+            .run(|ex| Box::pin(ex.fetch_open_orders(None, None, None, Params::none())))
+            .await
+            .map_err(venue_err)?;
+        Ok(orders.iter().map(order_result).collect())
+    }
+
+    async fn fills(&self) -> Result<Vec<Fill>, VenueError> {
+        if !self.client.has.my_trades {
+            return Err(VenueError::Unsupported { venue: self.name(), capability: "trade history (fetchMyTrades)" });
+        }
+        // Held pairs join the known ones, so a holding bought elsewhere shows its trades too.
+        let _ = self.positions().await;
+        let symbols: Vec<String> = self.known_symbols.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let markets = self.markets().await?;
+        let mut fills = vec![];
+        for sym in symbols.into_iter().filter(|s| markets.contains_key(s)) {
+            let s = sym.clone();
+            let trades = self
+                .client
+                .run(move |ex| Box::pin(async move { ex.fetch_my_trades(Some(&s), None, Some(100), Params::none()).await }))
+                .await
+                .map_err(venue_err)?;
+            for t in trades {
+                let (Some(price), Some(qty)) = (dec_opt(t.price), dec_opt(t.amount)) else { continue };
+                let fee = t.fee.as_ref().and_then(|f| Some((f.currency.clone()?, dec_opt(f.cost)?)));
+                let base = base_of(&sym).to_string();
+                let commission = match fee {
+                    Some((ccy, c)) if ccy == self.quote => c,
+                    Some((ccy, c)) if ccy == base => (c * price).round_dp(8),
+                    // Paid in a third asset (BNB): not convertible without its price here.
+                    _ => Decimal::ZERO,
+                };
+                fills.push(Fill {
+                    order_id: t.order.clone().unwrap_or_default(),
+                    client_order_id: None,
+                    symbol: sym.clone(),
+                    side: if t.side.as_deref() == Some("sell") { Side::Sell } else { Side::Buy },
+                    quantity: Qty(qty),
+                    price: Price(price),
+                    commission: Money(commission),
+                    time: t.timestamp.and_then(chrono::DateTime::from_timestamp_millis).unwrap_or_default(),
+                });
+            }
+        }
+        fills.sort_by_key(|f| f.time);
+        Ok(fills)
+    }
+
+    async fn find_by_client_order_id(&self, client_order_id: &str, symbol: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
+        match symbol {
+            Some(s) => self.lookup_client_order_id(client_order_id, s).await,
+            None => Err(VenueError::InvalidRequest(format!(
+                "{} looks orders up by symbol and the journal line of {client_order_id} has none",
+                self.client.id
+            ))),
+        }
+    }
+
+    async fn session(&self) -> Result<serde_json::Value, VenueError> {
+        let markets = self.markets().await;
+        let balance = self.balances().await;
+        Ok(serde_json::json!({
+            "backend": "exchange",
+            "exchange": self.client.id,
+            "mode": if self.client.sandbox { "sandbox" } else { "live" },
+            "connected": markets.is_ok(),
+            "markets": markets.as_ref().map(|m| m.len()).ok(),
+            "authenticated": balance.is_ok(),
+            "auth_error": balance.err().map(|e| e.to_string()),
+            "market_error": markets.err().map(|e| e.to_string()),
+            "identity_note": "An exchange does not report whether keys are testnet or real-money keys: the mode is the CRYPTO_TRADING_MODE label, so real orders need CRYPTO_ALLOW_LIVE=true even in sandbox.",
+            "capabilities": {
+                "market_buy_with_cost": self.client.has.market_buy_with_cost,
+                "stop_market": self.client.has.stop_market,
+                "stop_limit": self.client.has.stop_limit,
+                "ohlcv": self.client.has.ohlcv,
+            },
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    #[test]
+    fn floats_come_back_as_the_decimals_they_print_as() {
+        assert_eq!(dec(0.1), Some(dec!(0.1)));
+        assert_eq!(dec(1e-5), Some(dec!(0.00001)));
+        assert_eq!(dec(65000.01), Some(dec!(65000.01)));
+        assert_eq!(dec(f64::NAN), None);
+        assert_eq!(float(dec!(0.00123)).unwrap(), 0.00123);
+    }
+
+    #[test]
+    fn steps_truncate_and_ticks_favour_the_trader() {
+        assert_eq!(floor_to_step(dec!(0.123456), Some(dec!(0.00001))), dec!(0.12345));
+        assert_eq!(floor_to_step(dec!(0.00000999), Some(dec!(0.00001))), dec!(0));
+        assert_eq!(floor_to_step(dec!(3.7), None), dec!(3.7));
+        assert_eq!(price_to_tick(dec!(50000.005), Some(dec!(0.01)), Side::Buy), dec!(50000));
+        assert_eq!(price_to_tick(dec!(50000.005), Some(dec!(0.01)), Side::Sell), dec!(50000.01));
+        assert_eq!(price_to_tick(dec!(50000.01), Some(dec!(0.01)), Side::Sell), dec!(50000.01));
+    }
+
+    #[test]
+    fn market_limits_name_the_limit() {
+        let r = MarketRules {
+            symbol: "BTC/USDT".into(),
+            base: "BTC".into(),
+            quote: "USDT".into(),
+            active: true,
+            amount_step: Some(dec!(0.00001)),
+            price_tick: Some(dec!(0.01)),
+            min_amount: Some(dec!(0.00001)),
+            max_amount: Some(dec!(9000)),
+            min_cost: Some(dec!(5)),
+            taker_fee: Some(dec!(0.001)),
+        };
+        let e = r.check(dec!(0.00005), Some(dec!(50000))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "order value 2.5 USDT is below BTC/USDT's minimum order value 5 USDT (limits.cost.min)"
+        );
+        assert!(r.check(dec!(0.000001), None).unwrap_err().to_string().contains("limits.amount.min"));
+        assert!(r.check(dec!(10000), None).unwrap_err().to_string().contains("limits.amount.max"));
+        assert!(r.check(dec!(0), None).unwrap_err().to_string().contains("rounds to 0"));
+        assert!(r.check(dec!(0.001), Some(dec!(50000))).is_ok());
+    }
+}
