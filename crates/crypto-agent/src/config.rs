@@ -282,7 +282,8 @@ mod tests {
     fn arms_are_the_crypto_ones() {
         let c = CryptoConfig::from_env(&env(&[("TRADING_ALLOW_LIVE", "true"), ("TRADING_DRY_RUN", "false")])).unwrap();
         assert!(!c.policy.allow_live && c.policy.dry_run, "arming IBKR never arms crypto");
-        let c = CryptoConfig::from_env(&env(&[("CRYPTO_ALLOW_LIVE", "true"), ("CRYPTO_TRADING_MODE", "live")])).unwrap();
+        let c =
+            CryptoConfig::from_env(&env(&[("CRYPTO_ALLOW_LIVE", "true"), ("CRYPTO_TRADING_MODE", "live")])).unwrap();
         assert!(c.policy.allow_live && !c.exchange.sandbox);
         let e = CryptoConfig::from_env(&env(&[("CRYPTO_TRADING_MODE", "paper")])).unwrap_err();
         assert_eq!(e.key, "CRYPTO_TRADING_MODE");
@@ -298,8 +299,8 @@ mod tests {
         assert_eq!(e.key, "CRYPTO_API_BASE_URL");
         let e = CryptoConfig::from_env(&env(&[("CRYPTO_SIM_PRICES", "BTC:-1")])).unwrap_err();
         assert_eq!(e.key, "CRYPTO_SIM_PRICES");
-        let c = CryptoConfig::from_env(&env(&[("CRYPTO_API_SECRET", "s3cr3t-value"), ("CRYPTO_API_KEY", "k3y")]))
-            .unwrap();
+        let c =
+            CryptoConfig::from_env(&env(&[("CRYPTO_API_SECRET", "s3cr3t-value"), ("CRYPTO_API_KEY", "k3y")])).unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("s3cr3t-value") && !dbg.contains("k3y"), "secrets leak into Debug output");
     }
@@ -315,8 +316,8 @@ mod tests {
 
     #[test]
     fn lists_are_per_venue() {
-        let c = CryptoConfig::from_env(&env(&[("SYMBOL_ALLOWLIST", "AAPL"), ("CRYPTO_SYMBOL_DENYLIST", "btc")]))
-            .unwrap();
+        let c =
+            CryptoConfig::from_env(&env(&[("SYMBOL_ALLOWLIST", "AAPL"), ("CRYPTO_SYMBOL_DENYLIST", "btc")])).unwrap();
         assert!(c.policy.allowlist.is_empty(), "the IBKR allowlist does not apply to crypto (W-7)");
         assert!(c.policy.denylist.contains("BTC"));
     }

@@ -155,7 +155,9 @@ fn venue_err(e: CcxtError) -> VenueError {
             "the exchange refused the API credentials (check CRYPTO_API_KEY / CRYPTO_API_SECRET and the key's permissions): {m}"
         )),
         CcxtError::RateLimited(m) => VenueError::Transport { message: format!("rate limited: {m}"), retryable: true },
-        CcxtError::Network(m) => VenueError::Transport { message: format!("exchange unreachable: {m}"), retryable: true },
+        CcxtError::Network(m) => {
+            VenueError::Transport { message: format!("exchange unreachable: {m}"), retryable: true }
+        }
         CcxtError::InvalidOrder(m) => VenueError::Rejected(format!("the exchange refused the order: {m}")),
         CcxtError::InsufficientFunds(m) => VenueError::Rejected(format!("insufficient funds: {m}")),
         CcxtError::NotSupported(m) => VenueError::Rejected(format!("not supported by the exchange: {m}")),
@@ -196,7 +198,8 @@ fn type_of(o: &ccxt::types::Order) -> Option<OrderType> {
 pub fn order_result(o: &ccxt::types::Order) -> OrderResult {
     let order_type = type_of(o);
     let filled = dec_opt(o.filled);
-    let avg = dec_opt(o.average).or_else(|| if filled.is_some_and(|f| f > Decimal::ZERO) { dec_opt(o.price) } else { None });
+    let avg =
+        dec_opt(o.average).or_else(|| if filled.is_some_and(|f| f > Decimal::ZERO) { dec_opt(o.price) } else { None });
     OrderResult {
         order_id: o.id.clone(),
         client_order_id: o.client_order_id.clone(),
@@ -282,7 +285,10 @@ impl CryptoVenue {
 
     async fn ticker(&self, symbol: &str) -> Result<ccxt::types::Ticker, VenueError> {
         let sym = symbol.to_string();
-        self.client.run(move |ex| Box::pin(async move { ex.fetch_ticker(&sym, Params::none()).await })).await.map_err(venue_err)
+        self.client
+            .run(move |ex| Box::pin(async move { ex.fetch_ticker(&sym, Params::none()).await }))
+            .await
+            .map_err(venue_err)
     }
 
     async fn balances(&self) -> Result<ccxt::types::Balances, VenueError> {
@@ -356,7 +362,9 @@ impl CryptoVenue {
         let stop = o.stop_price.map(|p| price_to_tick(p.0, rules.price_tick, o.side.opposite()));
         let mut notes = vec![];
         let (amount, cost, ref_price) = match o.size {
-            Size::Cash(c) if o.order_type == OrderType::Market && o.side == Side::Buy && self.client.has.market_buy_with_cost => {
+            Size::Cash(c)
+                if o.order_type == OrderType::Market && o.side == Side::Buy && self.client.has.market_buy_with_cost =>
+            {
                 let px = limit.or(dec_opt(self.ticker(&o.symbol).await?.ask));
                 if let Some(min) = rules.min_cost.filter(|m| c.0 < *m) {
                     return Err(VenueError::InvalidRequest(format!(
@@ -374,7 +382,13 @@ impl CryptoVenue {
                     VenueError::Rejected(format!("no {} price for {} to size a cash order", o.side, o.symbol))
                 })?;
                 let amount = floor_to_step(c.0 / px, rules.amount_step);
-                notes.push(format!("{} of {} at ~{px} is {} {}", fmt_money(c.0, &rules.quote), o.symbol, amount, rules.base));
+                notes.push(format!(
+                    "{} of {} at ~{px} is {} {}",
+                    fmt_money(c.0, &rules.quote),
+                    o.symbol,
+                    amount,
+                    rules.base
+                ));
                 (Some(amount), None, Some(px))
             }
             Size::Quantity(q) => {
@@ -458,7 +472,9 @@ impl MarketData for CryptoVenue {
         let limit = i64::from(days.clamp(1, 1000));
         let candles = self
             .client
-            .run(move |ex| Box::pin(async move { ex.fetch_ohlcv(&sym, Some("1d"), None, Some(limit), Params::none()).await }))
+            .run(move |ex| {
+                Box::pin(async move { ex.fetch_ohlcv(&sym, Some("1d"), None, Some(limit), Params::none()).await })
+            })
             .await
             .map_err(venue_err)?;
         Ok(candles
@@ -594,11 +610,15 @@ impl Broker for CryptoVenue {
                 let (kind, price, params) = match t {
                     OrderType::Market => ("market", None, params),
                     OrderType::Limit => ("limit", s.limit, params.with_str("timeInForce", "GTC")),
-                    OrderType::Stop => ("market", None, params.with_float("triggerPrice", float(s.stop.unwrap_or_default())?)),
+                    OrderType::Stop => {
+                        ("market", None, params.with_float("triggerPrice", float(s.stop.unwrap_or_default())?))
+                    }
                     OrderType::StopLimit => (
                         "limit",
                         s.limit,
-                        params.with_float("triggerPrice", float(s.stop.unwrap_or_default())?).with_str("timeInForce", "GTC"),
+                        params
+                            .with_float("triggerPrice", float(s.stop.unwrap_or_default())?)
+                            .with_str("timeInForce", "GTC"),
                     ),
                     OrderType::Trail => {
                         return Err(VenueError::Unsupported { venue: self.name(), capability: "trailing stops" });
@@ -606,7 +626,9 @@ impl Broker for CryptoVenue {
                 };
                 let price = price.map(float).transpose()?;
                 self.client
-                    .run(move |ex| Box::pin(async move { ex.create_order(&sym, kind, &side, amount, price, params).await }))
+                    .run(move |ex| {
+                        Box::pin(async move { ex.create_order(&sym, kind, &side, amount, price, params).await })
+                    })
                     .await
             }
         };
@@ -643,7 +665,11 @@ impl Broker for CryptoVenue {
         Ok(r)
     }
 
-    async fn place_bracket(&self, _order: &Approved<BracketRequest>, _ids: &BracketIds) -> Result<Vec<OrderResult>, VenueError> {
+    async fn place_bracket(
+        &self,
+        _order: &Approved<BracketRequest>,
+        _ids: &BracketIds,
+    ) -> Result<Vec<OrderResult>, VenueError> {
         Err(VenueError::Unsupported { venue: self.name(), capability: "bracket orders" })
     }
 
@@ -702,9 +728,9 @@ impl Broker for CryptoVenue {
             .run(move |ex| Box::pin(async move { ex.cancel_order(&id, Some(&sym), Params::none()).await }))
             .await
             .map_err(|e| match e {
-                CcxtError::OrderNotFound(m) => {
-                    VenueError::NotFound(format!("order {order_id} is not open (already filled, cancelled or unknown): {m}"))
-                }
+                CcxtError::OrderNotFound(m) => VenueError::NotFound(format!(
+                    "order {order_id} is not open (already filled, cancelled or unknown): {m}"
+                )),
                 e => venue_err(e),
             })?;
         Ok(order_result(&o))
@@ -725,14 +751,17 @@ impl Broker for CryptoVenue {
         }
         // Held pairs join the known ones, so a holding bought elsewhere shows its trades too.
         let _ = self.positions().await;
-        let symbols: Vec<String> = self.known_symbols.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let symbols: Vec<String> =
+            self.known_symbols.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
         let markets = self.markets().await?;
         let mut fills = vec![];
         for sym in symbols.into_iter().filter(|s| markets.contains_key(s)) {
             let s = sym.clone();
             let trades = self
                 .client
-                .run(move |ex| Box::pin(async move { ex.fetch_my_trades(Some(&s), None, Some(100), Params::none()).await }))
+                .run(move |ex| {
+                    Box::pin(async move { ex.fetch_my_trades(Some(&s), None, Some(100), Params::none()).await })
+                })
                 .await
                 .map_err(venue_err)?;
             for t in trades {
@@ -761,7 +790,11 @@ impl Broker for CryptoVenue {
         Ok(fills)
     }
 
-    async fn find_by_client_order_id(&self, client_order_id: &str, symbol: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
+    async fn find_by_client_order_id(
+        &self,
+        client_order_id: &str,
+        symbol: Option<&str>,
+    ) -> Result<Option<OrderResult>, VenueError> {
         match symbol {
             Some(s) => self.lookup_client_order_id(client_order_id, s).await,
             None => Err(VenueError::InvalidRequest(format!(

@@ -63,7 +63,12 @@ fn broker_on(fake: &FakeExchange, journal: &Path, pairs: &[(&str, &str)]) -> Arc
     let journal = Journal::open(journal, CRYPTO_KEYS.journal_tz).unwrap();
     let symbols = journal.with_index(|i| i.symbols());
     let venue = connect_exchange(&options(fake, "dummysecret"), symbols).unwrap();
-    Arc::new(GuardedBroker::new(Arc::new(venue) as Arc<dyn Venue>, policy(pairs), Arc::new(journal), Arc::new(SystemClock)))
+    Arc::new(GuardedBroker::new(
+        Arc::new(venue) as Arc<dyn Venue>,
+        policy(pairs),
+        Arc::new(journal),
+        Arc::new(SystemClock),
+    ))
 }
 
 async fn rig(pairs: &[(&str, &str)]) -> Rig {
@@ -75,7 +80,12 @@ async fn rig(pairs: &[(&str, &str)]) -> Rig {
 
 impl Rig {
     fn posts(&self) -> Vec<String> {
-        self.fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/api/v3/order").map(|r| r.params).collect()
+        self.fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == "/api/v3/order")
+            .map(|r| r.params)
+            .collect()
     }
     /// A new process on the same journal and exchange (the old one exits first).
     fn restart(self) -> Rig {
@@ -123,7 +133,7 @@ async fn quotes_balances_and_positions_in_the_quote_currency() {
     let reqs = r.fake.requests();
     assert_eq!(reqs.iter().filter(|x| x.path == "/api/v3/exchangeInfo").count(), 1, "markets load once: {reqs:?}");
     assert!(reqs.iter().all(|x| !x.path.starts_with("/sapi") && !x.path.starts_with("/fapi")), "spot only: {reqs:?}");
-    let many = reqs.iter().filter(|x| x.path == "/api/v3/ticker/24hr").last().unwrap();
+    let many = reqs.iter().rfind(|x| x.path == "/api/v3/ticker/24hr").unwrap();
     assert!(many.params.contains("symbols="), "get_quotes is one tickers request: {many:?}");
 
     let s = v.summary().await.unwrap();
@@ -132,7 +142,10 @@ async fn quotes_balances_and_positions_in_the_quote_currency() {
     assert_eq!(s.net_liquidation.unwrap().0, dec!(13250), "10000 USDT + 0.05 BTC at 65000");
     let p = v.positions().await.unwrap();
     assert_eq!(p.len(), 1);
-    assert_eq!((p[0].symbol.as_str(), p[0].quantity.0, p[0].market_value.unwrap().0), ("BTC/USDT", dec!(0.05), dec!(3250)));
+    assert_eq!(
+        (p[0].symbol.as_str(), p[0].quantity.0, p[0].market_value.unwrap().0),
+        ("BTC/USDT", dec!(0.05), dec!(3250))
+    );
     assert_eq!(v.held_quantity("BTC/USDT").await.unwrap(), dec!(0.05));
     let signed: Vec<_> = r.fake.requests().into_iter().filter(|x| x.path == "/api/v3/account").collect();
     assert!(signed.iter().all(|x| x.signed), "balances are signed requests the fake verified");
@@ -154,7 +167,11 @@ async fn a_bare_symbol_is_a_pair_and_a_cash_buy_goes_out_by_cost_with_the_journa
     assert_eq!(posts.len(), 1);
     assert!(posts[0].contains("type=MARKET") && posts[0].contains("quoteOrderQty=50"), "{}", posts[0]);
     let coid = o.client_order_id.clone().unwrap();
-    assert!(posts[0].contains(&format!("newClientOrderId={coid}")), "the journal's client order id goes out: {}", posts[0]);
+    assert!(
+        posts[0].contains(&format!("newClientOrderId={coid}")),
+        "the journal's client order id goes out: {}",
+        posts[0]
+    );
     // 50 USDT at the ask buys 0.00076 BTC (step 0.00001).
     assert_eq!(o.filled_quantity.unwrap().0, dec!(0.00076));
     assert_eq!(r.fake.free("USDT"), dec!(10000) - dec!(0.00076) * dec!(65000.01));
@@ -169,8 +186,11 @@ async fn a_bare_symbol_is_a_pair_and_a_cash_buy_goes_out_by_cost_with_the_journa
 async fn limits_are_cut_to_the_market_and_orders_are_found_after_a_restart() {
     let r = rig(&[]).await;
     // 0.0012345 BTC is cut to the 0.00001 step; 60000.005 rounds down for a buy.
-    let res =
-        r.broker.submit(order("BTC/USDT", Side::Buy, OrderType::Limit, qty("0.0012345"), Some("60000.005"), None), None).await.unwrap();
+    let res = r
+        .broker
+        .submit(order("BTC/USDT", Side::Buy, OrderType::Limit, qty("0.0012345"), Some("60000.005"), None), None)
+        .await
+        .unwrap();
     let o = &res[0];
     assert_eq!(o.status, OrderStatus::Submitted);
     let post = r.posts().pop().unwrap();
@@ -181,7 +201,7 @@ async fn limits_are_cut_to_the_market_and_orders_are_found_after_a_restart() {
     // open_orders asks for every symbol (W-6: binance's warning is acknowledged).
     let open = r.broker.venue().open_orders().await.unwrap();
     assert_eq!(open.len(), 1);
-    let req = r.fake.requests().into_iter().filter(|x| x.path == "/api/v3/openOrders").last().unwrap();
+    let req = r.fake.requests().into_iter().rfind(|x| x.path == "/api/v3/openOrders").unwrap();
     assert!(!req.params.contains("symbol="), "{req:?}");
 
     // A new process: the journal tells the order's symbol, so status and cancel work.
@@ -210,12 +230,20 @@ async fn limits_are_cut_to_the_market_and_orders_are_found_after_a_restart() {
 #[tokio::test]
 async fn market_minimums_are_refused_before_anything_is_sent() {
     let r = rig(&[]).await;
-    let e = r.broker.submit(order("BTC", Side::Buy, OrderType::Limit, qty("0.00005"), Some("50000"), None), None).await.unwrap_err();
+    let e = r
+        .broker
+        .submit(order("BTC", Side::Buy, OrderType::Limit, qty("0.00005"), Some("50000"), None), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::Validation);
     assert_eq!(e.message, "order value 2.5 USDT is below BTC/USDT's minimum order value 5 USDT (limits.cost.min)");
     let e = r.broker.submit(order("BTC", Side::Buy, OrderType::Market, cash("3"), None, None), None).await.unwrap_err();
     assert!(e.message.contains("limits.cost.min"), "{e:?}");
-    let e = r.broker.submit(order("BTC", Side::Buy, OrderType::Market, qty("0.000001"), None, None), None).await.unwrap_err();
+    let e = r
+        .broker
+        .submit(order("BTC", Side::Buy, OrderType::Market, qty("0.000001"), None, None), None)
+        .await
+        .unwrap_err();
     assert!(e.message.contains("rounds to 0"), "{e:?}");
     assert!(r.posts().is_empty(), "nothing reached the exchange");
 }
@@ -224,7 +252,8 @@ async fn market_minimums_are_refused_before_anything_is_sent() {
 async fn exchange_refusals_map_to_clear_errors() {
     let r = rig(&[]).await;
     // Insufficient funds: binance's real -2010 message.
-    let e = r.broker.submit(order("BTC", Side::Buy, OrderType::Market, cash("20000"), None, None), None).await.unwrap_err();
+    let e =
+        r.broker.submit(order("BTC", Side::Buy, OrderType::Market, cash("20000"), None, None), None).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::VenueError);
     assert!(e.message.starts_with("insufficient funds") && e.message.contains("insufficient balance"), "{e:?}");
     assert!(!e.retryable);
@@ -255,7 +284,8 @@ async fn a_lost_order_response_is_found_by_client_order_id_never_resent() {
     let r = rig(&[]).await;
     // Executed, answer lost: the lookup by client order id finds it.
     r.fake.fault(Faults { lose_next_order_response: true, ..Faults::default() });
-    let res = r.broker.submit(order("BTC", Side::Buy, OrderType::Market, qty("0.001"), None, None), None).await.unwrap();
+    let res =
+        r.broker.submit(order("BTC", Side::Buy, OrderType::Market, qty("0.001"), None, None), None).await.unwrap();
     assert_eq!(res[0].status, OrderStatus::Filled);
     assert_eq!(r.posts().len(), 1, "one post, no resend");
     let coid = res[0].client_order_id.clone().unwrap();
@@ -276,8 +306,12 @@ async fn a_lost_order_response_is_found_by_client_order_id_never_resent() {
     // until the operator accepts it as resolved.
     let rep = r.broker.reconcile_pending(false).await.unwrap();
     assert_eq!((rep.resolved.len(), rep.still_unresolved.len()), (0, 1), "{rep:?}");
-    let lookups: Vec<_> = r.fake.requests().into_iter().filter(|x| x.method == "GET" && x.path == "/api/v3/order").collect();
-    assert!(lookups.iter().any(|x| x.params.contains("origClientOrderId=") && x.params.contains("symbol=BTCUSDT")), "{lookups:?}");
+    let lookups: Vec<_> =
+        r.fake.requests().into_iter().filter(|x| x.method == "GET" && x.path == "/api/v3/order").collect();
+    assert!(
+        lookups.iter().any(|x| x.params.contains("origClientOrderId=") && x.params.contains("symbol=BTCUSDT")),
+        "{lookups:?}"
+    );
     let rep = r.broker.reconcile_pending(true).await.unwrap();
     assert_eq!(rep.resolved.len(), 1);
 }
@@ -288,7 +322,11 @@ async fn stops_follow_the_exchange_capabilities() {
     let caps = r.broker.venue().capabilities();
     assert!(!caps.stops && caps.stop_limits && !caps.trailing && !caps.brackets && !caps.shorting);
     // binance's ccxt class has no stop-market orders: refused, naming the capability.
-    let e = r.broker.submit(order("BTC", Side::Sell, OrderType::Stop, qty("0.01"), None, Some("60000")), None).await.unwrap_err();
+    let e = r
+        .broker
+        .submit(order("BTC", Side::Sell, OrderType::Stop, qty("0.01"), None, Some("60000")), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::Unsupported);
     assert!(e.message.contains("stop orders"), "{e:?}");
     // A stop-limit goes out as STOP_LOSS_LIMIT and fills when the price falls through.
@@ -300,7 +338,10 @@ async fn stops_follow_the_exchange_capabilities() {
     assert_eq!(res[0].status, OrderStatus::Submitted);
     assert_eq!(res[0].order_type, Some(OrderType::StopLimit));
     let post = r.posts().pop().unwrap();
-    assert!(post.contains("type=STOP_LOSS_LIMIT") && post.contains("stopPrice=60000") && post.contains("price=59000"), "{post}");
+    assert!(
+        post.contains("type=STOP_LOSS_LIMIT") && post.contains("stopPrice=60000") && post.contains("price=59000"),
+        "{post}"
+    );
     r.fake.set_price("BTCUSDT", dec!(59500));
     let id = res[0].order_id.clone().unwrap();
     assert_eq!(r.broker.order_status(&id, None).await.unwrap().status, OrderStatus::Filled);
@@ -314,20 +355,36 @@ async fn spot_guards_short_arm_and_per_venue_lists() {
     assert_eq!(e.rule, Some("naked_short"));
     assert!(e.message.contains("spot only"), "{e:?}");
     let shorty = rig(&[("CRYPTO_ALLOW_SHORT", "true")]).await;
-    let e = shorty.broker.submit(order("BTC", Side::Sell, OrderType::Market, qty("1"), None, None), None).await.unwrap_err();
+    let e = shorty
+        .broker
+        .submit(order("BTC", Side::Sell, OrderType::Market, qty("1"), None, None), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.rule, Some("naked_short"));
     // A deny of BTC blocks BTC/USDT; an IBKR list never applies here.
     let denied = rig(&[("CRYPTO_SYMBOL_DENYLIST", "BTC"), ("SYMBOL_ALLOWLIST", "AAPL")]).await;
-    let e = denied.broker.submit(order("btc", Side::Buy, OrderType::Market, cash("10"), None, None), None).await.unwrap_err();
+    let e = denied
+        .broker
+        .submit(order("btc", Side::Buy, OrderType::Market, cash("10"), None, None), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.setting, Some("CRYPTO_SYMBOL_DENYLIST"));
     denied.broker.submit(order("eth", Side::Buy, OrderType::Market, cash("10"), None, None), None).await.unwrap();
     // Sandbox is only a label: without CRYPTO_ALLOW_LIVE a real order is refused.
     let unarmed = rig(&[("CRYPTO_ALLOW_LIVE", "false")]).await;
-    let e = unarmed.broker.submit(order("eth", Side::Buy, OrderType::Market, cash("10"), None, None), None).await.unwrap_err();
+    let e = unarmed
+        .broker
+        .submit(order("eth", Side::Buy, OrderType::Market, cash("10"), None, None), None)
+        .await
+        .unwrap_err();
     assert_eq!((e.rule, e.setting), (Some("unverified_identity"), Some("CRYPTO_ALLOW_LIVE")));
     // The value cap is in the quote currency and says so.
     let capped = rig(&[("MAX_ORDER_VALUE", "20")]).await;
-    let e = capped.broker.submit(order("eth", Side::Buy, OrderType::Market, cash("50"), None, None), None).await.unwrap_err();
+    let e = capped
+        .broker
+        .submit(order("eth", Side::Buy, OrderType::Market, cash("50"), None, None), None)
+        .await
+        .unwrap_err();
     assert!(e.message.contains("20 USDT") && !e.message.contains("US$"), "{e:?}");
     for rig in [&r, &shorty, &denied, &unarmed, &capped] {
         assert!(rig.posts().len() <= 1);

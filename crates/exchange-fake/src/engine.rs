@@ -35,7 +35,11 @@ pub fn default_pairs() -> Vec<Pair> {
         max_qty: d("9000"),
         min_notional: d("5"),
     };
-    vec![p("BTCUSDT", "BTC", "65000", "0.00001"), p("ETHUSDT", "ETH", "3200", "0.0001"), p("SOLUSDT", "SOL", "150", "0.001")]
+    vec![
+        p("BTCUSDT", "BTC", "65000", "0.00001"),
+        p("ETHUSDT", "ETH", "3200", "0.0001"),
+        p("SOLUSDT", "SOL", "150", "0.001"),
+    ]
 }
 
 pub fn now_ms() -> i64 {
@@ -162,8 +166,20 @@ impl Book {
                 let close = if back == 0 { p.price } else { (p.price * trend * (Decimal::ONE + wiggle)).round_dp(2) };
                 let open = (close * d("0.995")).round_dp(2);
                 let t = today - back * day;
-                json!([t, open.to_string(), (close * d("1.01")).round_dp(2).to_string(), (open * d("0.99")).round_dp(2).to_string(),
-                       close.to_string(), "1000.0", t + day - 1, "0", 100, "0", "0", "0"])
+                json!([
+                    t,
+                    open.to_string(),
+                    (close * d("1.01")).round_dp(2).to_string(),
+                    (open * d("0.99")).round_dp(2).to_string(),
+                    close.to_string(),
+                    "1000.0",
+                    t + day - 1,
+                    "0",
+                    100,
+                    "0",
+                    "0",
+                    "0"
+                ])
             })
             .collect();
         Some(Value::Array(rows))
@@ -207,7 +223,12 @@ impl Book {
         let num = |k: &str| p.get(k).map(|v| v.parse::<Decimal>());
         let price = match num("price") {
             Some(Ok(v)) => v,
-            Some(Err(_)) => return refuse(-1100, "Illegal characters found in parameter 'price'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."),
+            Some(Err(_)) => {
+                return refuse(
+                    -1100,
+                    "Illegal characters found in parameter 'price'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+                );
+            }
             None => Decimal::ZERO,
         };
         let stop = match num("stopPrice") {
@@ -218,7 +239,9 @@ impl Book {
         let (bid, ask) = Self::touch(&pair);
         let qty = match (num("quantity"), num("quoteOrderQty")) {
             (Some(Ok(q)), _) => q,
-            (None, Some(Ok(c))) if kind == "MARKET" => (c / if buy { ask } else { bid } / pair.step).trunc() * pair.step,
+            (None, Some(Ok(c))) if kind == "MARKET" => {
+                (c / if buy { ask } else { bid } / pair.step).trunc() * pair.step
+            }
             _ => return refuse(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."),
         };
         match kind.as_str() {
@@ -321,7 +344,8 @@ impl Book {
         pair.price = price;
         let pair = pair.clone();
         let (bid, ask) = Self::touch(&pair);
-        let ids: Vec<u64> = self.orders.values().filter(|o| o.symbol == id && o.status == "NEW").map(|o| o.id).collect();
+        let ids: Vec<u64> =
+            self.orders.values().filter(|o| o.symbol == id && o.status == "NEW").map(|o| o.id).collect();
         for oid in ids {
             let Some(mut o) = self.orders.remove(&oid) else { continue };
             if !o.working && (if o.buy { price >= o.stop } else { price <= o.stop }) {

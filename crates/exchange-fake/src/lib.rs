@@ -178,7 +178,11 @@ async fn handle(
             None
         } else if f.rate_limit_next > 0 {
             f.rate_limit_next -= 1;
-            Some(err(StatusCode::TOO_MANY_REQUESTS, -1003, "Too many requests; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."))
+            Some(err(
+                StatusCode::TOO_MANY_REQUESTS,
+                -1003,
+                "Too many requests; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
+            ))
         } else if f.fail_next > 0 {
             f.fail_next -= 1;
             let status = StatusCode::from_u16(f.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -190,7 +194,11 @@ async fn handle(
         let failure = match failure {
             None if order_post && f.fail_order_posts > 0 => {
                 f.fail_order_posts -= 1;
-                Some(err(StatusCode::SERVICE_UNAVAILABLE, -1001, "Internal error; unable to process your request. Please try again."))
+                Some(err(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    -1001,
+                    "Internal error; unable to process your request. Please try again.",
+                ))
             }
             other => other,
         };
@@ -205,19 +213,29 @@ async fn handle(
         Some((u, s)) => (u.to_string(), Some(s.to_string())),
         None => (payload.clone(), None),
     };
-    g.seen.push(Seen { method: method.to_string(), path: path.clone(), params: unsigned.clone(), signed: signature.is_some() });
+    g.seen.push(Seen {
+        method: method.to_string(),
+        path: path.clone(),
+        params: unsigned.clone(),
+        signed: signature.is_some(),
+    });
     if let Some(f) = failure {
         return f;
     }
     let params = parse_params(&unsigned);
-    let private = matches!(path.as_str(), "/api/v3/account" | "/api/v3/order" | "/api/v3/openOrders" | "/api/v3/myTrades");
+    let private =
+        matches!(path.as_str(), "/api/v3/account" | "/api/v3/order" | "/api/v3/openOrders" | "/api/v3/myTrades");
     if private {
         let key = headers.get("X-MBX-APIKEY").and_then(|v| v.to_str().ok()).unwrap_or("");
         if key != g.cfg.api_key {
             return err(StatusCode::UNAUTHORIZED, -2015, "Invalid API-key, IP, or permissions for action.");
         }
         let Some(sig) = signature else {
-            return err(StatusCode::BAD_REQUEST, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+            return err(
+                StatusCode::BAD_REQUEST,
+                -1102,
+                "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
+            );
         };
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(g.cfg.secret.as_bytes()) else {
             return err(StatusCode::INTERNAL_SERVER_ERROR, -1000, "fake: bad secret");
@@ -230,7 +248,11 @@ async fn handle(
     let reply = route(&mut g, &method, &path, &params);
     if lose {
         // The order was executed; its answer never arrives.
-        return err(StatusCode::SERVICE_UNAVAILABLE, -1001, "Internal error; unable to process your request. Please try again.");
+        return err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            -1001,
+            "Internal error; unable to process your request. Please try again.",
+        );
     }
     reply
 }
@@ -268,7 +290,11 @@ fn route(g: &mut Inner, method: &Method, path: &str, p: &HashMap<String, String>
         ("GET", "/api/v3/openOrders") => ok(book.open_orders(p.get("symbol").map(String::as_str))),
         ("GET", "/api/v3/myTrades") => match p.get("symbol") {
             Some(s) => ok(book.my_trades(s)),
-            None => err(StatusCode::BAD_REQUEST, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."),
+            None => err(
+                StatusCode::BAD_REQUEST,
+                -1102,
+                "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+            ),
         },
         _ => err(StatusCode::NOT_FOUND, -1, &format!("fake: no route {method} {path}")),
     }

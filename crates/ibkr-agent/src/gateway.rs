@@ -990,7 +990,11 @@ impl Broker for GatewayVenue {
             .collect())
     }
 
-    async fn find_by_client_order_id(&self, client_order_id: &str, _symbol: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
+    async fn find_by_client_order_id(
+        &self,
+        client_order_id: &str,
+        _symbol: Option<&str>,
+    ) -> Result<Option<OrderResult>, VenueError> {
         if client_order_id.is_empty() {
             return Ok(None);
         }

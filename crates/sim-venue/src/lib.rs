@@ -84,7 +84,6 @@ pub struct SimVenue {
     exchange: Arc<Exchange>,
 }
 
-
 impl SimVenue {
     fn unsupported_on_spot(&self, capability: &'static str) -> Result<(), VenueError> {
         match self.exchange.config().profile {
@@ -198,7 +197,11 @@ impl Broker for SimVenue {
     async fn fills(&self) -> Result<Vec<Fill>, VenueError> {
         self.exchange.fills()
     }
-    async fn find_by_client_order_id(&self, client_order_id: &str, _symbol: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
+    async fn find_by_client_order_id(
+        &self,
+        client_order_id: &str,
+        _symbol: Option<&str>,
+    ) -> Result<Option<OrderResult>, VenueError> {
         self.exchange.find_by_client_order_id(client_order_id)
     }
     async fn session(&self) -> Result<serde_json::Value, VenueError> {

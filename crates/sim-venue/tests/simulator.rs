@@ -126,7 +126,10 @@ async fn bracket_is_one_oca_group() {
             break;
         }
     }
-    let first = (r.broker.order_status(&tp, None).await.unwrap().status, r.broker.order_status(&sl, None).await.unwrap().status);
+    let first = (
+        r.broker.order_status(&tp, None).await.unwrap().status,
+        r.broker.order_status(&sl, None).await.unwrap().status,
+    );
     assert!(
         matches!(first, (OrderStatus::Filled, OrderStatus::Cancelled) | (OrderStatus::Cancelled, OrderStatus::Filled)),
         "exactly one exit fills and the other is cancelled: {first:?}"
@@ -146,7 +149,10 @@ async fn cancelling_a_bracket_entry_cancels_its_exits() {
     let c = r.broker.cancel(res[0].order_id.as_ref().unwrap(), None).await.unwrap();
     assert_eq!(c.status, OrderStatus::Cancelled);
     for leg in &res[1..] {
-        assert_eq!(r.broker.order_status(leg.order_id.as_ref().unwrap(), None).await.unwrap().status, OrderStatus::Cancelled);
+        assert_eq!(
+            r.broker.order_status(leg.order_id.as_ref().unwrap(), None).await.unwrap().status,
+            OrderStatus::Cancelled
+        );
     }
     let again = r.broker.cancel(res[0].order_id.as_ref().unwrap(), None).await.unwrap_err();
     assert!(again.message.contains("already cancelled"), "{}", again.message);

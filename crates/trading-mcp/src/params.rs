@@ -62,7 +62,7 @@ pub struct RiskParams {
     /// History window in trading days: 60 or 252 (default 252).
     #[serde(default)]
     pub lookback_days: Option<u32>,
-    /// Benchmark for beta (default SPY).
+    /// Benchmark for beta (default SPY; BTC on a crypto exchange).
     #[serde(default)]
     pub benchmark: Option<String>,
 }

@@ -40,6 +40,8 @@ pub const WRITE_TOOLS: &[&str] = &[
 
 const INSTRUCTIONS: &str = "Trade a brokerage account safely. Orders are two-step: call preview_order with the order's parameters, show the preview to the user, then call the order tool (buy, sell, close_position, stop_order, trailing_stop, bracket_order) with the same parameters and the confirmation_token it returned. Every refusal says which rule refused and which setting governs it. session_status shows whether this is a simulator, paper or live account and what would stop a trade. Research: scan_catalog and filter_catalog describe IBKR's 636 scanners, run_scanner runs one, price_history, contract_details and trading_schedule look instruments up. There is no news tool: IBKR's Client Portal API publishes no news endpoint.";
 
+const CRYPTO_INSTRUCTIONS: &str = "Trade a spot crypto exchange account safely. Symbols are pairs: BTC means BTC against the quote currency (BTC/USDT); amounts and limits are in that quote currency. Orders are two-step: call preview_order with the order's parameters, show the preview to the user, then call the order tool (buy, sell, close_position, stop_order) with the same parameters and the confirmation_token it returned. Spot only: no shorting, no trailing stops or brackets; an unsupported order says which capability is missing. Every refusal says which rule refused and which setting governs it. session_status shows the exchange, sandbox or live, and what would stop a trade. price_history and the analytics tools work on pairs; the IBKR scanners do not apply.";
+
 /// Server settings that are not guard policy.
 #[derive(Clone, Debug)]
 pub struct ServerSettings {
@@ -131,8 +133,16 @@ impl TradingServer {
         } else if account_type == "LIVE" {
             data["warning"] = json!("LIVE account: orders use real money.");
         }
-        if let Err(e) = identity {
-            data["identity_error"] = json!(e);
+        match identity {
+            Ok(i) if !i.verified && !simulator => {
+                let k = &self.broker.policy().keys;
+                data["identity_warning"] = json!(format!(
+                    "{account_type} comes from the {} label: {} cannot confirm it, so real orders also need {}=true.",
+                    k.trading_mode, k.venue, k.allow_live
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => data["identity_error"] = json!(e),
         }
         ok(data)
     }
@@ -179,8 +189,7 @@ impl TradingServer {
         if p.symbols.is_empty() || p.symbols.len() > 100 {
             return fail(TradeError::validation("symbols: give between 1 and 100 symbols"));
         }
-        let syms: Result<Vec<String>, TradeError> =
-            p.symbols.iter().map(|s| self.broker.canonical_symbol(s)).collect();
+        let syms: Result<Vec<String>, TradeError> = p.symbols.iter().map(|s| self.broker.canonical_symbol(s)).collect();
         match syms {
             Ok(s) => respond(self.broker.venue().quotes(&s).await),
             Err(e) => fail(e),
@@ -405,7 +414,13 @@ impl TradingServer {
         if !(lookback == 60 || lookback == 252) {
             return fail(TradeError::validation("lookback_days must be 60 or 252"));
         }
-        let bench = match self.broker.canonical_symbol(p.benchmark.as_deref().unwrap_or("SPY")) {
+        let bench = match self.broker.canonical_symbol(
+            p.benchmark.as_deref().unwrap_or(if self.broker.venue().capabilities().default_quote.is_some() {
+                "BTC"
+            } else {
+                "SPY"
+            }),
+        ) {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
@@ -747,6 +762,10 @@ impl ServerHandler for TradingServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(self.settings.name.clone(), env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(if self.broker.venue().capabilities().default_quote.is_some() {
+                CRYPTO_INSTRUCTIONS
+            } else {
+                INSTRUCTIONS
+            })
     }
 }
