@@ -315,6 +315,22 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_documented_in_env_example() {
+        let example = include_str!("../../../.env.example");
+        let documented: Vec<&str> = example
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .filter(|k| !k.starts_with('#'))
+            .collect();
+        for key in CRYPTO_SERVER_KEYS.iter().chain(SHARED_KEYS) {
+            assert!(documented.contains(key), "{key} is read by crypto-mcp but missing from .env.example");
+        }
+        for key in documented.iter().filter(|k| k.starts_with("CRYPTO_")) {
+            assert!(CRYPTO_SERVER_KEYS.contains(key), "{key} is in .env.example but crypto-mcp does not read it");
+        }
+    }
+
+    #[test]
     fn lists_are_per_venue() {
         let c =
             CryptoConfig::from_env(&env(&[("SYMBOL_ALLOWLIST", "AAPL"), ("CRYPTO_SYMBOL_DENYLIST", "btc")])).unwrap();
