@@ -1,0 +1,128 @@
+//! crypto-mcp round trips over stdio against the fake binance on loopback (every tool call
+//! goes MCP client → crypto-mcp → ccxt → HTTP → fake), and on the simulator.
+//! Run: `cargo bench -p crypto-agent --bench crypto_roundtrip` (numbers go to BENCHMARKS.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use exchange_fake::{FakeConfig, FakeExchange};
+use serde_json::{Value, json};
+use trading_mcp::client::McpChild;
+
+const BIN: &str = env!("CARGO_BIN_EXE_crypto-mcp");
+const CALLS: usize = 1000;
+const WARMUP: usize = 50;
+
+fn summary(name: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{name:<48} n={:<5} median {:>8.1} µs   p99 {:>8.1} µs",
+        v.len(),
+        pct(0.5).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6
+    );
+}
+
+async fn time_calls(c: &McpChild, tool: &str, args: Value, n: usize) -> Vec<Duration> {
+    for _ in 0..WARMUP {
+        let a = c.call(tool, args.clone()).await.unwrap();
+        assert!(!a.is_error, "{tool}: {:?}", a.body);
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let a = c.call(tool, args.clone()).await.unwrap();
+        out.push(t.elapsed());
+        assert!(!a.is_error, "{tool}: {:?}", a.body);
+    }
+    out
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> McpChild {
+    let j = dir.join(format!("{name}.jsonl")).display().to_string();
+    let mut env = vec![("CRYPTO_TRADE_JOURNAL_PATH", j.as_str()), ("EQUITY_SAMPLE_SECONDS", "0"), ("LOG_LEVEL", "error")];
+    env.extend_from_slice(extra);
+    McpChild::spawn(BIN.as_ref(), &env, Stdio::null()).await.unwrap()
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeExchange::start(FakeConfig::default(), 0).await.unwrap();
+    let base = fake.base_url();
+    let exchange = [
+        ("CRYPTO_BACKEND", "exchange"),
+        ("CRYPTO_API_BASE_URL", base.as_str()),
+        ("CRYPTO_API_KEY", "dummykey"),
+        ("CRYPTO_API_SECRET", "dummysecret"),
+    ];
+    println!("binary: {BIN}");
+
+    let mut cold = vec![];
+    for i in 0..20 {
+        let t = Instant::now();
+        let c = server(dir.path(), &format!("cold{i}"), &exchange).await;
+        c.list_tools().await.unwrap();
+        cold.push(t.elapsed());
+        c.shutdown().await.unwrap();
+    }
+    summary("cold start → first tools/list (exchange backend)", cold);
+    let mut first = vec![];
+    for i in 0..20 {
+        let c = server(dir.path(), &format!("first{i}"), &exchange).await;
+        let t = Instant::now();
+        c.call("get_quote", json!({"symbol": "BTC"})).await.unwrap();
+        first.push(t.elapsed());
+        c.shutdown().await.unwrap();
+    }
+    summary("first get_quote (loads markets, then a ticker)", first);
+
+    let c = server(dir.path(), "reads", &exchange).await;
+    c.call("get_quote", json!({"symbol": "BTC"})).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if let Some(kib) = c.pid().and_then(rss_kib) {
+        println!("{:<48} {:.1} MiB", "idle RSS after init + one call", kib as f64 / 1024.0);
+    }
+    summary("get_quote (1 ticker request)", time_calls(&c, "get_quote", json!({"symbol": "BTC"}), CALLS).await);
+    summary(
+        "get_quotes, 3 pairs (1 tickers request)",
+        time_calls(&c, "get_quotes", json!({"symbols": ["BTC", "ETH", "SOL"]}), CALLS).await,
+    );
+    summary("account_summary (balance + tickers)", time_calls(&c, "account_summary", json!({}), CALLS).await);
+    c.shutdown().await.unwrap();
+
+    let open = [
+        ("ORDER_CONFIRMATION", "off"),
+        ("DUPLICATE_WINDOW_SECONDS", "0"),
+        ("MAX_DAILY_ORDERS", "off"),
+        ("MAX_DAILY_VALUE", "off"),
+        ("MAX_POSITION_VALUE", "off"),
+        ("CRYPTO_DRY_RUN", "false"),
+        ("CRYPTO_ALLOW_LIVE", "true"),
+    ];
+    let mut env = exchange.to_vec();
+    env.extend(open);
+    let c = server(dir.path(), "orders", &env).await;
+    summary(
+        "guarded market buy, sent and filled",
+        time_calls(&c, "buy", json!({"symbol": "ETH", "cash_amount": 10}), CALLS).await,
+    );
+    c.shutdown().await.unwrap();
+
+    let c = server(dir.path(), "sim", &[]).await;
+    summary("get_quote on the simulator backend", time_calls(&c, "get_quote", json!({"symbol": "BTC"}), CALLS).await);
+    c.shutdown().await.unwrap();
+}
+
+fn main() {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(run());
+}
