@@ -50,7 +50,8 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> McpChild {
     let j = dir.join(format!("{name}.jsonl")).display().to_string();
-    let mut env = vec![("CRYPTO_TRADE_JOURNAL_PATH", j.as_str()), ("EQUITY_SAMPLE_SECONDS", "0"), ("LOG_LEVEL", "error")];
+    let mut env =
+        vec![("CRYPTO_TRADE_JOURNAL_PATH", j.as_str()), ("EQUITY_SAMPLE_SECONDS", "0"), ("LOG_LEVEL", "error")];
     env.extend_from_slice(extra);
     McpChild::spawn(BIN.as_ref(), &env, Stdio::null()).await.unwrap()
 }

@@ -42,6 +42,10 @@ pub const CRYPTO_SERVER_KEYS: &[&str] = &[
     "MCP_ALLOWED_HOSTS",
     "MCP_ALLOWED_ORIGINS",
     "PUBLIC_BASE_URL",
+    "LOGIN_PASSWORD",
+    "OAUTH_DB_PATH",
+    "OAUTH_ACCESS_TOKEN_TTL_SECONDS",
+    "OAUTH_REFRESH_TOKEN_TTL_DAYS",
     "LOG_LEVEL",
 ];
 
@@ -245,7 +249,7 @@ impl CryptoConfig {
             )
         });
         Ok(CryptoConfig {
-            transport: transport(&s, args)?,
+            transport: transport(&s, args, "crypto-mcp")?,
             backend,
             read_only: s.bool("READ_ONLY", false)?,
             policy,

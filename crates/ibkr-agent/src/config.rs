@@ -45,6 +45,10 @@ pub const IBKR_SERVER_KEYS: &[&str] = &[
     "MCP_ALLOWED_HOSTS",
     "MCP_ALLOWED_ORIGINS",
     "PUBLIC_BASE_URL",
+    "LOGIN_PASSWORD",
+    "OAUTH_DB_PATH",
+    "OAUTH_ACCESS_TOKEN_TTL_SECONDS",
+    "OAUTH_REFRESH_TOKEN_TTL_DAYS",
     "EQUITY_SAMPLE_SECONDS",
     "WAIT_POLL_MILLISECONDS",
     "LOG_LEVEL",
@@ -220,7 +224,7 @@ impl ServerConfig {
             });
             (s.get("EQUITY_HISTORY_PATH").map(PathBuf::from).unwrap_or(default), Duration::from_secs(every.max(10)))
         });
-        let transport = trading_mcp::launch::transport(&s, args)?;
+        let transport = trading_mcp::launch::transport(&s, args, "ibkr-mcp")?;
         Ok(ServerConfig {
             transport,
             gateway,

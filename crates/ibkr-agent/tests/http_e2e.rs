@@ -144,7 +144,11 @@ fn unsafe_or_unfinished_setups_refuse_to_start() {
     let e = run(&["--transport", "http"], &[("AUTH_MODE", "bearer"), ("STATIC_BEARER_TOKEN", "short")]);
     assert!(e.contains("STATIC_BEARER_TOKEN: is too short") && !e.contains("short\""), "{e}");
     let e = run(&["--transport", "http"], &[("AUTH_MODE", "oauth")]);
-    assert!(e.contains("AUTH_MODE: oauth is not available in this build yet"), "{e}");
+    assert!(e.contains("LOGIN_PASSWORD: is required with AUTH_MODE=oauth"), "{e}");
+    let e = run(&["--transport", "http"], &[("AUTH_MODE", "both"), ("LOGIN_PASSWORD", "correct horse battery")]);
+    assert!(e.contains("STATIC_BEARER_TOKEN: is required"), "{e}");
+    let e = run(&["--transport", "http"], &[("AUTH_MODE", "sometimes")]);
+    assert!(e.contains("'sometimes' is not oauth, bearer or both"), "{e}");
     let e = run(&["--transport", "carrier-pigeon"], &[]);
     assert!(e.contains("'carrier-pigeon' is not stdio or http"), "{e}");
 }

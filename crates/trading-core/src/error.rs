@@ -24,6 +24,8 @@ pub enum ErrorCode {
     NotFound,
     /// Local state (journal, configuration) failed.
     Internal,
+    /// The caller's OAuth token lacks the scope this tool needs.
+    InsufficientScope,
 }
 
 /// A failed tool call: what went wrong, whether retrying can help, and for guard refusals

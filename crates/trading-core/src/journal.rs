@@ -49,6 +49,8 @@ pub enum RecordKind {
     #[default]
     Outcome,
     Resolution,
+    /// A tool call over an authenticated transport: who called what (audit only).
+    Call,
 }
 
 /// One journal line. Order lines fill the order fields; resolution lines leave them null.
@@ -85,6 +87,11 @@ pub struct JournalRecord {
     pub status: String,
     pub filled_quantity: Option<Qty>,
     pub message: Option<String>,
+    /// Call lines: the tool and the caller (an OAuth client id, "static-bearer" or "loopback").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
     pub prev_hash: String,
 }
 
@@ -170,6 +177,9 @@ const DISPATCH_TIMES_KEPT: usize = 16;
 
 impl JournalIndex {
     fn apply(&mut self, r: &JournalRecord, tz: Tz) {
+        if r.kind == RecordKind::Call {
+            return;
+        }
         let time = r.time();
         let day = time.map(|t| t.with_timezone(&tz).date_naive());
         let Some(coid) = r.client_order_id.clone() else {
@@ -477,13 +487,25 @@ impl Journal {
     }
 
     /// Appends one record (chaining and fsyncing it) and updates the index.
-    pub fn append(&self, mut rec: JournalRecord) -> Result<(), JournalError> {
+    pub fn append(&self, rec: JournalRecord) -> Result<(), JournalError> {
+        self.write(rec, true)
+    }
+
+    /// Appends an audit line (a tool call), chained but not fsynced: losing the last ones in a
+    /// power cut loses no order state, and a read call should not wait for the disk.
+    pub fn append_audit(&self, rec: JournalRecord) -> Result<(), JournalError> {
+        self.write(rec, false)
+    }
+
+    fn write(&self, mut rec: JournalRecord, sync: bool) -> Result<(), JournalError> {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         rec.prev_hash = w.last_hash.clone();
         let line = serde_json::to_string(&rec)?;
         let err = io_err(&self.path);
         w.file.write_all(format!("{line}\n").as_bytes()).map_err(&err)?;
-        w.file.sync_data().map_err(&err)?;
+        if sync {
+            w.file.sync_data().map_err(&err)?;
+        }
         w.last_hash = line_hash(&line);
         w.index.apply(&rec, self.tz);
         Ok(())

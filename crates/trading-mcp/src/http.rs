@@ -1,6 +1,6 @@
 //! Streamable HTTP transport: rmcp's service on axum, stateless with JSON responses, `/mcp`
 //! and `/mcp/` both answered, TCP_NODELAY, Host and Origin validation, a request body limit,
-//! a static bearer token compared in constant time, and graceful shutdown.
+//! authentication (a static bearer token, OAuth 2.1, or both), and graceful shutdown.
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
@@ -16,30 +16,43 @@ use rmcp::transport::streamable_http_server::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::server::TradingServer;
+use crate::{
+    oauth::{Caller, OAuth, OAuthConfig},
+    server::TradingServer,
+};
 
-/// How HTTP callers prove who they are.
-#[derive(Clone)]
-pub enum HttpAuth {
-    /// No authentication (only allowed on a loopback address).
-    None,
-    /// `Authorization: Bearer <token>` with this token (kept only as its SHA-256).
-    Bearer([u8; 32]),
+/// How HTTP callers prove who they are (`AUTH_MODE`).
+#[derive(Clone, Debug, Default)]
+pub struct HttpAuth {
+    /// `Authorization: Bearer <STATIC_BEARER_TOKEN>` (kept only as its SHA-256).
+    pub bearer: Option<StaticBearer>,
+    /// OAuth 2.1 access tokens issued by this server.
+    pub oauth: Option<OAuthConfig>,
 }
 
-impl std::fmt::Debug for HttpAuth {
+/// The static token's digest; never printed.
+#[derive(Clone)]
+pub struct StaticBearer([u8; 32]);
+
+impl std::fmt::Debug for StaticBearer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a token or its hash.
-        f.write_str(match self {
-            HttpAuth::None => "HttpAuth::None",
-            HttpAuth::Bearer(_) => "HttpAuth::Bearer(<redacted>)",
-        })
+        f.write_str("StaticBearer(<redacted>)")
+    }
+}
+
+impl StaticBearer {
+    pub fn new(token: &str) -> Self {
+        StaticBearer(Sha256::digest(token.as_bytes()).into())
+    }
+    fn matches(&self, presented: &str) -> bool {
+        let d: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        crate::oauth::same(&d, &self.0)
     }
 }
 
 impl HttpAuth {
-    pub fn bearer(token: &str) -> Self {
-        HttpAuth::Bearer(Sha256::digest(token.as_bytes()).into())
+    pub fn is_none(&self) -> bool {
+        self.bearer.is_none() && self.oauth.is_none()
     }
 }
 
@@ -54,28 +67,79 @@ pub struct HttpOptions {
     /// unless it is a loopback origin.
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// The public URL in front of the server (issuer and resource behind a TLS proxy).
+    pub public_base_url: Option<String>,
 }
 
-/// Equal-time comparison of two digests.
-fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+struct Gate {
+    bearer: Option<StaticBearer>,
+    oauth: Option<Arc<OAuth>>,
 }
 
-async fn check_bearer(State(auth): State<Arc<HttpAuth>>, req: Request, next: Next) -> Response {
-    let HttpAuth::Bearer(want) = auth.as_ref() else { return next.run(req).await };
-    let presented =
-        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(token) if same(&Sha256::digest(token.trim().as_bytes()).into(), want) => next.run(req).await,
-        Some(_) => unauthorized(r#"Bearer error="invalid_token""#),
-        None => unauthorized("Bearer"),
+fn unauthorized(gate: &Gate, invalid: bool) -> Response {
+    let mut challenge = String::from("Bearer");
+    if let Some(o) = &gate.oauth {
+        challenge.push_str(&format!(" resource_metadata=\"{}\"", o.resource_metadata_url()));
+    }
+    if invalid {
+        challenge.push_str(if gate.oauth.is_some() { ", error=\"invalid_token\"" } else { " error=\"invalid_token\"" });
+    }
+    let mut r = (StatusCode::UNAUTHORIZED, "a valid bearer token is required").into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+/// Puts the [`Caller`] into the request (the tools read it) or answers 401.
+async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
+    if gate.bearer.is_none() && gate.oauth.is_none() {
+        req.extensions_mut().insert(Caller::with_all_scopes("loopback"));
+        return next.run(req).await;
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string());
+    let Some(token) = presented else { return unauthorized(&gate, false) };
+    let caller = if gate.bearer.as_ref().is_some_and(|b| b.matches(&token)) {
+        Some(Caller::with_all_scopes("static-bearer"))
+    } else {
+        gate.oauth.as_ref().and_then(|o| o.authenticate(&token).ok())
+    };
+    match caller {
+        Some(c) => {
+            req.extensions_mut().insert(c);
+            next.run(req).await
+        }
+        None => unauthorized(&gate, true),
     }
 }
 
-fn unauthorized(challenge: &'static str) -> Response {
-    let mut r = (StatusCode::UNAUTHORIZED, "a valid bearer token is required").into_response();
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-    r
+/// The Host check rmcp applies to /mcp, for the OAuth pages and endpoints too.
+async fn check_host(State(hosts): State<Arc<Vec<String>>>, req: Request, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let name = if host.starts_with('[') {
+        host.split_once(']').map_or(host, |(h, _)| h.trim_start_matches('['))
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    if hosts.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        next.run(req).await
+    } else {
+        (StatusCode::FORBIDDEN, "Host not allowed").into_response()
+    }
+}
+
+/// Why the HTTP server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::store::StoreError),
 }
 
 /// Serves `server` over streamable HTTP until `shutdown` resolves.
@@ -84,7 +148,11 @@ pub async fn serve(
     opts: HttpOptions,
     on_listen: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> Result<(), HttpError> {
+    let oauth = match &opts.auth.oauth {
+        Some(cfg) => Some(Arc::new(OAuth::open(cfg.clone())?)),
+        None => None,
+    };
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     hosts.extend(opts.allowed_hosts.iter().cloned());
     let mut origins: Vec<String> =
@@ -93,21 +161,31 @@ pub async fn serve(
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
-        .with_allowed_hosts(hosts)
+        .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins)
         .with_max_request_body_bytes(opts.max_body_bytes);
     let service = StreamableHttpService::new(move || Ok(server.clone()), LocalSessionManager::default().into(), config);
-    let app = Router::new()
-        // Nesting answers both /mcp and /mcp/, without a redirect.
-        .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(Arc::new(opts.auth.clone()), check_bearer));
+    let gate = Arc::new(Gate { bearer: opts.auth.bearer.clone(), oauth: oauth.clone() });
+    // Nesting answers both /mcp and /mcp/, without a redirect.
+    let mut app = Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(gate, authenticate));
+    if let Some(o) = &oauth {
+        let pages = crate::oauth::router(o.clone())
+            .layer(middleware::from_fn_with_state(Arc::new(hosts), check_host))
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
+        app = app.merge(pages);
+    }
     use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(opts.bind).await?;
-    on_listen(listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    if let Some(o) = &oauth {
+        o.set_issuer(opts.public_base_url.as_deref().unwrap_or(&format!("http://{addr}")));
+        tracing::info!(issuer = %o.issuer(), "OAuth authorization server ready");
+    }
+    on_listen(addr);
     let listener = listener.tap_io(|t| {
         let _ = t.set_nodelay(true);
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    Ok(axum::serve(listener, app).with_graceful_shutdown(shutdown).await?)
 }
 
 #[cfg(test)]
@@ -115,12 +193,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digests_compare_equal_only_when_equal() {
-        let a: [u8; 32] = Sha256::digest(b"secret-token").into();
-        let b: [u8; 32] = Sha256::digest(b"secret-token").into();
-        let c: [u8; 32] = Sha256::digest(b"secret-tokeN").into();
-        assert!(same(&a, &b));
-        assert!(!same(&a, &c));
-        assert_eq!(format!("{:?}", HttpAuth::bearer("secret-token")), "HttpAuth::Bearer(<redacted>)");
+    fn static_tokens_match_only_themselves_and_never_print() {
+        let b = StaticBearer::new("secret-token-0123456789abcdef");
+        assert!(b.matches("secret-token-0123456789abcdef"));
+        assert!(!b.matches("secret-token-0123456789abcdeF"));
+        assert_eq!(
+            format!("{:?}", HttpAuth { bearer: Some(b), oauth: None }),
+            "HttpAuth { bearer: Some(StaticBearer(<redacted>)), oauth: None }"
+        );
     }
 }

@@ -33,7 +33,8 @@ pub fn state_dir(env: &HashMap<String, String>) -> PathBuf {
 }
 
 /// Reads the transport from `--transport`/`--bind` (in `args`) or MCP_TRANSPORT/MCP_BIND.
-pub fn transport(s: &Settings<'_>, args: &[String]) -> Result<Transport, ConfigError> {
+/// `server` names the default OAuth database (`<server>-oauth.sqlite` in the state directory).
+pub fn transport(s: &Settings<'_>, args: &[String], server: &str) -> Result<Transport, ConfigError> {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let kind = flag("--transport").or(s.get("MCP_TRANSPORT").map(str::to_string)).unwrap_or_else(|| "stdio".into());
     match kind.to_ascii_lowercase().as_str() {
@@ -45,42 +46,30 @@ pub fn transport(s: &Settings<'_>, args: &[String]) -> Result<Transport, ConfigE
     let bind: std::net::SocketAddr = bind_raw
         .parse()
         .map_err(|_| bad("MCP_BIND", format!("'{bind_raw}' is not an address like 127.0.0.1:8000 (--bind)")))?;
-    let auth = match s.get("AUTH_MODE").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("none") => crate::http::HttpAuth::None,
-        Some("bearer") => match s.get("STATIC_BEARER_TOKEN") {
-            // The token is a secret: messages never echo it.
-            Some(t) if t.len() >= 24 => crate::http::HttpAuth::bearer(t),
-            Some(_) => {
-                return Err(bad(
-                    "STATIC_BEARER_TOKEN",
-                    "is too short: use at least 24 random characters (e.g. `openssl rand -hex 32`)",
-                ));
-            }
-            None => return Err(bad("STATIC_BEARER_TOKEN", "is required with AUTH_MODE=bearer")),
-        },
-        Some("oauth" | "both") => {
-            return Err(bad(
-                "AUTH_MODE",
-                "oauth is not available in this build yet (OAuth 2.1 is in progress); use AUTH_MODE=bearer with STATIC_BEARER_TOKEN",
-            ));
-        }
-        Some(v) => return Err(bad("AUTH_MODE", format!("'{v}' is not bearer (or oauth, coming)"))),
-    };
-    if matches!(auth, crate::http::HttpAuth::None) && !bind.ip().is_loopback() {
+    let auth = auth(s, server)?;
+    if auth.is_none() && !bind.ip().is_loopback() {
         return Err(bad(
             "AUTH_MODE",
             format!(
-                "binding {bind} without authentication is refused: set AUTH_MODE=bearer and STATIC_BEARER_TOKEN, or bind 127.0.0.1"
+                "binding {bind} without authentication is refused: set AUTH_MODE=oauth (with LOGIN_PASSWORD) or AUTH_MODE=bearer (with STATIC_BEARER_TOKEN), or bind 127.0.0.1"
             ),
         ));
     }
     let mut allowed_hosts: Vec<String> =
         s.list("MCP_ALLOWED_HOSTS").into_iter().map(|h| h.to_ascii_lowercase()).collect();
+    let mut public_base_url = None;
     if let Some(public) = s.get("PUBLIC_BASE_URL") {
-        let u = url::Url::parse(public).map_err(|_| bad("PUBLIC_BASE_URL", format!("'{public}' is not a URL")))?;
+        let u = url::Url::parse(public)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
+            .ok_or_else(|| bad("PUBLIC_BASE_URL", format!("'{public}' is not an http(s) URL")))?;
+        if u.path() != "/" || u.query().is_some() {
+            return Err(bad("PUBLIC_BASE_URL", "give the origin only, e.g. https://mcp.example.com (no path)"));
+        }
         if let Some(h) = u.host_str() {
             allowed_hosts.push(h.to_string());
         }
+        public_base_url = Some(public.trim_end_matches('/').to_string());
     }
     let allowed_origins = s
         .get("MCP_ALLOWED_ORIGINS")
@@ -92,7 +81,69 @@ pub fn transport(s: &Settings<'_>, args: &[String]) -> Result<Transport, ConfigE
         allowed_hosts,
         allowed_origins,
         max_body_bytes: 1 << 20,
+        public_base_url,
     }))
+}
+
+/// AUTH_MODE and its settings, strictly: a mode never runs without what it needs.
+fn auth(s: &Settings<'_>, server: &str) -> Result<crate::http::HttpAuth, ConfigError> {
+    let mode = s.get("AUTH_MODE").map(str::to_ascii_lowercase);
+    let (bearer, oauth) = match mode.as_deref() {
+        None | Some("none") => (false, false),
+        Some("bearer") => (true, false),
+        Some("oauth") => (false, true),
+        Some("both") => (true, true),
+        Some(v) => return Err(bad("AUTH_MODE", format!("'{v}' is not oauth, bearer or both"))),
+    };
+    let bearer = if bearer {
+        match s.get("STATIC_BEARER_TOKEN") {
+            // The token is a secret: messages never echo it.
+            Some(t) if t.len() >= 24 => Some(crate::http::StaticBearer::new(t)),
+            Some(_) => {
+                return Err(bad(
+                    "STATIC_BEARER_TOKEN",
+                    "is too short: use at least 24 random characters (e.g. `openssl rand -hex 32`)",
+                ));
+            }
+            None => return Err(bad("STATIC_BEARER_TOKEN", "is required with AUTH_MODE=bearer or both")),
+        }
+    } else {
+        None
+    };
+    let oauth = if oauth {
+        let password = match s.get("LOGIN_PASSWORD") {
+            Some(p) if p.chars().count() >= 12 => p,
+            Some(_) => return Err(bad("LOGIN_PASSWORD", "is too short: use at least 12 characters")),
+            None => {
+                return Err(bad(
+                    "LOGIN_PASSWORD",
+                    "is required with AUTH_MODE=oauth or both (the owner logs in with it to approve clients)",
+                ));
+            }
+        };
+        let access: u64 = s.parse("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 3600, "a whole number of seconds")?;
+        if !(60..=86_400).contains(&access) {
+            return Err(bad("OAUTH_ACCESS_TOKEN_TTL_SECONDS", "must be between 60 and 86400"));
+        }
+        let refresh: u64 = s.parse("OAUTH_REFRESH_TOKEN_TTL_DAYS", 30, "a whole number of days")?;
+        if !(1..=365).contains(&refresh) {
+            return Err(bad("OAUTH_REFRESH_TOKEN_TTL_DAYS", "must be between 1 and 365"));
+        }
+        Some(crate::oauth::OAuthConfig {
+            db_path: oauth_db_path(s, server),
+            password_sha256: <sha2::Sha256 as sha2::Digest>::digest(password.as_bytes()).into(),
+            access_ttl: std::time::Duration::from_secs(access),
+            refresh_ttl: std::time::Duration::from_secs(refresh * 86_400),
+        })
+    } else {
+        None
+    };
+    Ok(crate::http::HttpAuth { bearer, oauth })
+}
+
+/// OAUTH_DB_PATH, or `<server>-oauth.sqlite` in the state directory.
+pub fn oauth_db_path(s: &Settings<'_>, server: &str) -> PathBuf {
+    s.get("OAUTH_DB_PATH").map(PathBuf::from).unwrap_or_else(|| state_dir(s.0).join(format!("{server}-oauth.sqlite")))
 }
 
 /// Logs go to stderr (stdout carries the MCP protocol), filtered by LOG_LEVEL.
@@ -109,7 +160,7 @@ pub enum ServeError {
     #[error("MCP over stdio failed: {0}")]
     Stdio(String),
     #[error("MCP over HTTP failed: {0}")]
-    Http(#[from] std::io::Error),
+    Http(#[from] crate::http::HttpError),
 }
 
 /// Serves `server` until stdin closes (stdio) or SIGTERM / Ctrl-C (HTTP).

@@ -12,3 +12,4 @@ pub use server::{ServerSettings, TradingServer, WRITE_TOOLS};
 pub mod client;
 pub mod http;
 pub mod launch;
+pub mod oauth;

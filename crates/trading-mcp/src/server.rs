@@ -3,9 +3,10 @@
 use std::{sync::Arc, time::Duration};
 
 use rmcp::{
-    ServerHandler,
-    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    RoleServer, ServerHandler,
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
     model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig},
+    service::RequestContext,
     tool, tool_handler, tool_router,
 };
 use rust_decimal::Decimal;
@@ -14,6 +15,7 @@ use trading_core::{
     account::MarketHoursModel,
     broker::{GuardedBroker, OrderChange},
     error::{ErrorCode, TradeError},
+    journal::{JournalRecord, RecordKind},
     order::{OrderIntent, OrderResult},
 };
 
@@ -21,6 +23,7 @@ use crate::{
     analytics,
     envelope::{fail, ok, respond},
     equity::{EquityStore, drawdown},
+    oauth::Caller,
     params::*,
 };
 
@@ -393,10 +396,16 @@ impl TradingServer {
     /// the venue's executions.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     async fn trade_history(&self, Parameters(p): Parameters<HistoryParams>) -> CallToolResult {
-        let (records, corrupt) = match self.broker.journal().tail(p.limit.unwrap_or(50)) {
+        // Order lines only: the journal also holds the audit lines of remote calls.
+        let (mut records, corrupt) = match self.broker.journal().tail(0) {
             Ok(v) => v,
             Err(e) => return fail(TradeError::new(ErrorCode::Internal, e.to_string())),
         };
+        records.retain(|r| r.kind != RecordKind::Call);
+        let limit = p.limit.unwrap_or(50);
+        if limit > 0 && records.len() > limit {
+            records.drain(..records.len() - limit);
+        }
         let fills = self.broker.venue().fills().await.map_err(|e| e.to_string());
         ok(json!({
             "journal": records,
@@ -757,8 +766,84 @@ impl TradingServer {
     }
 }
 
+/// The HTTP caller of a request (none over stdio).
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
+    context.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Caller>()).cloned()
+}
+
+impl TradingServer {
+    /// Journals an HTTP tool call with its caller (the audit trail of remote access).
+    fn journal_call(&self, caller: &Caller, tool: &str, result: &CallToolResult) {
+        let body = result.structured_content.as_ref();
+        let error = body.and_then(|b| b.get("error"));
+        let data = body.and_then(|b| b.get("data"));
+        let order = data.and_then(|d| if d.is_array() { d.get(0) } else { Some(d) });
+        let field = |k: &str| order.and_then(|o| o.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+        let journal = self.broker.journal();
+        let rec = JournalRecord {
+            timestamp: journal.timestamp(self.broker.now()),
+            kind: RecordKind::Call,
+            venue: self.broker.venue().name(),
+            tool: Some(tool.to_string()),
+            caller: Some(caller.id.clone()),
+            status: match error {
+                Some(e) => e.get("code").and_then(|c| c.as_str()).unwrap_or("error").to_ascii_lowercase(),
+                None => "ok".into(),
+            },
+            order_id: field("order_id"),
+            client_order_id: field("client_order_id"),
+            message: error.and_then(|e| e.get("message")).and_then(|m| m.as_str()).map(str::to_string),
+            ..Default::default()
+        };
+        if let Err(e) = journal.append_audit(rec) {
+            tracing::warn!("the journal could not record a call to {tool} by {}: {e}", caller.id);
+        }
+    }
+}
+
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for TradingServer {
+    async fn list_tools(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, rmcp::ErrorData> {
+        let caller = caller_of(&context);
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| caller.as_ref().is_none_or(|c| c.allows(&t.name)))
+            .collect();
+        Ok(rmcp::model::ListToolsResult { tools, ..Default::default() })
+    }
+
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        let caller = caller_of(&context);
+        let tool = request.name.to_string();
+        if let Some(c) = caller.as_ref().filter(|c| !c.allows(&tool) && self.tool_router.has_route(&tool)) {
+            let need = crate::oauth::scope_of(&tool);
+            let refusal = fail(TradeError::new(
+                ErrorCode::InsufficientScope,
+                format!(
+                    "{tool} needs the '{need}' scope; this connection was granted '{}'. Reconnect and approve '{need}' to use it.",
+                    c.scopes.join(" ")
+                ),
+            ));
+            self.journal_call(c, &tool, &refusal);
+            return Ok(refusal.into());
+        }
+        let response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
+        if let (Some(c), rmcp::model::CallToolResponse::Complete(result)) = (&caller, &response) {
+            self.journal_call(c, &tool, result);
+        }
+        Ok(response)
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(self.settings.name.clone(), env!("CARGO_PKG_VERSION")))
