@@ -12,7 +12,7 @@ use crate::TradingServer;
 #[derive(Clone, Debug)]
 pub enum Transport {
     Stdio,
-    Http(crate::http::HttpOptions),
+    Http(Box<crate::http::HttpOptions>),
 }
 
 fn bad(key: &str, message: impl Into<String>) -> ConfigError {
@@ -75,14 +75,14 @@ pub fn transport(s: &Settings<'_>, args: &[String], server: &str) -> Result<Tran
         .get("MCP_ALLOWED_ORIGINS")
         .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
         .unwrap_or_default();
-    Ok(Transport::Http(crate::http::HttpOptions {
+    Ok(Transport::Http(Box::new(crate::http::HttpOptions {
         bind,
         auth,
         allowed_hosts,
         allowed_origins,
         max_body_bytes: 1 << 20,
         public_base_url,
-    }))
+    })))
 }
 
 /// AUTH_MODE and its settings, strictly: a mode never runs without what it needs.
@@ -183,7 +183,7 @@ pub async fn serve(server: TradingServer, transport: Transport, name: &'static s
                 }
                 tracing::info!("{name} shutting down");
             };
-            crate::http::serve(server, opts, |addr| tracing::info!("{name} listening on http://{addr}/mcp"), shutdown)
+            crate::http::serve(server, *opts, |addr| tracing::info!("{name} listening on http://{addr}/mcp"), shutdown)
                 .await?;
         }
     }
