@@ -146,6 +146,23 @@ pub fn oauth_db_path(s: &Settings<'_>, server: &str) -> PathBuf {
     s.get("OAUTH_DB_PATH").map(PathBuf::from).unwrap_or_else(|| state_dir(s.0).join(format!("{server}-oauth.sqlite")))
 }
 
+/// `<server> auth ...`: the OAuth administration subcommand. `None` when `args` is not one.
+pub fn auth_subcommand(args: &[String], env: &HashMap<String, String>, server: &str) -> Option<std::process::ExitCode> {
+    if args.first().map(String::as_str) != Some("auth") {
+        return None;
+    }
+    Some(match crate::oauth::cli::run(&args[1..], env, server) {
+        Ok(out) => {
+            print!("{out}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{server} auth: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    })
+}
+
 /// Logs go to stderr (stdout carries the MCP protocol), filtered by LOG_LEVEL.
 pub fn init_logging(env: &HashMap<String, String>) {
     let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");

@@ -3,6 +3,7 @@
 //! grant with PKCE S256 only, rotated refresh tokens, RFC 8707 resource checks, RFC 7009
 //! revocation. The authorize step is gated by the owner's password and an explicit consent.
 
+pub mod cli;
 mod pages;
 mod routes;
 pub mod store;

@@ -70,7 +70,7 @@ pub fn consent(
         "tradegate: allow access?",
         &format!(
             "<p><b>{}</b> (client <code>{}</code>) wants access to this tradegate server. After you allow it, it is sent back to <b>{}</b>.</p>\
-             <p>It asks to:</p><ul>{items}</ul><p>Untick what it should not get. You can revoke it later with <code>tradegate-auth revoke-client</code>.</p>\
+             <p>It asks to:</p><ul>{items}</ul><p>Untick what it should not get. You can revoke it later with the server's <code>auth revoke-client</code> command.</p>\
              <form method=\"post\" action=\"/authorize\">{fields}<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <p><button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",

@@ -161,7 +161,7 @@ async fn register(State(o): Shared, body: Bytes) -> Response {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_client_metadata",
-                "too many registered clients; revoke some with tradegate-auth",
+                "too many registered clients; revoke some with the server's auth revoke-client command",
             );
         }
         Ok(_) => {}
