@@ -58,7 +58,8 @@ async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> Mc
 
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = FakeExchange::start(FakeConfig::default(), 0).await.unwrap();
+    let rich = FakeConfig { balances: vec![("USDT".into(), "100000000".into())], ..FakeConfig::default() };
+    let fake = FakeExchange::start(rich, 0).await.unwrap();
     let base = fake.base_url();
     let exchange = [
         ("CRYPTO_BACKEND", "exchange"),

@@ -198,16 +198,39 @@ async fn gateway(dir: &std::path::Path) {
     c.shutdown().await.unwrap();
 }
 
-/// Round trips over streamable HTTP (stateless JSON) with and without the bearer check.
+/// Round trips over streamable HTTP (stateless JSON): no auth, the static bearer token, and
+/// an OAuth access token (a SQLite lookup per request, plus the journaled call line).
 async fn http_section() {
     use std::io::BufRead;
-    for (label, env) in [
-        ("no auth", vec![]),
-        ("bearer", vec![("AUTH_MODE", "bearer"), ("STATIC_BEARER_TOKEN", "0123456789abcdef0123456789abcdef")]),
+    const OAUTH_TOKEN: &str = "tga_benchmark-token-0123456789abcdef0123456789";
+    for (label, env, token) in [
+        ("no auth", vec![], ""),
+        (
+            "bearer",
+            vec![("AUTH_MODE", "bearer"), ("STATIC_BEARER_TOKEN", "0123456789abcdef0123456789abcdef")],
+            "0123456789abcdef0123456789abcdef",
+        ),
+        ("oauth", vec![("AUTH_MODE", "oauth"), ("LOGIN_PASSWORD", "benchmark password")], OAUTH_TOKEN),
     ] {
         let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // An access token put straight into the store, as the token endpoint would.
+        let db = dir.path().join("oauth.sqlite");
+        let store = trading_mcp::oauth::Store::open(&db).unwrap();
+        let client = trading_mcp::oauth::store::Client {
+            client_id: "tgc_bench".into(),
+            client_name: "bench".into(),
+            redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
+            created_at: 0,
+            revoked: false,
+        };
+        store.add_client(&client).unwrap();
+        let resource = format!("http://127.0.0.1:{port}/mcp");
+        store.add_token(OAUTH_TOKEN, "access", "tgc_bench", "read", &resource, i64::MAX, "tgf_bench", 0).unwrap();
+        drop(store);
         let mut child = std::process::Command::new(BIN)
-            .args(["--transport", "http", "--bind", "127.0.0.1:0"])
+            .args(["--transport", "http", "--bind", &format!("127.0.0.1:{port}")])
+            .env("OAUTH_DB_PATH", &db)
             .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
             .env("EQUITY_SAMPLE_SECONDS", "0")
             .env("LOG_LEVEL", "info")
@@ -232,7 +255,7 @@ async fn http_section() {
                 .post(&url)
                 .header("accept", "application/json, text/event-stream")
                 .header("mcp-protocol-version", "2025-11-25")
-                .header("authorization", "Bearer 0123456789abcdef0123456789abcdef")
+                .header("authorization", format!("Bearer {token}"))
                 .json(&body)
                 .send()
                 .await
