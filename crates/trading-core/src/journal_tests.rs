@@ -197,3 +197,27 @@ fn tail_returns_the_last_n() {
     let (recs, _) = j.tail(2).unwrap();
     assert_eq!(recs.iter().map(|r| r.client_order_id.clone().unwrap()).collect::<Vec<_>>(), vec!["c3", "c4"]);
 }
+
+#[test]
+fn call_lines_are_chained_audit_that_the_index_ignores() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = open(&dir);
+    // A call line that even looks like a sent buy must not count toward spend or open a dispatch.
+    let call = JournalRecord {
+        kind: RecordKind::Call,
+        tool: Some("buy".into()),
+        caller: Some("tgc_client".into()),
+        ..buy(&j, RecordKind::Call, "c", t(15, 0, 0), "ok")
+    };
+    j.append_audit(call).unwrap();
+    j.append(buy(&j, RecordKind::Intent, "a", t(15, 0, 1), "pending")).unwrap();
+    let day = j.day_of(t(15, 0, 0));
+    assert_eq!(j.with_index(|i| i.spent_on(day)), dec!(50), "only the real intent counts");
+    assert_eq!(j.with_index(|i| i.unresolved().len()), 1);
+    drop(j);
+    let j = open(&dir);
+    assert!(j.integrity().is_clean(), "call lines are part of the chain");
+    let (lines, _) = j.tail(0).unwrap();
+    assert_eq!((lines[0].tool.as_deref(), lines[0].caller.as_deref()), (Some("buy"), Some("tgc_client")));
+    assert_eq!(j.with_index(|i| i.spent_on(day)), dec!(50));
+}
