@@ -219,3 +219,52 @@ async fn healthcheck_reports_ok_or_a_one_line_hint() {
     assert_eq!(down.status.code(), Some(1));
     assert!(out.lines().last().unwrap().starts_with("[WARN] cannot reach binance"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crypto_mcp_serves_http_with_a_bearer_token_too() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let token = "crypto-token-0123456789abcdef0123";
+    let mut child = std::process::Command::new(BIN)
+        .args(["--transport", "http", "--bind", "127.0.0.1:0"])
+        .env_clear()
+        .env("CRYPTO_TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
+        .env("EQUITY_SAMPLE_SECONDS", "0")
+        .env("AUTH_MODE", "bearer")
+        .env("STATIC_BEARER_TOKEN", token)
+        .env("LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let l = lines.next().expect("crypto-mcp exited before listening").unwrap();
+        if let Some(u) = l.split("listening on ").nth(1) {
+            break u.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let post = |auth: Option<&str>| {
+        let mut r = reqwest::Client::new()
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_quote", "arguments": {"symbol": "eth"}}}));
+        if let Some(t) = auth {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    let ok: Value = post(Some(token)).await.unwrap().json().await.unwrap();
+    assert_eq!(ok["result"]["structuredContent"]["data"]["symbol"], "ETH/USDT", "{ok}");
+    // The call is journaled with its caller.
+    let journal = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
+    assert!(
+        journal.contains("\"caller\":\"static-bearer\"") && journal.contains("\"tool\":\"get_quote\""),
+        "{journal}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
