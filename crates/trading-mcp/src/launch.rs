@@ -1,12 +1,20 @@
 //! What every server binary does the same way: settings for the transport, where state lives,
 //! logging to stderr, and serving over stdio or HTTP until told to stop.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{collections::HashMap, future::Future, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use rmcp::ServiceExt;
-use trading_core::config::{ConfigError, Settings};
+use trading_core::{
+    broker::GuardedBroker,
+    config::{ConfigError, Policy, Settings},
+    journal::Journal,
+    ports::{Clock, Venue},
+};
 
-use crate::TradingServer;
+use crate::{
+    ServerSettings, TradingServer,
+    equity::{self, EquityError, EquityStore},
+};
 
 /// How MCP clients reach the server.
 #[derive(Clone, Debug)]
@@ -205,4 +213,97 @@ pub async fn serve(server: TradingServer, transport: Transport, name: &'static s
         }
     }
     Ok(())
+}
+
+/// Everything a server needs once its venue exists.
+pub struct Launch {
+    /// "ibkr-mcp" or "crypto-mcp".
+    pub name: &'static str,
+    /// What session_status reports as the backend ("sim", "gateway", "binance").
+    pub backend: String,
+    pub venue: Arc<dyn Venue>,
+    pub policy: Policy,
+    pub journal: Journal,
+    pub clock: Arc<dyn Clock>,
+    pub read_only: bool,
+    pub poll_interval: Duration,
+    pub equity_history: Option<(PathBuf, Duration)>,
+    pub transport: Transport,
+}
+
+/// Why a server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Equity(#[from] EquityError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Starts the equity sampler, the guarded broker and the tool server, and serves it.
+pub async fn run(l: Launch) -> Result<(), LaunchError> {
+    tracing::info!(
+        backend = %l.backend,
+        venue = %l.venue.name(),
+        journal = %l.journal.path().display(),
+        dry_run = l.policy.dry_run,
+        read_only = l.read_only,
+        "{} starting",
+        l.name
+    );
+    let equity = match &l.equity_history {
+        Some((path, every)) => {
+            let store = Arc::new(EquityStore::open(path)?);
+            equity::spawn_sampler(l.venue.clone(), store.clone(), l.clock.clone(), *every);
+            Some(store)
+        }
+        None => None,
+    };
+    let broker = Arc::new(GuardedBroker::new(l.venue, l.policy, Arc::new(l.journal), l.clock));
+    let settings = ServerSettings {
+        name: l.name.into(),
+        backend: l.backend,
+        read_only: l.read_only,
+        poll_interval: l.poll_interval,
+        equity,
+    };
+    serve(TradingServer::new(broker, settings), l.transport, l.name).await?;
+    Ok(())
+}
+
+/// A server binary's `main`: the `auth` subcommand, or `run` on a Tokio runtime, with any
+/// error printed on one line and a failure exit code.
+pub fn main<E, F>(name: &'static str, multi_thread: bool, run: impl FnOnce() -> F) -> ExitCode
+where
+    E: std::fmt::Display,
+    F: Future<Output = Result<(), E>>,
+{
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("auth") {
+        // A .env in the working directory is read as the server reads it.
+        let _ = dotenvy::dotenv();
+        let env: HashMap<String, String> = std::env::vars().collect();
+        if let Some(code) = auth_subcommand(&args, &env, name) {
+            return code;
+        }
+    }
+    let rt = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
