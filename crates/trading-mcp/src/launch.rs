@@ -271,9 +271,10 @@ pub async fn run(l: Launch) -> Result<(), LaunchError> {
     Ok(())
 }
 
-/// A server binary's `main`: the `auth` subcommand, or `run` on a Tokio runtime, with any
+/// A server binary's `main`: the `auth` subcommand, or `run` on a current-thread Tokio
+/// runtime (one client, sequential calls: no cross-thread wake-ups on the hot path), with any
 /// error printed on one line and a failure exit code.
-pub fn main<E, F>(name: &'static str, multi_thread: bool, run: impl FnOnce() -> F) -> ExitCode
+pub fn main<E, F>(name: &'static str, run: impl FnOnce() -> F) -> ExitCode
 where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>>,
@@ -287,12 +288,7 @@ where
             return code;
         }
     }
-    let rt = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
-    };
-    let rt = match rt {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{name}: cannot start the runtime: {e}");

@@ -52,6 +52,5 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    // ccxt parses large payloads on the runtime's threads: give it two.
-    launch::main("crypto-mcp", true, run)
+    launch::main("crypto-mcp", run)
 }

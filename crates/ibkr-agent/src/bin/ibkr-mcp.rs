@@ -54,5 +54,5 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    launch::main("ibkr-mcp", false, run)
+    launch::main("ibkr-mcp", run)
 }
