@@ -58,8 +58,7 @@ async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> Mc
 
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
-    let rich = FakeConfig { balances: vec![("USDT".into(), "100000000".into())], ..FakeConfig::default() };
-    let fake = FakeExchange::start(rich, 0).await.unwrap();
+    let fake = fake_on_its_own_thread();
     let base = fake.base_url();
     let exchange = [
         ("CRYPTO_BACKEND", "exchange"),
@@ -125,6 +124,21 @@ async fn run() {
     c.shutdown().await.unwrap();
 }
 
+/// The fake runs on its own thread and runtime, so the client below is a plain
+/// current-thread MCP client like the ibkr-mcp benchmark's.
+fn fake_on_its_own_thread() -> FakeExchange {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let rich = FakeConfig { balances: vec![("USDT".into(), "100000000".into())], ..FakeConfig::default() };
+            tx.send(FakeExchange::start(rich, 0).await.unwrap()).unwrap();
+            std::future::pending::<()>().await
+        })
+    });
+    rx.recv().unwrap()
+}
+
 fn main() {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(run());
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run());
 }
