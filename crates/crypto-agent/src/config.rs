@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use sim_venue::{SimConfig, SimProfile};
 use trading_core::{
     account::MarketHoursModel,
-    config::{CRYPTO_KEYS, ConfigError, Policy, SHARED_KEYS, Settings, TradingMode, unknown_keys},
+    config::{CRYPTO_KEYS, ConfigError, Policy, Settings, TradingMode},
 };
-use trading_mcp::launch::{Transport, state_dir, transport};
+use trading_mcp::launch::{self, Transport, state_dir, transport};
 
 /// Every key this server reads (typos of them are warned about at start).
 pub const CRYPTO_SERVER_KEYS: &[&str] = &[
@@ -225,29 +225,20 @@ impl CryptoConfig {
         if poll_ms == 0 {
             return Err(bad("WAIT_POLL_MILLISECONDS", "must be at least 1"));
         }
-        let mut known: Vec<&str> = CRYPTO_SERVER_KEYS.to_vec();
-        known.extend_from_slice(SHARED_KEYS);
-        let mut warnings: Vec<String> = unknown_keys(env, &known, WATCHED_PREFIXES)
-            .into_iter()
-            .map(|k| format!("unknown setting {k} ignored (a typo? every setting is listed in .env.example)"))
-            .collect();
-        warnings.extend(policy.warnings());
+        let mut warnings = launch::startup_warnings(env, CRYPTO_SERVER_KEYS, WATCHED_PREFIXES, &policy);
         if backend == Backend::Exchange && (exchange.api_key.is_empty() || exchange.secret.is_empty()) {
             warnings.push(
                 "CRYPTO_API_KEY / CRYPTO_API_SECRET are not set: quotes work, balances and orders will fail".into(),
             );
         }
-        let every: u64 = s.parse("EQUITY_SAMPLE_SECONDS", 300, "a whole number of seconds (0 turns sampling off)")?;
-        let equity_history = (every > 0).then(|| {
-            let default = state_dir(env).join(match backend {
+        let equity_history = launch::equity_history(
+            &s,
+            "CRYPTO_EQUITY_HISTORY_PATH",
+            &match backend {
                 Backend::Sim => "crypto-sim-equity.sqlite".to_string(),
                 Backend::Exchange => format!("crypto-{}-equity.sqlite", exchange.id),
-            });
-            (
-                s.get("CRYPTO_EQUITY_HISTORY_PATH").map(PathBuf::from).unwrap_or(default),
-                Duration::from_secs(every.max(10)),
-            )
-        });
+            },
+        )?;
         Ok(CryptoConfig {
             transport: transport(&s, args, "crypto-mcp")?,
             backend,
@@ -265,6 +256,8 @@ impl CryptoConfig {
 
 #[cfg(test)]
 mod tests {
+    use trading_core::config::SHARED_KEYS;
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {

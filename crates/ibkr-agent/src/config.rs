@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sim_venue::SimConfig;
 use trading_core::{
     account::MarketHoursModel,
-    config::{ConfigError, IBKR_KEYS, Policy, SHARED_KEYS, Settings, unknown_keys},
+    config::{ConfigError, IBKR_KEYS, Policy, Settings},
 };
 
 /// Every key this server reads (typos of them are warned about at start).
@@ -208,22 +208,16 @@ impl ServerConfig {
         if poll_ms == 0 {
             return Err(bad("WAIT_POLL_MILLISECONDS", "must be at least 1"));
         }
-        let mut known: Vec<&str> = IBKR_SERVER_KEYS.to_vec();
-        known.extend_from_slice(SHARED_KEYS);
-        let mut warnings: Vec<String> = unknown_keys(env, &known, WATCHED_PREFIXES)
-            .into_iter()
-            .map(|k| format!("unknown setting {k} ignored (a typo? every setting is listed in .env.example)"))
-            .collect();
-        warnings.extend(policy.warnings());
+        let warnings = trading_mcp::launch::startup_warnings(env, IBKR_SERVER_KEYS, WATCHED_PREFIXES, &policy);
         let gateway = gateway_options(&s, policy.expected_account.clone())?;
-        let every: u64 = s.parse("EQUITY_SAMPLE_SECONDS", 300, "a whole number of seconds (0 turns sampling off)")?;
-        let equity_history = (every > 0).then(|| {
-            let default = trading_mcp::launch::state_dir(env).join(match backend {
+        let equity_history = trading_mcp::launch::equity_history(
+            &s,
+            "EQUITY_HISTORY_PATH",
+            match backend {
                 Backend::Sim => "ibkr-sim-equity.sqlite",
                 Backend::Gateway => "ibkr-equity.sqlite",
-            });
-            (s.get("EQUITY_HISTORY_PATH").map(PathBuf::from).unwrap_or(default), Duration::from_secs(every.max(10)))
-        });
+            },
+        )?;
         let transport = trading_mcp::launch::transport(&s, args, "ibkr-mcp")?;
         Ok(ServerConfig {
             transport,

@@ -1,3 +1,5 @@
+use trading_core::config::SHARED_KEYS;
+
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {

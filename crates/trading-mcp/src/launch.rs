@@ -154,6 +154,38 @@ pub fn oauth_db_path(s: &Settings<'_>, server: &str) -> PathBuf {
     s.get("OAUTH_DB_PATH").map(PathBuf::from).unwrap_or_else(|| state_dir(s.0).join(format!("{server}-oauth.sqlite")))
 }
 
+/// Keys the server does not know under its watched prefixes (likely typos), then the
+/// policy's own warnings.
+pub fn startup_warnings(
+    env: &HashMap<String, String>,
+    known: &[&str],
+    prefixes: &[&str],
+    policy: &Policy,
+) -> Vec<String> {
+    let mut all: Vec<&str> = known.to_vec();
+    all.extend_from_slice(trading_core::config::SHARED_KEYS);
+    let mut w: Vec<String> = trading_core::config::unknown_keys(env, &all, prefixes)
+        .into_iter()
+        .map(|k| format!("unknown setting {k} ignored (a typo? every setting is listed in .env.example)"))
+        .collect();
+    w.extend(policy.warnings());
+    w
+}
+
+/// The equity history for drawdown_tracker: `path_key` or `default_file` in the state
+/// directory, sampled every EQUITY_SAMPLE_SECONDS (0 turns it off).
+pub fn equity_history(
+    s: &Settings<'_>,
+    path_key: &str,
+    default_file: &str,
+) -> Result<Option<(PathBuf, Duration)>, ConfigError> {
+    let every: u64 = s.parse("EQUITY_SAMPLE_SECONDS", 300, "a whole number of seconds (0 turns sampling off)")?;
+    Ok((every > 0).then(|| {
+        let path = s.get(path_key).map(PathBuf::from).unwrap_or_else(|| state_dir(s.0).join(default_file));
+        (path, Duration::from_secs(every.max(10)))
+    }))
+}
+
 /// `<server> auth ...`: the OAuth administration subcommand. `None` when `args` is not one.
 pub fn auth_subcommand(args: &[String], env: &HashMap<String, String>, server: &str) -> Option<std::process::ExitCode> {
     if args.first().map(String::as_str) != Some("auth") {
