@@ -256,6 +256,15 @@ impl CryptoVenue {
         &self.client
     }
 
+    fn mode(&self) -> &'static str {
+        if self.client.sandbox { "sandbox" } else { "live" }
+    }
+
+    /// The account as session_status reports it (and CRYPTO_ACCOUNT_ID matches).
+    fn account_id(&self) -> String {
+        format!("{}-{}", self.client.id, self.mode())
+    }
+
     fn remember(&self, symbol: &str) {
         self.known_symbols.lock().unwrap_or_else(|p| p.into_inner()).insert(symbol.to_string());
     }
@@ -315,16 +324,42 @@ impl CryptoVenue {
         Ok(out)
     }
 
-    /// Non-zero holdings other than the quote currency, as (asset, total).
-    fn holdings(&self, b: &ccxt::types::Balances) -> Vec<(String, Decimal)> {
+    /// Non-zero holdings other than the quote currency, as (BASE/QUOTE, total). Pairs the
+    /// exchange lists are remembered, so `fills` asks for their trades.
+    fn holdings(&self, b: &ccxt::types::Balances, markets: &HashMap<String, MarketRules>) -> Vec<(String, Decimal)> {
         let mut v: Vec<(String, Decimal)> = b
             .total
             .iter()
             .filter(|(asset, _)| **asset != self.quote)
-            .filter_map(|(asset, t)| dec(*t).filter(|d| *d != Decimal::ZERO).map(|d| (asset.clone(), d)))
+            .filter_map(|(asset, t)| {
+                dec(*t).filter(|d| *d != Decimal::ZERO).map(|d| (format!("{asset}/{}", self.quote), d))
+            })
             .collect();
         v.sort();
+        for (pair, _) in v.iter().filter(|(p, _)| markets.contains_key(p)) {
+            self.remember(pair);
+        }
         v
+    }
+
+    /// The balances and every holding with its last price in the quote currency (one balance
+    /// request, one tickers request); a holding without a listed pair has no price.
+    async fn priced_holdings(
+        &self,
+    ) -> Result<(ccxt::types::Balances, Vec<(String, Decimal, Option<Decimal>)>), VenueError> {
+        let b = self.balances().await?;
+        let markets = self.markets().await?;
+        let holdings = self.holdings(&b, &markets);
+        let pairs: Vec<String> = holdings.iter().map(|(p, _)| p.clone()).filter(|p| markets.contains_key(p)).collect();
+        let tickers = self.tickers(pairs).await?;
+        let priced = holdings
+            .into_iter()
+            .map(|(pair, qty)| {
+                let px = tickers.get(&pair).and_then(|t| dec_opt(t.last.or(t.close)));
+                (pair, qty, px)
+            })
+            .collect();
+        Ok((b, priced))
     }
 
     /// The symbol of an order we know only by id: from the caller, else among open orders.
@@ -365,7 +400,6 @@ impl CryptoVenue {
             Size::Cash(c)
                 if o.order_type == OrderType::Market && o.side == Side::Buy && self.client.has.market_buy_with_cost =>
             {
-                let px = limit.or(dec_opt(self.ticker(&o.symbol).await?.ask));
                 if let Some(min) = rules.min_cost.filter(|m| c.0 < *m) {
                     return Err(VenueError::InvalidRequest(format!(
                         "order value {} is below {}'s minimum order value {} (limits.cost.min)",
@@ -374,7 +408,8 @@ impl CryptoVenue {
                         fmt_money(min, &rules.quote)
                     )));
                 }
-                (px.map(|p| floor_to_step(c.0 / p, rules.amount_step)), Some(c.0), px)
+                // The exchange sizes it (quoteOrderQty): no price is needed to send it.
+                (None, Some(c.0), None)
             }
             Size::Cash(c) => {
                 let t = self.ticker(&o.symbol).await?;
@@ -500,31 +535,25 @@ impl Account for CryptoVenue {
     async fn identity(&self) -> Result<AccountIdentity, VenueError> {
         // An exchange does not say whether keys are testnet keys: the mode is our label.
         Ok(AccountIdentity {
-            account_id: Some(format!("{}-{}", self.client.id, if self.client.sandbox { "sandbox" } else { "live" })),
+            account_id: Some(self.account_id()),
             is_paper: Some(self.client.sandbox),
             verified: false,
         })
     }
 
     async fn summary(&self) -> Result<AccountSummary, VenueError> {
-        let b = self.balances().await?;
-        let markets = self.markets().await?;
-        let holdings = self.holdings(&b);
-        let pairs: Vec<String> =
-            holdings.iter().map(|(a, _)| format!("{a}/{}", self.quote)).filter(|p| markets.contains_key(p)).collect();
-        let tickers = self.tickers(pairs).await?;
+        let (b, holdings) = self.priced_holdings().await?;
         let mut value = Some(Decimal::ZERO);
-        for (asset, qty) in &holdings {
-            let px = tickers.get(&format!("{asset}/{}", self.quote)).and_then(|t| dec_opt(t.last.or(t.close)));
+        for (_, qty, px) in &holdings {
             value = match (value, px) {
-                (Some(v), Some(p)) => Some(v + *qty * p),
+                (Some(v), Some(p)) => Some(v + *qty * *p),
                 _ => None,
             };
         }
         let free = b.free.get(&self.quote).copied().and_then(dec).unwrap_or_default();
         let total = b.total.get(&self.quote).copied().and_then(dec).unwrap_or_default();
         Ok(AccountSummary {
-            account_id: format!("{}-{}", self.client.id, if self.client.sandbox { "sandbox" } else { "live" }),
+            account_id: self.account_id(),
             currency: self.quote.clone(),
             cash: Some(Money(total)),
             available_funds: Some(Money(free)),
@@ -536,28 +565,16 @@ impl Account for CryptoVenue {
     }
 
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {
-        let b = self.balances().await?;
-        let markets = self.markets().await?;
-        let holdings = self.holdings(&b);
-        let pairs: Vec<String> =
-            holdings.iter().map(|(a, _)| format!("{a}/{}", self.quote)).filter(|p| markets.contains_key(p)).collect();
-        for p in &pairs {
-            self.remember(p);
-        }
-        let tickers = self.tickers(pairs).await?;
+        let (_, holdings) = self.priced_holdings().await?;
         Ok(holdings
             .into_iter()
-            .map(|(asset, qty)| {
-                let symbol = format!("{asset}/{}", self.quote);
-                let px = tickers.get(&symbol).and_then(|t| dec_opt(t.last.or(t.close)));
-                Position {
-                    symbol,
-                    quantity: Qty(qty),
-                    avg_cost: None,
-                    market_price: px.map(Price),
-                    market_value: px.map(|p| Money((qty * p).round_dp(8))),
-                    unrealized_pnl: None,
-                }
+            .map(|(symbol, qty, px)| Position {
+                symbol,
+                quantity: Qty(qty),
+                avg_cost: None,
+                market_price: px.map(Price),
+                market_value: px.map(|p| Money((qty * p).round_dp(8))),
+                unrealized_pnl: None,
             })
             .collect())
     }
@@ -571,7 +588,7 @@ impl Account for CryptoVenue {
 #[async_trait]
 impl Broker for CryptoVenue {
     fn name(&self) -> String {
-        format!("{} ({})", self.client.id, if self.client.sandbox { "sandbox" } else { "live" })
+        format!("{} ({})", self.client.id, self.mode())
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -685,7 +702,15 @@ impl Broker for CryptoVenue {
             return Ok(VenuePreview { warnings, ..VenuePreview::default() });
         };
         warnings.extend(s.notes.iter().cloned());
-        let value = s.cost.or_else(|| Some(s.amount? * s.ref_price?));
+        let (amount, ref_price) = match s.cost {
+            // A buy by cost: estimate what it gets at the ask.
+            Some(c) => {
+                let ask = dec_opt(self.ticker(&o.symbol).await?.ask);
+                (ask.map(|p| floor_to_step(c / p, rules.amount_step)), ask)
+            }
+            None => (s.amount, s.ref_price),
+        };
+        let value = s.cost.or_else(|| Some(amount? * ref_price?));
         let fee = value.map(|v| (v * rules.taker_fee.unwrap_or(Decimal::new(1, 3))).round_dp(8));
         let cash_after = if o.side == Side::Buy {
             let b = self.balances().await?;
@@ -698,8 +723,8 @@ impl Broker for CryptoVenue {
             warnings.push(format!("the free {} balance does not cover this order", rules.quote));
         }
         Ok(VenuePreview {
-            estimated_price: s.limit.or(s.ref_price).map(Price),
-            estimated_quantity: s.amount.map(Qty),
+            estimated_price: s.limit.or(ref_price).map(Price),
+            estimated_quantity: amount.map(Qty),
             estimated_value: value.map(|v| Money(v.round_dp(8))),
             commission: fee.map(Money),
             equity_change: None,
@@ -749,11 +774,14 @@ impl Broker for CryptoVenue {
         if !self.client.has.my_trades {
             return Err(VenueError::Unsupported { venue: self.name(), capability: "trade history (fetchMyTrades)" });
         }
-        // Held pairs join the known ones, so a holding bought elsewhere shows its trades too.
-        let _ = self.positions().await;
+        // Held pairs join the known ones, so a holding bought elsewhere shows its trades too
+        // (no prices needed here; an unreadable balance only leaves the known pairs).
+        let markets = self.markets().await?;
+        if let Ok(b) = self.balances().await {
+            self.holdings(&b, &markets);
+        }
         let symbols: Vec<String> =
             self.known_symbols.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-        let markets = self.markets().await?;
         let mut fills = vec![];
         for sym in symbols.into_iter().filter(|s| markets.contains_key(s)) {
             let s = sym.clone();
@@ -810,7 +838,7 @@ impl Broker for CryptoVenue {
         Ok(serde_json::json!({
             "backend": "exchange",
             "exchange": self.client.id,
-            "mode": if self.client.sandbox { "sandbox" } else { "live" },
+            "mode": self.mode(),
             "connected": markets.is_ok(),
             "markets": markets.as_ref().map(|m| m.len()).ok(),
             "authenticated": balance.is_ok(),
