@@ -314,11 +314,7 @@ mod tests {
     #[test]
     fn every_setting_is_documented_in_env_example() {
         let example = include_str!("../../../.env.example");
-        let documented: Vec<&str> = example
-            .lines()
-            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
-            .filter(|k| !k.starts_with('#'))
-            .collect();
+        let documented = trading_core::config::documented_keys(example);
         for key in CRYPTO_SERVER_KEYS.iter().chain(SHARED_KEYS) {
             assert!(documented.contains(key), "{key} is read by crypto-mcp but missing from .env.example");
         }

@@ -293,6 +293,12 @@ impl Policy {
     }
 }
 
+/// The keys an `.env.example` text sets (`KEY=value` lines, comments skipped), for the tests
+/// that keep it and the settings in step.
+pub fn documented_keys(example: &str) -> Vec<&str> {
+    example.lines().filter_map(|l| l.split_once('=').map(|(k, _)| k.trim())).filter(|k| !k.starts_with('#')).collect()
+}
+
 /// Keys in `env` that start with one of `prefixes` but are not in `known`: likely typos.
 pub fn unknown_keys(env: &HashMap<String, String>, known: &[&str], prefixes: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = env
