@@ -10,43 +10,15 @@ use std::{
 };
 
 use exchange_fake::{FakeConfig, FakeExchange};
-use serde_json::{Value, json};
-use trading_mcp::client::McpChild;
+use serde_json::json;
+use trading_mcp::client::{
+    McpChild,
+    measure::{rss_kib, summary, time_calls},
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_crypto-mcp");
 const CALLS: usize = 1000;
 const WARMUP: usize = 50;
-
-fn summary(name: &str, mut v: Vec<Duration>) {
-    v.sort();
-    let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "{name:<48} n={:<5} median {:>8.1} µs   p99 {:>8.1} µs",
-        v.len(),
-        pct(0.5).as_secs_f64() * 1e6,
-        pct(0.99).as_secs_f64() * 1e6
-    );
-}
-
-async fn time_calls(c: &McpChild, tool: &str, args: Value, n: usize) -> Vec<Duration> {
-    for _ in 0..WARMUP {
-        let a = c.call(tool, args.clone()).await.unwrap();
-        assert!(!a.is_error, "{tool}: {:?}", a.body);
-    }
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        let a = c.call(tool, args.clone()).await.unwrap();
-        out.push(t.elapsed());
-        assert!(!a.is_error, "{tool}: {:?}", a.body);
-    }
-    out
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
-}
 
 async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> McpChild {
     let j = dir.join(format!("{name}.jsonl")).display().to_string();
@@ -93,12 +65,18 @@ async fn run() {
     if let Some(kib) = c.pid().and_then(rss_kib) {
         println!("{:<48} {:.1} MiB", "idle RSS after init + one call", kib as f64 / 1024.0);
     }
-    summary("get_quote (1 ticker request)", time_calls(&c, "get_quote", json!({"symbol": "BTC"}), CALLS).await);
+    summary(
+        "get_quote (1 ticker request)",
+        time_calls(&c, "get_quote", json!({"symbol": "BTC"}), WARMUP, CALLS).await.unwrap(),
+    );
     summary(
         "get_quotes, 3 pairs (1 tickers request)",
-        time_calls(&c, "get_quotes", json!({"symbols": ["BTC", "ETH", "SOL"]}), CALLS).await,
+        time_calls(&c, "get_quotes", json!({"symbols": ["BTC", "ETH", "SOL"]}), WARMUP, CALLS).await.unwrap(),
     );
-    summary("account_summary (balance + tickers)", time_calls(&c, "account_summary", json!({}), CALLS).await);
+    summary(
+        "account_summary (balance + tickers)",
+        time_calls(&c, "account_summary", json!({}), WARMUP, CALLS).await.unwrap(),
+    );
     c.shutdown().await.unwrap();
 
     let open = [
@@ -115,12 +93,15 @@ async fn run() {
     let c = server(dir.path(), "orders", &env).await;
     summary(
         "guarded market buy, sent and filled",
-        time_calls(&c, "buy", json!({"symbol": "ETH", "cash_amount": 10}), CALLS).await,
+        time_calls(&c, "buy", json!({"symbol": "ETH", "cash_amount": 10}), WARMUP, CALLS).await.unwrap(),
     );
     c.shutdown().await.unwrap();
 
     let c = server(dir.path(), "sim", &[]).await;
-    summary("get_quote on the simulator backend", time_calls(&c, "get_quote", json!({"symbol": "BTC"}), CALLS).await);
+    summary(
+        "get_quote on the simulator backend",
+        time_calls(&c, "get_quote", json!({"symbol": "BTC"}), WARMUP, CALLS).await.unwrap(),
+    );
     c.shutdown().await.unwrap();
 }
 

@@ -8,44 +8,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ibkr_agent::mcp_client::McpChild;
-use serde_json::{Value, json};
+use ibkr_agent::mcp_client::{
+    McpChild,
+    measure::{rss_kib, summary, time_calls},
+};
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
 const CALLS: usize = 2000;
 const WARMUP: usize = 100;
-
-fn summary(name: &str, mut v: Vec<Duration>) {
-    v.sort();
-    let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "{name:<44} n={:<5} median {:>8.1} µs   p99 {:>8.1} µs   max {:>8.1} µs",
-        v.len(),
-        pct(0.5).as_secs_f64() * 1e6,
-        pct(0.99).as_secs_f64() * 1e6,
-        v[v.len() - 1].as_secs_f64() * 1e6
-    );
-}
-
-async fn time_calls(c: &McpChild, tool: &str, args: Value, n: usize) -> Vec<Duration> {
-    for _ in 0..WARMUP {
-        let a = c.call(tool, args.clone()).await.unwrap();
-        assert!(!a.is_error, "{tool}: {:?}", a.body);
-    }
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        let a = c.call(tool, args.clone()).await.unwrap();
-        out.push(t.elapsed());
-        assert!(!a.is_error, "{tool}: {:?}", a.body);
-    }
-    out
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
-}
 
 async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> McpChild {
     let j = dir.join(format!("{name}.jsonl")).display().to_string();
@@ -76,8 +47,8 @@ async fn run() {
     if let Some(kib) = c.pid().and_then(rss_kib) {
         println!("{:<44} {:.1} MiB", "idle RSS after init + one call", kib as f64 / 1024.0);
     }
-    summary("get_quote", time_calls(&c, "get_quote", json!({"symbol": "AAPL"}), CALLS).await);
-    summary("session_status", time_calls(&c, "session_status", json!({}), CALLS).await);
+    summary("get_quote", time_calls(&c, "get_quote", json!({"symbol": "AAPL"}), WARMUP, CALLS).await.unwrap());
+    summary("session_status", time_calls(&c, "session_status", json!({}), WARMUP, CALLS).await.unwrap());
     c.shutdown().await.unwrap();
 
     let open = [
@@ -90,7 +61,7 @@ async fn run() {
     let c = server(dir.path(), "dry", &open).await;
     summary(
         "guarded dry-run buy (1 journal fsync)",
-        time_calls(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 5}), CALLS).await,
+        time_calls(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 5}), WARMUP, CALLS).await.unwrap(),
     );
     c.shutdown().await.unwrap();
 
@@ -121,7 +92,7 @@ async fn run() {
     let c = server(dir.path(), "real", &real).await;
     summary(
         "guarded real buy on sim (2 journal fsyncs)",
-        time_calls(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 5}), CALLS).await,
+        time_calls(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 5}), WARMUP, CALLS).await.unwrap(),
     );
     c.shutdown().await.unwrap();
 }

@@ -92,3 +92,57 @@ impl McpChild {
         Ok(())
     }
 }
+
+/// What the benchmarks measure with: timed tool calls, a percentile line, a process's RSS.
+pub mod measure {
+    use std::time::{Duration, Instant};
+
+    use serde_json::Value;
+
+    use super::McpChild;
+
+    /// `warmup` untimed calls, then `n` timed sequential calls; any error envelope fails.
+    pub async fn time_calls(
+        c: &McpChild,
+        tool: &str,
+        args: Value,
+        warmup: usize,
+        n: usize,
+    ) -> anyhow::Result<Vec<Duration>> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..warmup + n {
+            let t = Instant::now();
+            let a = c.call(tool, args.clone()).await?;
+            let took = t.elapsed();
+            anyhow::ensure!(!a.is_error, "{tool}: {}", a.body);
+            if i >= warmup {
+                out.push(took);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Prints `name`, the count, median, p99 and max in microseconds.
+    pub fn summary(name: &str, mut v: Vec<Duration>) {
+        if v.is_empty() {
+            println!("{name:<48} no samples");
+            return;
+        }
+        v.sort();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+        println!(
+            "{name:<48} n={:<5} median {:>8.1} µs   p99 {:>8.1} µs   max {:>8.1} µs",
+            v.len(),
+            pct(0.5).as_secs_f64() * 1e6,
+            pct(0.99).as_secs_f64() * 1e6,
+            v[v.len() - 1].as_secs_f64() * 1e6
+        );
+    }
+
+    /// The resident set size of process `pid` in KiB (Linux).
+    pub fn rss_kib(pid: u32) -> Option<u64> {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
