@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use exchange_fake::{FakeConfig, FakeExchange};
 use serde_json::{Value, json};
-use trading_mcp::client::{McpChild, ToolAnswer};
+use trading_mcp::client::{HttpChild, McpChild, ToolAnswer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_crypto-mcp");
 
@@ -222,29 +222,18 @@ async fn healthcheck_reports_ok_or_a_one_line_hint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crypto_mcp_serves_http_with_a_bearer_token_too() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let token = "crypto-token-0123456789abcdef0123";
-    let mut child = std::process::Command::new(BIN)
-        .args(["--transport", "http", "--bind", "127.0.0.1:0"])
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["--transport", "http", "--bind", "127.0.0.1:0"])
         .env_clear()
         .env("CRYPTO_TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
         .env("EQUITY_SAMPLE_SECONDS", "0")
         .env("AUTH_MODE", "bearer")
         .env("STATIC_BEARER_TOKEN", token)
-        .env("LOG_LEVEL", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let l = lines.next().expect("crypto-mcp exited before listening").unwrap();
-        if let Some(u) = l.split("listening on ").nth(1) {
-            break u.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+        .env("LOG_LEVEL", "info");
+    let server = HttpChild::spawn(cmd).unwrap();
+    let url = server.url.clone();
     let post = |auth: Option<&str>| {
         let mut r = reqwest::Client::new()
             .post(&url)
@@ -265,6 +254,5 @@ async fn crypto_mcp_serves_http_with_a_bearer_token_too() {
         journal.contains("\"caller\":\"static-bearer\"") && journal.contains("\"tool\":\"get_quote\""),
         "{journal}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use ibkr_agent::mcp_client::{
-    McpChild,
+    HttpChild, McpChild,
     measure::{rss_kib, summary, time_calls},
 };
 use serde_json::json;
@@ -172,7 +172,6 @@ async fn gateway(dir: &std::path::Path) {
 /// Round trips over streamable HTTP (stateless JSON): no auth, the static bearer token, and
 /// an OAuth access token (a SQLite lookup per request, plus the journaled call line).
 async fn http_section() {
-    use std::io::BufRead;
     const OAUTH_TOKEN: &str = "tga_benchmark-token-0123456789abcdef0123456789";
     for (label, env, token) in [
         ("no auth", vec![], ""),
@@ -199,24 +198,15 @@ async fn http_section() {
         let resource = format!("http://127.0.0.1:{port}/mcp");
         store.add_token(OAUTH_TOKEN, "access", "tgc_bench", "read", &resource, i64::MAX, "tgf_bench", 0).unwrap();
         drop(store);
-        let mut child = std::process::Command::new(BIN)
-            .args(["--transport", "http", "--bind", &format!("127.0.0.1:{port}")])
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(["--transport", "http", "--bind", &format!("127.0.0.1:{port}")])
             .env("OAUTH_DB_PATH", &db)
             .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
             .env("EQUITY_SAMPLE_SECONDS", "0")
             .env("LOG_LEVEL", "info")
-            .envs(env.iter().copied())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = loop {
-            let l = lines.next().unwrap().unwrap();
-            if let Some(u) = l.split("listening on ").nth(1) {
-                break u.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+            .envs(env.iter().copied());
+        let server = HttpChild::spawn(cmd).unwrap();
+        let url = server.url.clone();
         let client = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_quote", "arguments": {"symbol": "AAPL"}}});
         let mut v = vec![];
@@ -238,8 +228,7 @@ async fn http_section() {
             }
         }
         summary(&format!("get_quote over HTTP ({label})"), v);
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(server);
     }
 }
 

@@ -3,53 +3,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
+use std::process::{Command, Stdio};
 
+use ibkr_agent::mcp_client::HttpChild;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 struct Http {
-    child: Child,
+    _server: HttpChild,
     base: String,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Http {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(env: &[(&str, &str)]) -> Http {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--transport", "http", "--bind", "127.0.0.1:0"])
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--transport", "http", "--bind", "127.0.0.1:0"])
         .env_clear()
         .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
         .env("EQUITY_SAMPLE_SECONDS", "0")
         .env("LOG_LEVEL", "info")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("ibkr-mcp exited before listening").unwrap();
-        if let Some(url) = line.split("listening on ").nth(1) {
-            break url.trim().to_string();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Http { child, base, _dir: dir }
+        .envs(env.iter().copied());
+    let server = HttpChild::spawn(cmd).unwrap();
+    Http { base: server.url.clone(), _server: server, _dir: dir }
 }
 
 fn rpc(method: &str, params: Value) -> Value {

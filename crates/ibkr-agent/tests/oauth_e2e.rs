@@ -7,11 +7,11 @@
 
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
 };
 
+use ibkr_agent::mcp_client::HttpChild;
 use oauth2::TokenResponse;
 use rmcp::{
     ServiceExt,
@@ -30,15 +30,8 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 const STATIC: &str = "static-token-0123456789abcdef0123";
 
 struct Server {
-    child: Child,
+    _process: HttpChild,
     base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn free_port() -> u16 {
@@ -46,8 +39,8 @@ fn free_port() -> u16 {
 }
 
 fn start(dir: &Path, port: u16, mode: &str) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["--transport", "http", "--bind", &format!("127.0.0.1:{port}")])
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--transport", "http", "--bind", &format!("127.0.0.1:{port}")])
         .env_clear()
         .env("TRADE_JOURNAL_PATH", dir.join("j.jsonl"))
         .env("OAUTH_DB_PATH", dir.join("oauth.sqlite"))
@@ -56,21 +49,10 @@ fn start(dir: &Path, port: u16, mode: &str) -> Server {
         .env("LOGIN_PASSWORD", PASSWORD)
         .env("STATIC_BEARER_TOKEN", STATIC)
         .env("ORDER_CONFIRMATION", "off")
-        .env("LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("ibkr-mcp exited before listening").unwrap();
-        if let Some(url) = line.split("listening on ").nth(1) {
-            break url.trim().trim_end_matches("/mcp").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+        .env("LOG_LEVEL", "info");
+    let process = HttpChild::spawn(cmd).unwrap();
+    let base = process.url.trim_end_matches("/mcp").to_string();
+    Server { _process: process, base }
 }
 
 /// A browser that does not follow redirects and keeps one cookie.

@@ -146,3 +146,44 @@ pub mod measure {
         s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
     }
 }
+
+/// A server started with `--transport http`; killed when dropped.
+#[derive(Debug)]
+pub struct HttpChild {
+    child: std::process::Child,
+    /// The MCP endpoint the server logged, e.g. `http://127.0.0.1:40123/mcp`.
+    pub url: String,
+}
+
+impl HttpChild {
+    /// Starts `cmd` (its arguments and environment already set) with stderr piped, waits for
+    /// its "listening on" log line, and keeps draining stderr so it never blocks on the pipe.
+    pub fn spawn(mut cmd: std::process::Command) -> anyhow::Result<HttpChild> {
+        use std::io::BufRead;
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?;
+        let stderr = child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr pipe"))?;
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = loop {
+            match lines.next() {
+                Some(line) => {
+                    if let Some(u) = line?.split("listening on ").nth(1) {
+                        break u.trim().to_string();
+                    }
+                }
+                None => {
+                    let _ = child.wait();
+                    anyhow::bail!("the server exited before listening");
+                }
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ok(HttpChild { child, url })
+    }
+}
+
+impl Drop for HttpChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
