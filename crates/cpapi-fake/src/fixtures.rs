@@ -27,7 +27,30 @@ pub const RECORDED: &[(&str, &str)] = &[
     ),
     ("Portfolio/GET-portfolio-summary.json", include_str!("../fixtures/Portfolio/GET-portfolio-summary.json")),
     ("Portfolio/GET-portfolio-accounts.json", include_str!("../fixtures/Portfolio/GET-portfolio-accounts.json")),
+    ("Portfolio/GET-portfolio-ledger.json", include_str!("../fixtures/Portfolio/GET-portfolio-ledger.json")),
+    (
+        "Portfolio/GET-iserver-account-pnl-partitioned.json",
+        include_str!("../fixtures/Portfolio/GET-iserver-account-pnl-partitioned.json"),
+    ),
+    ("Orders/POST-modify-order-submitted.json", include_str!("../fixtures/Orders/POST-modify-order-submitted.json")),
+    ("Contracts/GET-trading-schedule.json", include_str!("../fixtures/Contracts/GET-trading-schedule.json")),
+    ("Contracts/GET-secdef-search.json", include_str!("../fixtures/Contracts/GET-secdef-search.json")),
+    ("Contracts/GET-contract-info.json", include_str!("../fixtures/Contracts/GET-contract-info.json")),
 ];
+
+const SPEC_POSITIONS: &str = include_str!("../fixtures/spec/GET-portfolio-positions-example.json");
+
+/// The rows of IBKR's OpenAPI positions example (a CRYPTO row with ticker BTC, an OPT row with
+/// ticker SPY, a STK row), verbatim.
+pub fn spec_position_rows() -> Vec<Value> {
+    serde_json::from_str::<Value>(SPEC_POSITIONS).ok().and_then(|v| v["Body"].as_array().cloned()).unwrap_or_default()
+}
+
+/// ibind's captured CP Gateway responses by key (`order_status`, `live_orders`, `positions`, ...).
+pub fn ibind(key: &str) -> Option<Value> {
+    let v: Value = serde_json::from_str(include_str!("../fixtures/ibind/ibkr_responses.json")).ok()?;
+    v.get(key).cloned()
+}
 
 /// A recording as (method, path after `/v1/api`, body).
 pub fn recorded(name: &str) -> Option<(String, String, Value)> {

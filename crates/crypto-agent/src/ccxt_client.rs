@@ -27,6 +27,12 @@ pub enum CcxtError {
     Auth(String),
     #[error("rate limited by the exchange: {0}")]
     RateLimited(String),
+    /// The exchange refused the request's timestamp (binance -1021): this machine's clock is
+    /// off; the request was not considered.
+    #[error(
+        "the exchange refused the request's timestamp: this machine's clock is off by more than the exchange allows (sync it, e.g. with NTP), nothing was placed: {0}"
+    )]
+    ClockSkew(String),
     #[error("network error or exchange unavailable: {0}")]
     Network(String),
     #[error("not supported by the exchange: {0}")]
@@ -53,6 +59,8 @@ impl CcxtError {
             CcxtError::BadSymbol(m)
         } else if e.is("AuthenticationError") {
             CcxtError::Auth(m)
+        } else if e.is("InvalidNonce") || m.contains("-1021") {
+            CcxtError::ClockSkew(m)
         } else if e.is("RateLimitExceeded") || e.is("DDoSProtection") {
             CcxtError::RateLimited(m)
         } else if e.is("NetworkError") {
@@ -77,6 +85,7 @@ impl CcxtError {
                 | CcxtError::NotSupported(_)
                 | CcxtError::BadRequest(_)
                 | CcxtError::RateLimited(_)
+                | CcxtError::ClockSkew(_)
         )
     }
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use ccxt::Params;
 use rust_decimal::{Decimal, RoundingStrategy};
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    account::{AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, MarketHoursModel, Position, Quote},
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty, fmt_money},
@@ -160,6 +160,7 @@ fn venue_err(e: CcxtError) -> VenueError {
         }
         CcxtError::InvalidOrder(m) => VenueError::Rejected(format!("the exchange refused the order: {m}")),
         CcxtError::InsufficientFunds(m) => VenueError::Rejected(format!("insufficient funds: {m}")),
+        e @ CcxtError::ClockSkew(_) => VenueError::Rejected(e.to_string()),
         CcxtError::NotSupported(m) => VenueError::Rejected(format!("not supported by the exchange: {m}")),
         CcxtError::BadRequest(m) => VenueError::InvalidRequest(m),
         e @ (CcxtError::Other(_) | CcxtError::Crashed(_)) => {
@@ -220,6 +221,10 @@ pub fn order_result(o: &ccxt::types::Order) -> OrderResult {
             None
         },
         stop_price: dec_opt(o.trigger_price.or(o.stop_price)).filter(|p| *p > Decimal::ZERO).map(Price),
+        tif: match o.time_in_force.as_deref() {
+            Some("GTC") => Some(TimeInForce::Gtc),
+            _ => None,
+        },
         message: None,
         dry_run: false,
         leg: None,
@@ -543,12 +548,14 @@ impl Account for CryptoVenue {
 
     async fn summary(&self) -> Result<AccountSummary, VenueError> {
         let (b, holdings) = self.priced_holdings().await?;
-        let mut value = Some(Decimal::ZERO);
-        for (_, qty, px) in &holdings {
-            value = match (value, px) {
-                (Some(v), Some(p)) => Some(v + *qty * *p),
-                _ => None,
-            };
+        let mut value = Decimal::ZERO;
+        let mut unpriced = vec![];
+        for (pair, qty, px) in &holdings {
+            match px {
+                Some(p) => value += *qty * *p,
+                // Dust of delisted coins and Earn (LD*) assets have no market: zero, and said.
+                None => unpriced.push(format!("{} {}", qty.normalize(), base_of(pair))),
+            }
         }
         let free = b.free.get(&self.quote).copied().and_then(dec).unwrap_or_default();
         let total = b.total.get(&self.quote).copied().and_then(dec).unwrap_or_default();
@@ -557,10 +564,19 @@ impl Account for CryptoVenue {
             currency: self.quote.clone(),
             cash: Some(Money(total)),
             available_funds: Some(Money(free)),
-            // Only when every holding has a price in the quote currency.
-            net_liquidation: value.map(|v| Money((total + v).round_dp(8))),
+            net_liquidation: Some(Money((total + value).round_dp(8))),
             buying_power: Some(Money(free)),
             maintenance_margin: None,
+            notes: if unpriced.is_empty() {
+                vec![]
+            } else {
+                vec![format!(
+                    "valued at zero (no {} market on {}): {}",
+                    self.quote,
+                    self.client.id,
+                    unpriced.join(", ")
+                )]
+            },
         })
     }
 
@@ -569,19 +585,21 @@ impl Account for CryptoVenue {
         Ok(holdings
             .into_iter()
             .map(|(symbol, qty, px)| Position {
-                symbol,
-                quantity: Qty(qty),
-                avg_cost: None,
                 market_price: px.map(Price),
                 market_value: px.map(|p| Money((qty * p).round_dp(8))),
-                unrealized_pnl: None,
+                asset_class: AssetClass::Spot,
+                currency: Some(self.quote.clone()),
+                ..Position::new(symbol, Qty(qty))
             })
             .collect())
     }
 
+    /// The *free* balance: coins locked by resting orders cannot be sold (binance answers
+    /// -2010); a sell of the locked part is refused by the guard, and the preview says which
+    /// orders hold it.
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {
         let b = self.balances().await?;
-        Ok(b.total.get(base_of(symbol)).copied().and_then(dec).unwrap_or_default())
+        Ok(b.free.get(base_of(symbol)).copied().and_then(dec).unwrap_or_default())
     }
 }
 

@@ -257,9 +257,14 @@ async fn research_over_the_gateway() {
     let d = ok(&c, "contract_details", json!({"symbol": "KO"})).await;
     assert_eq!(d["industry"], "Consumer Staples");
     let sch = ok(&c, "trading_schedule", json!({"symbol": "SPY"})).await;
-    let sessions = sch["venues"][0]["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 7);
-    assert!(sessions.iter().any(|d| d["regular"][0]["open"] == "0930"), "{sch}");
+    // IBKR's newer schedule (REC-C shape): real dates, regular hours 09:30 New York in UTC.
+    let sessions = sch["sessions"].as_array().unwrap();
+    assert!(sessions.len() >= 4, "{sch}");
+    for d in sessions {
+        let open = chrono::DateTime::parse_from_rfc3339(d["regular"][0]["open"].as_str().unwrap()).unwrap();
+        assert!(["13:30", "14:30"].contains(&open.format("%H:%M").to_string().as_str()), "{d}");
+        assert!(!d["date"].as_str().unwrap().starts_with("2000"), "never a template date");
+    }
     let h = ok(&c, "price_history", json!({"symbol": "SPY", "days": 20})).await;
     assert_eq!(h["count"], 20);
     // Thesis to candidates: income scans with a quality bias on US large caps, then history.

@@ -10,11 +10,11 @@ use std::{
 use chrono::Datelike;
 use rust_decimal::{Decimal, RoundingStrategy};
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    account::{AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, MarketHoursModel, Position, Quote},
     calendar::NyseCalendar,
     error::VenueError,
     money::{Money, Price, Qty},
-    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, Trail},
+    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce, Trail},
     ports::{BracketIds, Clock, VenuePreview},
 };
 
@@ -32,6 +32,7 @@ struct SimOrder {
     limit: Option<Decimal>,
     stop: Option<Decimal>,
     trail: Option<Trail>,
+    tif: TimeInForce,
     status: OrderStatus,
     filled: Decimal,
     avg_price: Option<Decimal>,
@@ -60,6 +61,7 @@ impl SimOrder {
             avg_price: self.avg_price.map(Price),
             limit_price: self.limit.map(Price),
             stop_price: self.stop.map(Price),
+            tif: Some(self.tif),
             message: self.message.clone(),
             dry_run: false,
             leg: self.leg.map(str::to_string),
@@ -329,6 +331,7 @@ impl Exchange {
             limit: o.limit_price.map(|p| p.0),
             stop: o.stop_price.map(|p| p.0),
             trail: o.trail,
+            tif: o.tif,
             status: OrderStatus::Submitted,
             filled: Decimal::ZERO,
             avg_price: None,
@@ -397,6 +400,7 @@ impl Exchange {
             net_liquidation: Some(Money(nlv)),
             buying_power: Some(Money(cash.max(Decimal::ZERO))),
             maintenance_margin: None,
+            notes: vec![],
         })
     }
 
@@ -404,6 +408,8 @@ impl Exchange {
         let mut s = self.lock();
         let step = s.step;
         let held: Vec<(String, Holding)> = s.holdings.iter().map(|(k, h)| (k.clone(), h.clone())).collect();
+        let asset_class =
+            if matches!(self.cfg.profile, SimProfile::Spot { .. }) { AssetClass::Spot } else { AssetClass::Stock };
         Ok(held
             .into_iter()
             .map(|(sym, h)| {
@@ -412,12 +418,12 @@ impl Exchange {
                 let avg = if h.qty == Decimal::ZERO { Decimal::ZERO } else { h.cost / h.qty.abs() };
                 let pnl = cents(if h.qty < Decimal::ZERO { value + h.cost } else { value - h.cost });
                 Position {
-                    symbol: sym,
-                    quantity: Qty(h.qty),
                     avg_cost: Some(Price(avg.round_dp(4))),
                     market_price: Some(Price(last)),
                     market_value: Some(Money(value)),
                     unrealized_pnl: Some(Money(pnl)),
+                    asset_class,
+                    ..Position::new(sym, Qty(h.qty))
                 }
             })
             .collect())
@@ -554,6 +560,7 @@ impl Exchange {
         o.limit = new.limit_price.map(|p| p.0);
         o.stop = new.stop_price.map(|p| p.0);
         o.trail = new.trail;
+        o.tif = new.tif;
         o.message = Some("modified".into());
         if self.market_open() {
             self.try_fill(&mut s, id);

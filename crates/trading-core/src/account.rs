@@ -27,15 +27,131 @@ pub struct Bar {
     pub volume: Qty,
 }
 
-/// A holding. Negative quantities are shorts.
+/// A holding. Negative quantities are shorts. `symbol` is the tradable key for shares and
+/// spot pairs; for other asset classes it is a readable description (`SPY 2026-12-18 600 C`)
+/// that no order tool accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     pub symbol: String,
     pub quantity: Qty,
+    /// Cost per unit of price (per share; per option share, not per contract).
     pub avg_cost: Option<Price>,
     pub market_price: Option<Price>,
     pub market_value: Option<Money>,
     pub unrealized_pnl: Option<Money>,
+    #[serde(default)]
+    pub asset_class: AssetClass,
+    /// The venue's contract id, when it has one (IBKR's conid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<String>,
+    /// The currency of the row's prices and values, when the venue says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Terms of a derivative (expiry, strike, right, multiplier, underlying).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivative: Option<DerivativeTerms>,
+}
+
+impl Position {
+    /// A share or spot holding of `symbol`.
+    pub fn new(symbol: impl Into<String>, quantity: Qty) -> Position {
+        Position {
+            symbol: symbol.into(),
+            quantity,
+            avg_cost: None,
+            market_price: None,
+            market_value: None,
+            unrealized_pnl: None,
+            asset_class: AssetClass::Stock,
+            contract_id: None,
+            currency: None,
+            derivative: None,
+        }
+    }
+
+    /// Whether this row is units of the instrument an order on `symbol` trades (shares or a
+    /// spot pair): only those count for exits, the no-short guard and the position caps.
+    pub fn is_tradable_as(&self, symbol: &str) -> bool {
+        matches!(self.asset_class, AssetClass::Stock | AssetClass::Spot) && self.symbol == symbol
+    }
+}
+
+/// What kind of instrument a holding is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetClass {
+    /// Shares (and ETFs).
+    #[default]
+    Stock,
+    /// A spot crypto balance on an exchange.
+    Spot,
+    Option,
+    Future,
+    FutureOption,
+    /// A crypto holding at a broker (IBKR's PAXOS/ZEROHASH rows).
+    Crypto,
+    Bond,
+    Forex,
+    Fund,
+    Other,
+}
+
+impl AssetClass {
+    /// From IBKR's `assetClass` codes (STK, OPT, FUT, FOP, CRYPTO, BOND, CASH, FUND, WAR, ...).
+    pub fn from_ibkr(code: &str) -> AssetClass {
+        match code.trim().to_ascii_uppercase().as_str() {
+            "STK" | "" => AssetClass::Stock,
+            "OPT" => AssetClass::Option,
+            "FUT" => AssetClass::Future,
+            "FOP" => AssetClass::FutureOption,
+            "CRYPTO" => AssetClass::Crypto,
+            "BOND" | "BILL" => AssetClass::Bond,
+            "CASH" => AssetClass::Forex,
+            "FUND" => AssetClass::Fund,
+            _ => AssetClass::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetClass::Stock => "stock",
+            AssetClass::Spot => "spot",
+            AssetClass::Option => "option",
+            AssetClass::Future => "future",
+            AssetClass::FutureOption => "future_option",
+            AssetClass::Crypto => "crypto",
+            AssetClass::Bond => "bond",
+            AssetClass::Forex => "forex",
+            AssetClass::Fund => "fund",
+            AssetClass::Other => "other",
+        }
+    }
+}
+
+/// The terms of a derivative holding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivativeTerms {
+    pub underlying: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub expiry: Option<String>,
+    pub strike: Option<Price>,
+    /// "C" or "P" for options.
+    pub right: Option<String>,
+    pub multiplier: Option<Qty>,
+}
+
+/// Whether `symbol` reads as a derivative's description (`SPY 2026-12-18 600 C`, IBKR's
+/// `SPY    JAN2025 440 C [...]`) rather than a tradable stock or pair.
+pub fn is_derivative_description(symbol: &str) -> bool {
+    let parts: Vec<&str> = symbol.split_whitespace().collect();
+    parts.len() >= 3
+        && parts.iter().skip(1).any(|p| {
+            let dated = p.len() == 10 && p.as_bytes().get(4) == Some(&b'-') && p.as_bytes().get(7) == Some(&b'-');
+            let month = p.len() >= 5
+                && p[..3].chars().all(|c| c.is_ascii_alphabetic())
+                && p[3..].chars().all(|c| c.is_ascii_digit());
+            dated || month
+        })
 }
 
 /// Balances in the account's base currency.
@@ -50,6 +166,9 @@ pub struct AccountSummary {
     /// Maintenance margin requirement, when the venue has margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_margin: Option<Money>,
+    /// What the figures leave out or assume (unpriced holdings valued at zero, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Who the venue says we are logged in as. `is_paper` comes from the venue, never from a

@@ -153,6 +153,15 @@ impl GuardedBroker {
     /// The canonical key of what a user typed: `AAPL`, or `BTC/USDT` for "btc" on a venue
     /// whose symbols are pairs. Every guard, journal line and venue call uses this form.
     pub fn canonical_symbol(&self, raw: &str) -> Result<String, TradeError> {
+        if crate::account::is_derivative_description(raw) {
+            return Err(TradeError::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "'{}' is an option or future; tradegate trades shares and spot pairs only (options trading is not supported yet). Manage it in the venue's own app.",
+                    raw.trim()
+                ),
+            ));
+        }
         let caps = self.venue.capabilities();
         Ok(crate::instrument::Instrument::parse(raw, caps.default_quote.as_deref())?.key)
     }
@@ -600,7 +609,8 @@ impl GuardedBroker {
             limit_price: change.limit_price.or(current.limit_price).filter(|_| order_type != OrderType::Stop),
             stop_price: change.stop_price.or(current.stop_price).filter(|_| order_type != OrderType::Limit),
             trail: None,
-            tif: TimeInForce::Day,
+            // A modification never changes how long the order works: a GTC stop stays GTC.
+            tif: current.tif.unwrap_or_default(),
         })
     }
 

@@ -433,6 +433,9 @@ pub struct OrderResult {
     pub avg_price: Option<Price>,
     pub limit_price: Option<Price>,
     pub stop_price: Option<Price>,
+    /// How long the order works, when the venue says (a modification keeps it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tif: Option<TimeInForce>,
     pub message: Option<String>,
     pub dry_run: bool,
     /// For bracket legs: "entry", "take_profit" or "stop_loss".
@@ -455,6 +458,28 @@ impl OrderResult {
             avg_price: None,
             limit_price: o.limit_price,
             stop_price: o.stop_price,
+            tif: Some(o.tif),
+            message: None,
+            dry_run: false,
+            leg: None,
+        }
+    }
+
+    /// A result with only a status, for the venue to fill in what it knows.
+    pub fn unknown(status: OrderStatus) -> OrderResult {
+        OrderResult {
+            order_id: None,
+            client_order_id: None,
+            status,
+            symbol: String::new(),
+            side: None,
+            order_type: None,
+            quantity: None,
+            filled_quantity: None,
+            avg_price: None,
+            limit_price: None,
+            stop_price: None,
+            tif: None,
             message: None,
             dry_run: false,
             leg: None,

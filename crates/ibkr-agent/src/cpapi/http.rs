@@ -178,6 +178,19 @@ impl GatewayHttp {
         u.to_string()
     }
 
+    /// The 429 penalty box, for session tools: whether every request is being held back and
+    /// for how long.
+    pub fn penalty(&self) -> Value {
+        match self.pacer.penalty_left() {
+            Some(left) => serde_json::json!({
+                "penalty_box": true,
+                "seconds_left": left.as_secs(),
+                "why": "IBKR answered 429 (too many requests); every request waits until the box ends",
+            }),
+            None => serde_json::json!({ "penalty_box": false }),
+        }
+    }
+
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, CpapiError> {
         self.send(Method::GET, path, query, None).await
     }

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod http;
 pub mod pacing;
+pub mod wire;
 
 pub use error::CpapiError;
 pub use http::{GatewayConfig, GatewayHttp, TlsMode};

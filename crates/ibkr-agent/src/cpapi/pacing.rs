@@ -1,11 +1,7 @@
 //! Pacing for IBKR's documented limits: a global rate, minimum spacing per endpoint, a cap on
 //! concurrent history requests, and a penalty box after a 429 that we never hammer.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::Mutex,
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
@@ -45,7 +41,9 @@ impl PacingLimits {
                 ("/sso/validate", Duration::from_secs(60)),
             ],
             history_concurrency: 5,
-            first_penalty: Duration::from_secs(60),
+            // IBKR boxes a violator for 10 minutes (DOC-WEB) or 15 (DOC-V1); coming back
+            // sooner is a repeat violation.
+            first_penalty: Duration::from_secs(600),
             max_penalty: Duration::from_secs(900),
         }
     }
@@ -62,16 +60,17 @@ impl PacingLimits {
     }
 }
 
-/// The global window, with a margin: the gateway counts arrivals, which jitter after we
-/// admit, so a window of exactly one second can look like eleven requests to it.
-const WINDOW: Duration = Duration::from_millis(1100);
+/// The share of the even global spacing added as margin: the gateway counts arrivals, which
+/// jitter after we admit; at 10/s requests leave 110 ms apart, so no second the gateway
+/// counts can hold more than 10 unless arrivals drift by over 100 ms.
+const GLOBAL_MARGIN_PCT: u32 = 10;
 
 /// The least margin added to a per-endpoint spacing.
 const JITTER_MARGIN: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Default)]
 struct Book {
-    recent: VecDeque<Instant>,
+    next_global: Option<Instant>,
     next_allowed: HashMap<&'static str, Instant>,
     penalty_until: Option<Instant>,
     penalty: Option<Duration>,
@@ -107,19 +106,12 @@ impl Pacer {
                 {
                     return Err(CpapiError::RateLimited { retry_after: until - now });
                 }
-                while b.recent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
-                    b.recent.pop_front();
-                }
-                let global_wait = if b.recent.len() >= self.limits.global_per_second {
-                    b.recent.front().map(|t| *t + WINDOW - now)
-                } else {
-                    None
-                };
+                let global_wait = b.next_global.filter(|t| *t > now).map(|t| t - now);
                 let path_wait = spaced.and_then(|(p, _)| b.next_allowed.get(p)).filter(|t| **t > now).map(|t| *t - now);
                 match global_wait.into_iter().chain(path_wait).max() {
                     Some(w) => w,
                     None => {
-                        b.recent.push_back(now);
+                        b.next_global = Some(now + self.global_gap());
                         if let Some((p, gap)) = spaced {
                             // An arrival-jitter margin, as for the global window.
                             b.next_allowed.insert(p, now + gap + (gap / 10).max(JITTER_MARGIN));
@@ -136,6 +128,19 @@ impl Pacer {
             return Ok(Admission(Some(permit)));
         }
         Ok(Admission(None))
+    }
+
+    /// The even spacing of all requests: 1 s / the global rate, plus a margin.
+    fn global_gap(&self) -> Duration {
+        let per = Duration::from_secs(1) / u32::try_from(self.limits.global_per_second.max(1)).unwrap_or(u32::MAX);
+        per + per * GLOBAL_MARGIN_PCT / 100
+    }
+
+    /// How long the penalty box still holds every request, if it does.
+    pub fn penalty_left(&self) -> Option<Duration> {
+        let b = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        b.penalty_until.filter(|t| *t > now).map(|t| t - now)
     }
 
     /// Records a 429: stay away for `retry_after`, or an escalating default.
@@ -171,10 +176,10 @@ mod tests {
         p.admit("/iserver/account/orders").await.unwrap();
         p.admit("/iserver/account/orders").await.unwrap();
         assert!(Instant::now() - t0 >= Duration::from_secs(5));
-        // Other endpoints are not held up by it.
+        // Other endpoints wait only for the even global spacing, not for the 5 s.
         let t1 = Instant::now();
         p.admit("/iserver/accounts").await.unwrap();
-        assert_eq!(Instant::now(), t1);
+        assert!(Instant::now() - t1 <= Duration::from_millis(110));
     }
 
     #[tokio::test(start_paused = true)]
@@ -187,15 +192,41 @@ mod tests {
         assert!(Instant::now() - t0 >= Duration::from_secs(2), "25 requests at 10/s take at least 2 s");
     }
 
+    /// As the gateway counts them: no one-second window holds more than 10 admissions,
+    /// even when arrivals drift by tens of milliseconds.
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spaced_evenly_never_in_bursts() {
+        let p = Pacer::new(PacingLimits::ibkr());
+        let t0 = Instant::now();
+        let mut at = vec![];
+        for _ in 0..40 {
+            p.admit("/iserver/marketdata/snapshot").await.unwrap();
+            at.push(Instant::now() - t0);
+        }
+        for w in at.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(110), "gap {:?}", w[1] - w[0]);
+        }
+        let worst = at
+            .iter()
+            .map(|start| at.iter().filter(|t| **t >= *start && **t < *start + Duration::from_millis(1050)).count())
+            .max()
+            .unwrap();
+        assert!(worst <= 10, "{worst} requests within 1.05 s");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_penalty_box_fails_fast_and_escalates() {
         let p = Pacer::new(PacingLimits::ibkr());
-        assert_eq!(p.penalize(None), Duration::from_secs(60));
+        assert_eq!(p.penalize(None), Duration::from_secs(600), "IBKR's box lasts 10-15 minutes");
         let e = p.admit("/iserver/accounts").await.unwrap_err();
         assert!(matches!(e, CpapiError::RateLimited { .. }));
-        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(p.penalty_left().is_some_and(|d| d > Duration::from_secs(590)));
+        tokio::time::advance(Duration::from_secs(120)).await;
+        assert!(p.admit("/iserver/accounts").await.is_err(), "still boxed after 2 minutes");
+        tokio::time::advance(Duration::from_secs(481)).await;
         assert!(p.admit("/iserver/accounts").await.is_ok());
-        assert_eq!(p.penalize(None), Duration::from_secs(120), "a repeat doubles");
+        assert_eq!(p.penalty_left(), None);
+        assert_eq!(p.penalize(None), Duration::from_secs(900), "a repeat escalates to the 15-minute cap");
         assert_eq!(p.penalize(Some(Duration::from_secs(7))), Duration::from_secs(7), "Retry-After wins");
     }
 
