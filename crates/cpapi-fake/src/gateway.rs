@@ -147,6 +147,13 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         return (StatusCode::OK, body.clone());
     }
     match (method, seg.as_slice()) {
+        ("GET" | "POST", ["iserver", "auth", "status"]) if st.settling > 0 => {
+            st.settling -= 1;
+            let mut v = auth_status(st);
+            v["authenticated"] = json!(false);
+            v["established"] = json!(false);
+            (StatusCode::OK, v)
+        }
         ("GET" | "POST", ["iserver", "auth", "status"]) => (StatusCode::OK, auth_status(st)),
         ("POST", ["tickle"]) => (
             StatusCode::OK,
@@ -165,6 +172,7 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             }
             st.session = Session::Authenticated;
             st.reset_brokerage_session();
+            st.settling = st.faults.init_settles_after;
             (StatusCode::OK, auth_status(st))
         }
         ("POST", ["logout"]) => {
@@ -213,7 +221,10 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         }
         ("GET", ["portfolio", acct, "summary"]) => summary(st, acct),
         ("GET", ["portfolio", acct, "positions", page]) => positions(st, acct, page),
-        ("POST", ["portfolio", _, "positions", "invalidate"]) => (StatusCode::OK, json!({ "message": "success" })),
+        ("POST", ["portfolio", _, "positions", "invalidate"]) => {
+            st.positions_cache = None;
+            (StatusCode::OK, json!({ "message": "success" }))
+        }
         ("POST", ["iserver", "account", acct, "orders"]) => post_orders(st, acct, &body),
         ("POST", ["iserver", "account", acct, "orders", "whatif"]) => whatif(st, acct, &body),
         ("POST", ["iserver", "reply", id]) => reply(st, id, &body),
@@ -320,6 +331,21 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
         return e;
     }
     let Ok(page) = page.parse::<usize>() else { return err(StatusCode::BAD_REQUEST, "bad page") };
+    let rows = match (&st.positions_cache, st.cache_positions) {
+        (Some(cached), true) => cached.clone(),
+        _ => {
+            let fresh = position_rows(st, acct);
+            if st.cache_positions {
+                st.positions_cache = Some(fresh.clone());
+            }
+            fresh
+        }
+    };
+    let size = st.positions_page_size.max(1);
+    (StatusCode::OK, Value::Array(rows.into_iter().skip(page * size).take(size).collect()))
+}
+
+fn position_rows(st: &mut State, acct: &str) -> Vec<Value> {
     let mut rows: Vec<Value> = st
         .exchange
         .positions()
@@ -341,8 +367,7 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
     if st.zero_position_row {
         rows.push(json!({ "acctId": acct, "conid": 8314, "contractDesc": "IBM", "ticker": "IBM", "position": 0.0, "mktPrice": 150.0, "mktValue": 0.0, "avgCost": 0.0, "unrealizedPnl": 0.0, "pageSize": st.positions_page_size }));
     }
-    let size = st.positions_page_size.max(1);
-    (StatusCode::OK, Value::Array(rows.into_iter().skip(page * size).take(size).collect()))
+    rows
 }
 
 fn ticket_to_order(st: &mut State, t: &Value) -> Result<(OrderRequest, Option<String>, Option<String>), String> {

@@ -61,6 +61,9 @@ pub struct Faults {
     /// The next N order posts place the order and answer with an acknowledgement that has no
     /// order id (an answer a client cannot parse).
     pub garbled_ack_next: u32,
+    /// After each `ssodh/init`, the next N auth status reads still say not authenticated
+    /// (REC-C-RAW: `established:false` right after init).
+    pub init_settles_after: u32,
 }
 
 /// One request as received, for contract tests.
@@ -140,6 +143,12 @@ pub struct State {
     /// Position rows served after the simulator's stock rows, in IBKR's shapes (e.g. SPEC's
     /// example OPT and CRYPTO rows from [`crate::fixtures::spec_position_rows`]).
     pub extra_position_rows: Vec<Value>,
+    /// IBKR caches positions: once read, the same rows are served until
+    /// `POST /portfolio/{acct}/positions/invalidate` (REF §5.3; the reason the endpoint exists).
+    pub cache_positions: bool,
+    pub(crate) positions_cache: Option<Vec<Value>>,
+    /// Status reads left before a fresh `ssodh/init` session reports authenticated.
+    pub(crate) settling: u32,
     pub faults: Faults,
     pub limits: Limits,
     pub enforce_limits: bool,
@@ -191,6 +200,9 @@ impl State {
             zero_position_row: false,
             ask_stop_question: true,
             extra_position_rows: vec![],
+            settling: 0,
+            cache_positions: true,
+            positions_cache: None,
             faults: Faults::default(),
             limits: Limits::default(),
             enforce_limits: true,

@@ -127,6 +127,10 @@ pub struct SessionKeeper {
     alerter: Alerter,
 }
 
+/// How often, and how far apart, the status is re-read after `ssodh/init`.
+const RECOVER_CHECKS: u32 = 4;
+const RECOVER_CHECK_SPACING: Duration = Duration::from_millis(500);
+
 fn parse_auth(v: &Value) -> SessionState {
     let auth = v["authenticated"].as_bool().unwrap_or(false);
     let connected = v["connected"].as_bool().unwrap_or(false);
@@ -196,8 +200,19 @@ impl SessionKeeper {
             return Err(CpapiError::NotAuthenticated("another login holds the brokerage session (competing)".into()));
         }
         self.http.get("/iserver/accounts", &[]).await?;
-        self.set(SessionState::Authenticated);
-        Ok(())
+        // ssodh/init can answer before the brokerage session is usable (REC-C-RAW shows
+        // established:false right after it; code-rabi PR #43 polls): re-read the status.
+        for attempt in 0..RECOVER_CHECKS {
+            if attempt > 0 {
+                tokio::time::sleep(RECOVER_CHECK_SPACING).await;
+            }
+            if self.status().await?.0 == SessionState::Authenticated {
+                return Ok(());
+            }
+        }
+        Err(CpapiError::NotAuthenticated(
+            "ssodh/init answered but IBKR's auth status never turned authenticated; log in again".into(),
+        ))
     }
 
     /// Fails fast when the session is known to need a human, so reads do not hang.

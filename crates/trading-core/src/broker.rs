@@ -30,6 +30,10 @@ pub struct PreviewReport {
     pub dry_run: bool,
     pub confirmation_token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Working orders on the symbol on the same side as this exit: `close_position` cancels
+    /// them before it closes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub working_exits: Vec<OrderResult>,
     pub next_step: String,
 }
 
@@ -47,6 +51,10 @@ pub struct CloseOutcome {
     pub closed: bool,
     pub reason: Option<String>,
     pub result: Option<OrderResult>,
+    /// Working exits on the symbol cancelled before the close (a resting stop would otherwise
+    /// fire into a short once the position is gone).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cancelled_first: Vec<OrderResult>,
 }
 
 /// The answer of `reconcile_pending`.
@@ -269,6 +277,14 @@ impl GuardedBroker {
             }
             ConfirmationMode::Off => (None, None),
         };
+        let o = intent.primary().clone();
+        let reduces = match (o.side, facts.held.as_ref()) {
+            (Side::Sell, Ok(h)) => *h > Decimal::ZERO,
+            (Side::Buy, Ok(h)) => *h < Decimal::ZERO,
+            _ => false,
+        };
+        let working_exits =
+            if reduces { self.working_exits(&o.symbol, o.side).await.unwrap_or_default() } else { vec![] };
         let next_step = match &token {
             Some(_) => format!(
                 "Show this preview to the user. To place it, call the order tool with exactly these parameters and confirmation_token within {}s.{}",
@@ -285,7 +301,18 @@ impl GuardedBroker {
             dry_run: self.policy.dry_run,
             confirmation_token: token,
             expires_at: expires,
-            next_step,
+            next_step: if working_exits.is_empty() {
+                next_step
+            } else {
+                format!(
+                    "{next_step} {} working {} order(s) on {} ({}) also reduce this position; close_position cancels them first.",
+                    working_exits.len(),
+                    o.side,
+                    o.symbol,
+                    working_exits.iter().filter_map(|r| r.order_id.clone()).collect::<Vec<_>>().join(", ")
+                )
+            },
+            working_exits,
         })
     }
 
@@ -348,14 +375,17 @@ impl GuardedBroker {
 
     /// Places an order (or a bracket) through every guard. `tag` marks closes in the journal.
     pub async fn submit(&self, intent: OrderIntent, token: Option<&str>) -> Result<Vec<OrderResult>, TradeError> {
-        self.submit_tagged(intent, token, None).await
+        self.submit_tagged(intent, token, None, &[]).await
     }
 
+    /// `cancel_first`: working orders to cancel once the guard has passed and before the
+    /// order leaves (a close takes its working exits with it); a failed cancel sends nothing.
     async fn submit_tagged(
         &self,
         intent: OrderIntent,
         token: Option<&str>,
         tag: Option<&str>,
+        cancel_first: &[OrderResult],
     ) -> Result<Vec<OrderResult>, TradeError> {
         let intent = self.canonical_intent(intent)?;
         intent.validate()?;
@@ -380,6 +410,21 @@ impl GuardedBroker {
         };
         if self.policy.dry_run {
             return self.dry_run(&intent, &eval, now);
+        }
+        for w in cancel_first {
+            let Some(id) = w.order_id.as_deref() else { continue };
+            match self.venue.cancel(id, Some(&w.symbol)).await {
+                Ok(r) => self.observe(&r),
+                Err(e) => {
+                    return Err(TradeError::new(
+                        ErrorCode::VenueError,
+                        format!(
+                            "not sent: working order {id} on {} could not be cancelled before the close ({e}); cancel it with cancel_order, then close again",
+                            w.symbol
+                        ),
+                    ));
+                }
+            }
         }
         match approved.get() {
             OrderIntent::Single(o) => {
@@ -548,17 +593,23 @@ impl GuardedBroker {
                     self.policy.close_cooldown_secs
                 )),
                 result: None,
+                cancelled_first: vec![],
             });
         }
         let held = self.venue.held_quantity(&symbol).await.map_err(TradeError::from)?;
         if held == Decimal::ZERO {
-            return Ok(CloseOutcome {
-                closed: false,
-                reason: Some(format!(
+            let others = self.untradable_holdings_on(&symbol).await;
+            let reason = if others.is_empty() {
+                format!(
                     "No open position in {symbol} (remember: a broker's portfolio can take tens of seconds to reflect a recent fill)."
-                )),
-                result: None,
-            });
+                )
+            } else {
+                format!(
+                    "No shares of {symbol} to close. You hold {}, which tradegate cannot trade (options, futures and broker crypto are not supported yet): nothing was sent; close it in the venue's own app.",
+                    others.join(", ")
+                )
+            };
+            return Ok(CloseOutcome { closed: false, reason: Some(reason), result: None, cancelled_first: vec![] });
         }
         let order = self.close_order(&symbol, held)?;
         if self.policy.confirmation == ConfirmationMode::Required && token.is_none_or(|t| t.trim().is_empty()) {
@@ -571,8 +622,35 @@ impl GuardedBroker {
                 ),
             ));
         }
-        let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close")).await?;
-        Ok(CloseOutcome { closed: true, reason: None, result: results.into_iter().next() })
+        let exits = self.working_exits(&symbol, order.side).await.map_err(TradeError::from)?;
+        let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close"), &exits).await?;
+        let cancelled_first = if self.policy.dry_run { vec![] } else { exits };
+        Ok(CloseOutcome { closed: true, reason: None, result: results.into_iter().next(), cancelled_first })
+    }
+
+    /// Working orders on `symbol` on `side` (the exits a close takes with it).
+    async fn working_exits(&self, symbol: &str, side: Side) -> Result<Vec<OrderResult>, VenueError> {
+        Ok(self
+            .venue
+            .open_orders()
+            .await?
+            .into_iter()
+            .filter(|o| o.symbol == symbol && o.side == Some(side) && !o.status.is_terminal())
+            .collect())
+    }
+
+    /// Holdings whose underlying is `symbol` but that are not its shares (a SPY option).
+    async fn untradable_holdings_on(&self, symbol: &str) -> Vec<String> {
+        let Ok(positions) = self.venue.positions().await else { return vec![] };
+        positions
+            .into_iter()
+            .filter(|p| !p.is_tradable_as(symbol))
+            .filter(|p| {
+                p.derivative.as_ref().and_then(|d| d.underlying.as_deref()) == Some(symbol)
+                    || p.symbol.split_whitespace().next() == Some(symbol)
+            })
+            .map(|p| format!("{} {} ({})", p.quantity.0.normalize(), p.symbol, p.asset_class.as_str()))
+            .collect()
     }
 
     /// The order `close_position` sends for a holding (what a preview must match).

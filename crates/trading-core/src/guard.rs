@@ -67,6 +67,13 @@ fn pos(d: Option<crate::money::Price>) -> Option<Decimal> {
 
 /// The highest price a BUY can plausibly pay, or for a short sale the value it opens at.
 fn worst_price(o: &OrderRequest, q: Option<&Quote>) -> Option<Decimal> {
+    // A buy with a limit (LMT, STOP_LIMIT) can never pay more than its limit (ADR-006).
+    if o.side == Side::Buy
+        && matches!(o.order_type, OrderType::Limit | OrderType::StopLimit)
+        && let Some(limit) = pos(o.limit_price)
+    {
+        return Some(limit);
+    }
     let last = q.and_then(|q| pos(q.last));
     let touch = q.and_then(|q| pos(if o.side == Side::Buy { q.ask } else { q.bid }));
     let market = [last, touch].into_iter().flatten().max();

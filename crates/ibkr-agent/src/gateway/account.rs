@@ -35,7 +35,7 @@ fn iso_date(yyyymmdd: &str) -> Option<String> {
 
 /// A position row as a domain position: shares keep their ticker; an option reads
 /// `SPY 2025-01-17 440 C`; other classes keep IBKR's description and their class.
-pub(crate) fn position(r: &wire::PositionRow) -> Position {
+pub fn position(r: &wire::PositionRow) -> Position {
     let class = AssetClass::from_ibkr(r.asset_class.as_deref().unwrap_or("STK"));
     let ticker = r.ticker.clone().or_else(|| r.contract_desc.clone()).unwrap_or_default();
     let underlying = r.und_sym.clone().or_else(|| r.ticker.clone());

@@ -20,6 +20,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use trading_core::{error::VenueError, money::Money};
 
+pub use account::position as position_of_row;
 pub use orders::ticket;
 
 use crate::{
