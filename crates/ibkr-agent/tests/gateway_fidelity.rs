@@ -54,7 +54,7 @@ async fn an_option_holding_is_never_sold_as_stock() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::SafetyBlocked, "{e:?}");
-    assert_eq!(e.setting.as_deref(), Some("TRADING_ALLOW_SHORT"), "{e:?}");
+    assert_eq!(e.setting, Some("TRADING_ALLOW_SHORT"), "{e:?}");
 
     let c = r.broker.close_position("SPY", None).await.unwrap();
     assert!(!c.closed);
@@ -169,7 +169,10 @@ async fn close_position_cancels_the_working_stop_first() {
 
     let c = r.broker.close_position("AAPL", None).await.unwrap();
     assert!(c.closed, "{c:?}");
-    assert_eq!(c.cancelled_first.iter().filter_map(|o| o.order_id.clone()).collect::<Vec<_>>(), [stop_id.clone()]);
+    assert_eq!(
+        c.cancelled_first.iter().filter_map(|o| o.order_id.clone()).collect::<Vec<_>>(),
+        std::slice::from_ref(&stop_id)
+    );
     let s = r.venue.order_status(&stop_id, None).await.unwrap();
     assert_eq!(s.status, OrderStatus::Cancelled, "the stop can no longer fire into a short");
     assert_eq!(r.venue.held_quantity("AAPL").await.unwrap(), dec!(0));
