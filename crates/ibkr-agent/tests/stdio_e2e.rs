@@ -148,7 +148,17 @@ async fn refusals_carry_code_rule_and_setting() {
     assert_eq!(a.error()["rule"], "denylist");
     assert_eq!(a.error()["setting"], "SYMBOL_DENYLIST");
     let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 1000})).await.unwrap();
-    assert_eq!(a.error()["message"], "Order of ~US$1000 exceeds the MAX_ORDER_VALUE limit (US$100).");
+    // Every rule it breaks, the first named by rule/setting, all listed.
+    assert!(
+        a.error()["message"].as_str().unwrap().starts_with(
+            "Order of ~US$1000 exceeds the MAX_ORDER_VALUE limit (US$100). Also refused: Daily spend limit"
+        )
+    );
+    assert_eq!(a.error()["rule"], "order_value");
+    let rules: Vec<&str> =
+        a.error()["violations"].as_array().unwrap().iter().map(|v| v["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["order_value", "daily_value"]);
+    assert_eq!(a.error()["violations"][1]["setting"], "MAX_DAILY_VALUE");
     let v = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 10, "quantity": 1})).await.unwrap();
     assert_eq!(v.error()["code"], "VALIDATION");
     assert_eq!(v.error()["message"], "Provide exactly one of 'quantity' and 'cash_amount'.");

@@ -40,18 +40,54 @@ pub struct TradeError {
     pub rule: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting: Option<&'static str>,
+    /// Every rule a refused order breaks, the most basic first (when more than one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+/// One broken guard rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<&'static str>,
+    pub message: String,
 }
 
 impl TradeError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retryable: false, rule: None, setting: None }
+        Self { code, message: message.into(), retryable: false, rule: None, setting: None, violations: vec![] }
     }
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Validation, message)
     }
     /// A guard refusal naming its rule and the setting that governs it.
     pub fn blocked(rule: &'static str, setting: Option<&'static str>, message: String) -> Self {
-        Self { code: ErrorCode::SafetyBlocked, message, retryable: false, rule: Some(rule), setting }
+        Self {
+            code: ErrorCode::SafetyBlocked,
+            message,
+            retryable: false,
+            rule: Some(rule),
+            setting,
+            violations: vec![],
+        }
+    }
+
+    /// One refusal for several: the first's code, rule and setting, its message followed by
+    /// the others', and every one listed in `violations`. `None` when there are none.
+    pub fn all_of(mut refusals: Vec<TradeError>) -> Option<TradeError> {
+        if refusals.len() <= 1 {
+            return refusals.pop();
+        }
+        let violations: Vec<Violation> = refusals
+            .iter()
+            .map(|e| Violation { rule: e.rule.unwrap_or("validation"), setting: e.setting, message: e.message.clone() })
+            .collect();
+        let mut first = refusals.remove(0);
+        let also: Vec<String> = refusals.iter().map(|e| e.message.clone()).collect();
+        first.message = format!("{} Also refused: {}", first.message, also.join(" "));
+        first.violations = violations;
+        Some(first)
     }
     pub fn retryable(mut self) -> Self {
         self.retryable = true;

@@ -99,7 +99,64 @@ fn is_exit(o: &OrderRequest, held: Option<Decimal>) -> bool {
     }
 }
 
-/// Runs every guard in order. `index` is the journal's index; `caps` the venue's capabilities.
+/// Everything a rule reads: the order, the policy, the facts and what is derived from them
+/// once (exit or entry, worst price, value, today's spend).
+struct Ctx<'a> {
+    intent: &'a OrderIntent,
+    o: &'a OrderRequest,
+    policy: &'a Policy,
+    caps: &'a Capabilities,
+    facts: &'a Facts,
+    index: &'a JournalIndex,
+    day: chrono::NaiveDate,
+    exit: bool,
+    worst: Option<Decimal>,
+    qty_est: Option<Decimal>,
+    value: Option<Decimal>,
+    spent: Decimal,
+}
+
+impl Ctx<'_> {
+    fn money(&self, d: Decimal) -> String {
+        fmt_money(d, &self.caps.quote_currency)
+    }
+    fn keys(&self) -> &crate::config::PolicyKeys {
+        &self.policy.keys
+    }
+    fn identity(&self) -> Option<&AccountIdentity> {
+        self.facts.identity.as_ref().ok()
+    }
+}
+
+/// A rule: `None` when the order passes it, else the refusal.
+type Rule = fn(&Ctx) -> Option<TradeError>;
+
+/// The guard, in the order refusals are listed: who we are and whether trading is allowed at
+/// all, then what the order does to the position (a sell of what is not held is named before
+/// any cap), then the clock, the caps, the journal, and the order's own prices. Adding a rule
+/// is adding a row (and its test).
+const RULES: &[(&str, Rule)] = &[
+    ("identity", rule_identity),
+    ("live_arm", rule_live_arm),
+    ("label_vs_reality", rule_label_vs_reality),
+    ("kill_switch", rule_kill_switch),
+    ("symbol_lists", rule_symbol_lists),
+    ("naked_short", rule_naked_short),
+    ("market_hours", rule_market_hours),
+    ("order_value", rule_order_value),
+    ("order_quantity", rule_order_quantity),
+    ("position_value", rule_position_value),
+    ("daily_value", rule_daily_value),
+    ("daily_orders", rule_daily_orders),
+    ("duplicate_window", rule_duplicate_window),
+    ("unresolved_dispatch", rule_unresolved_dispatch),
+    ("inverted_stop", rule_inverted_stop),
+    ("bracket_exits", rule_bracket_exits),
+];
+
+/// Runs every rule. A refusal lists every rule the order breaks, the most basic first: the
+/// error's `rule`/`setting` are the first's, `violations` holds them all. Only a passing
+/// evaluation yields an [`Approved`] order.
 pub fn evaluate(
     intent: &OrderIntent,
     policy: &Policy,
@@ -110,16 +167,63 @@ pub fn evaluate(
 ) -> Result<(Approved<OrderIntent>, Evaluation), TradeError> {
     intent.validate()?;
     let o = intent.primary();
-    let k = &policy.keys;
-    let ccy = caps.quote_currency.as_str();
-    let money = |d: Decimal| fmt_money(d, ccy);
+    let held = facts.held.as_ref().ok().copied();
+    let exit = matches!(intent, OrderIntent::Single(_)) && is_exit(o, held);
+    let worst = worst_price(o, facts.quote.as_ref());
+    let ctx = Ctx {
+        intent,
+        o,
+        policy,
+        caps,
+        facts,
+        index,
+        day,
+        exit,
+        worst,
+        qty_est: match o.size {
+            Size::Quantity(q) => Some(q.0),
+            Size::Cash(c) => worst.map(|p| c.0 / p),
+        },
+        value: match o.size {
+            Size::Cash(c) => Some(c.0),
+            Size::Quantity(q) => worst.map(|p| (q.0 * p).round_dp(2)),
+        },
+        spent: index.spent_on(day),
+    };
     let mut checks = vec!["validation"];
+    let mut refusals = vec![];
+    for (name, rule) in RULES {
+        match rule(&ctx) {
+            Some(e) => refusals.push(e),
+            None => checks.push(*name),
+        }
+    }
+    if let Some(first) = TradeError::all_of(refusals) {
+        return Err(first);
+    }
+    let id = facts.identity.as_ref().ok();
+    Ok((
+        Approved::new(intent.clone()),
+        Evaluation {
+            notional: if o.side == Side::Buy { ctx.value } else { None },
+            is_exit: exit,
+            worst_price: worst,
+            currency: caps.quote_currency.clone(),
+            spent_today: ctx.spent,
+            verified_paper: id.and_then(|i| i.is_paper),
+            account_id: id.and_then(|i| i.account_id.clone()),
+            checks,
+        },
+    ))
+}
 
-    // 1. Venue identity, live arm, label versus reality.
-    let id = match &facts.identity {
-        Ok(id) => id.clone(),
+/// The venue's identity is readable, is the configured account, and says paper or live.
+fn rule_identity(c: &Ctx) -> Option<TradeError> {
+    let k = c.keys();
+    let id = match &c.facts.identity {
+        Ok(id) => id,
         Err(why) => {
-            return Err(block(
+            return Some(block(
                 "identity",
                 Some(k.account_id),
                 format!(
@@ -129,10 +233,10 @@ pub fn evaluate(
             ));
         }
     };
-    if let Some(want) = &policy.expected_account {
+    if let Some(want) = &c.policy.expected_account {
         match &id.account_id {
             None => {
-                return Err(block(
+                return Some(block(
                     "identity",
                     Some(k.account_id),
                     format!(
@@ -142,7 +246,7 @@ pub fn evaluate(
                 ));
             }
             Some(got) if got != want => {
-                return Err(block(
+                return Some(block(
                     "account_mismatch",
                     Some(k.account_id),
                     format!(
@@ -154,8 +258,8 @@ pub fn evaluate(
             Some(_) => {}
         }
     }
-    let Some(paper) = id.is_paper else {
-        return Err(block(
+    if id.is_paper.is_none() {
+        return Some(block(
             "identity",
             None,
             format!(
@@ -163,9 +267,16 @@ pub fn evaluate(
                 k.venue
             ),
         ));
-    };
-    if !paper && !policy.allow_live {
-        return Err(block(
+    }
+    None
+}
+
+/// A LIVE account (or LIVE mode), and an unverifiable paper label, need the live arm.
+fn rule_live_arm(c: &Ctx) -> Option<TradeError> {
+    let (k, p) = (c.keys(), c.policy);
+    let id = c.identity()?;
+    if id.is_paper == Some(false) && !p.allow_live {
+        return Some(block(
             "live_arm",
             Some(k.allow_live),
             format!(
@@ -174,31 +285,8 @@ pub fn evaluate(
             ),
         ));
     }
-    match (paper, policy.mode) {
-        (false, TradingMode::Paper) => {
-            return Err(block(
-                "label_vs_reality",
-                Some(k.trading_mode),
-                format!(
-                    "Config disagrees with reality: {} is on a LIVE (real-money) account but {}={}. Set {}=live so the config matches, then retry.",
-                    k.venue, k.trading_mode, k.paper_label, k.trading_mode
-                ),
-            ));
-        }
-        (true, TradingMode::Live) => {
-            return Err(block(
-                "label_vs_reality",
-                Some(k.trading_mode),
-                format!(
-                    "Config disagrees with reality: {}=live but {} is on a PAPER account. Set {}={} to match, then retry.",
-                    k.trading_mode, k.venue, k.trading_mode, k.paper_label
-                ),
-            ));
-        }
-        _ => {}
-    }
-    if !id.verified && !policy.dry_run && !policy.allow_live {
-        return Err(block(
+    if id.is_paper.is_some() && !id.verified && !p.dry_run && !p.allow_live {
+        return Some(block(
             "unverified_identity",
             Some(k.allow_live),
             format!(
@@ -207,350 +295,368 @@ pub fn evaluate(
             ),
         ));
     }
-    if policy.mode == TradingMode::Live && !policy.allow_live {
-        return Err(block(
+    if p.mode == TradingMode::Live && !p.allow_live {
+        return Some(block(
             "live_arm",
             Some(k.allow_live),
             format!("LIVE mode blocked: set {}=true to trade with real money.", k.allow_live),
         ));
     }
-    checks.extend(["identity", "live_arm", "label_vs_reality"]);
+    None
+}
 
-    let held = facts.held.as_ref().ok().copied();
-    let exit = matches!(intent, OrderIntent::Single(_)) && is_exit(o, held);
+/// The configured mode matches what the venue reports.
+fn rule_label_vs_reality(c: &Ctx) -> Option<TradeError> {
+    let k = c.keys();
+    match (c.identity()?.is_paper?, c.policy.mode) {
+        (false, TradingMode::Paper) => Some(block(
+            "label_vs_reality",
+            Some(k.trading_mode),
+            format!(
+                "Config disagrees with reality: {} is on a LIVE (real-money) account but {}={}. Set {}=live so the config matches, then retry.",
+                k.venue, k.trading_mode, k.paper_label, k.trading_mode
+            ),
+        )),
+        (true, TradingMode::Live) => Some(block(
+            "label_vs_reality",
+            Some(k.trading_mode),
+            format!(
+                "Config disagrees with reality: {}=live but {} is on a PAPER account. Set {}={} to match, then retry.",
+                k.trading_mode, k.venue, k.trading_mode, k.paper_label
+            ),
+        )),
+        _ => None,
+    }
+}
 
-    // 2. Kill switch: blocks entries, never exits.
-    if !exit {
-        if policy.halted {
-            return Err(block("kill_switch", Some("TRADING_HALTED"),
-                "Trading is halted by the kill switch (TRADING_HALTED=true): new entries are refused; exits and cancels still work. Set TRADING_HALTED=false to resume.".into()));
-        }
-        if facts.halt_file_present {
-            let f = policy.halt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-            return Err(block(
-                "kill_switch",
-                Some("TRADING_HALT_FILE"),
+/// The kill switch blocks entries, never exits.
+fn rule_kill_switch(c: &Ctx) -> Option<TradeError> {
+    if c.exit {
+        return None;
+    }
+    if c.policy.halted {
+        return Some(block(
+            "kill_switch",
+            Some("TRADING_HALTED"),
+            "Trading is halted by the kill switch (TRADING_HALTED=true): new entries are refused; exits and cancels still work. Set TRADING_HALTED=false to resume.".into(),
+        ));
+    }
+    if c.facts.halt_file_present {
+        let f = c.policy.halt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        return Some(block(
+            "kill_switch",
+            Some("TRADING_HALT_FILE"),
+            format!(
+                "Trading is halted by the kill switch (halt file {f} exists): new entries are refused; exits and cancels still work. Delete the file (TRADING_HALT_FILE) to resume."
+            ),
+        ));
+    }
+    None
+}
+
+/// Deny and allow lists (exits are let out of a position the lists now exclude).
+fn rule_symbol_lists(c: &Ctx) -> Option<TradeError> {
+    if c.exit {
+        return None;
+    }
+    let k = c.keys();
+    let instrument = match crate::instrument::Instrument::parse(&c.o.symbol, None) {
+        Ok(i) => i,
+        Err(e) => return Some(e),
+    };
+    if instrument.is_listed(&c.policy.denylist) {
+        return Some(block(
+            "denylist",
+            Some(k.denylist),
+            format!("Symbol {} is on the deny-list ({}).", c.o.symbol, k.denylist),
+        ));
+    }
+    if !c.policy.allowlist.is_empty() && !instrument.is_listed(&c.policy.allowlist) {
+        return Some(block(
+            "allowlist",
+            Some(k.allowlist),
+            format!("Symbol {} is not on the allow-list ({}).", c.o.symbol, k.allowlist),
+        ));
+    }
+    None
+}
+
+/// No sell beyond what is held, unless shorting is allowed and the venue can short.
+fn rule_naked_short(c: &Ctx) -> Option<TradeError> {
+    let (o, k) = (c.o, c.keys());
+    if o.side != Side::Sell || (c.policy.allow_short && c.caps.shorting) {
+        return None;
+    }
+    let h = match &c.facts.held {
+        Ok(h) => *h,
+        Err(why) => {
+            return Some(block(
+                "naked_short",
+                Some(k.allow_short),
                 format!(
-                    "Trading is halted by the kill switch (halt file {f} exists): new entries are refused; exits and cancels still work. Delete the file (TRADING_HALT_FILE) to resume."
+                    "Could not read the position in {} ({why}), so this SELL cannot be shown not to open a short. Refusing; retry when positions are readable, or set {}=true.",
+                    o.symbol, k.allow_short
                 ),
             ));
         }
+    };
+    let qty = o.size.quantity().unwrap_or_default();
+    if qty <= h.max(Decimal::ZERO) {
+        return None;
     }
-    checks.push("kill_switch");
+    Some(if c.caps.shorting {
+        block(
+            "naked_short",
+            Some(k.allow_short),
+            format!(
+                "Sell of {} {} exceeds the held position ({}) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set {}=true to allow it.",
+                qty.normalize(),
+                o.symbol,
+                h.normalize(),
+                k.allow_short
+            ),
+        )
+    } else {
+        block(
+            "naked_short",
+            None,
+            format!(
+                "Sell of {} {} exceeds the held balance ({}): this venue trades spot only and cannot short. Reduce the quantity (or use close_position to sell everything held).",
+                qty.normalize(),
+                o.symbol,
+                h.normalize(),
+            ),
+        )
+    })
+}
 
-    // 3. Deny and allow lists (exits are let out of a position the lists now exclude).
-    if !exit {
-        let instrument = crate::instrument::Instrument::parse(&o.symbol, None)?;
-        if instrument.is_listed(&policy.denylist) {
-            return Err(block(
-                "denylist",
-                Some(k.denylist),
-                format!("Symbol {} is on the deny-list ({}).", o.symbol, k.denylist),
-            ));
-        }
-        if !policy.allowlist.is_empty() && !instrument.is_listed(&policy.allowlist) {
-            return Err(block(
-                "allowlist",
-                Some(k.allowlist),
-                format!("Symbol {} is not on the allow-list ({}).", o.symbol, k.allowlist),
-            ));
-        }
-    }
-    checks.push("symbol_lists");
-
-    // 4. Market hours: market orders that open or add are refused outside RTH; resting
-    //    orders and exits are never trapped.
-    if policy.enforce_market_hours
-        && caps.market_hours == MarketHoursModel::Nyse
-        && o.order_type == OrderType::Market
-        && !exit
+/// Market orders that open or add are refused outside RTH; resting orders and exits are
+/// never trapped.
+fn rule_market_hours(c: &Ctx) -> Option<TradeError> {
+    if !c.policy.enforce_market_hours
+        || c.caps.market_hours != MarketHoursModel::Nyse
+        || c.o.order_type != OrderType::Market
+        || c.exit
     {
-        match policy.calendar.state_at(facts.now) {
-            Ok(s) if s.market_open => {}
-            Ok(s) => {
-                let next = s
-                    .next_open
-                    .map(|t| {
-                        format!(
-                            "; next open {}",
-                            t.with_timezone(&chrono_tz::America::New_York).format("%a %Y-%m-%d %H:%M ET")
-                        )
-                    })
-                    .unwrap_or_default();
-                return Err(block(
-                    "market_hours",
-                    Some("ENFORCE_MARKET_HOURS"),
-                    format!(
-                        "Market closed: orders are only accepted during regular trading hours (RTH) ({}{next}). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off.",
-                        s.reason
-                    ),
-                ));
-            }
-            Err(e) => return Err(block("market_hours", Some("ENFORCE_MARKET_HOURS"), format!("Market closed: {e}"))),
-        }
+        return None;
     }
-    checks.push("market_hours");
+    match c.policy.calendar.state_at(c.facts.now) {
+        Ok(s) if s.market_open => None,
+        Ok(s) => {
+            let next = s
+                .next_open
+                .map(|t| {
+                    format!(
+                        "; next open {}",
+                        t.with_timezone(&chrono_tz::America::New_York).format("%a %Y-%m-%d %H:%M ET")
+                    )
+                })
+                .unwrap_or_default();
+            Some(block(
+                "market_hours",
+                Some("ENFORCE_MARKET_HOURS"),
+                format!(
+                    "Market closed: orders are only accepted during regular trading hours (RTH) ({}{next}). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off.",
+                    s.reason
+                ),
+            ))
+        }
+        Err(e) => Some(block("market_hours", Some("ENFORCE_MARKET_HOURS"), format!("Market closed: {e}"))),
+    }
+}
 
-    // 5. Value and quantity caps on entries.
-    let quote = facts.quote.as_ref();
-    let worst = worst_price(o, quote);
-    let qty_est = match o.size {
-        Size::Quantity(q) => Some(q.0),
-        Size::Cash(c) => worst.map(|p| c.0 / p),
-    };
-    let value = match o.size {
-        Size::Cash(c) => Some(c.0),
-        Size::Quantity(q) => worst.map(|p| (q.0 * p).round_dp(2)),
-    };
-    let needs_price = !exit
-        && (policy.max_order_value.is_some()
-            || policy.max_daily_value.is_some()
-            || policy.max_position_value.is_some());
-    if needs_price && o.size.cash().is_none() && worst.is_none() {
-        let last = quote.and_then(|q| q.last).map(|p| p.to_string()).unwrap_or("None".into());
-        return Err(block(
+/// The order's worst-case value against `MAX_ORDER_VALUE` (and a price to value it at).
+fn rule_order_value(c: &Ctx) -> Option<TradeError> {
+    if c.exit {
+        return None;
+    }
+    let p = c.policy;
+    let needs_price = p.max_order_value.is_some() || p.max_daily_value.is_some() || p.max_position_value.is_some();
+    if needs_price && c.o.size.cash().is_none() && c.worst.is_none() {
+        let last = c.facts.quote.as_ref().and_then(|q| q.last).map(|p| p.to_string()).unwrap_or("None".into());
+        return Some(block(
             "order_value",
             Some("MAX_ORDER_VALUE"),
             format!(
                 "No usable price for {} (got {last}): cannot validate the order's value limit (MAX_ORDER_VALUE).",
-                o.symbol
+                c.o.symbol
             ),
         ));
     }
-    if !exit {
-        if let (Some(cap), Some(v)) = (policy.max_order_value, value)
-            && v > cap
-        {
-            return Err(block(
-                "order_value",
-                Some("MAX_ORDER_VALUE"),
-                format!("Order of ~{} exceeds the MAX_ORDER_VALUE limit ({}).", money(v), money(cap)),
-            ));
-        }
-        if let (Some(cap), Some(q)) = (policy.max_order_quantity, qty_est)
-            && q > cap
-        {
-            return Err(block(
-                "order_quantity",
-                Some("MAX_ORDER_QUANTITY"),
+    match (p.max_order_value, c.value) {
+        (Some(cap), Some(v)) if v > cap => Some(block(
+            "order_value",
+            Some("MAX_ORDER_VALUE"),
+            format!("Order of ~{} exceeds the MAX_ORDER_VALUE limit ({}).", c.money(v), c.money(cap)),
+        )),
+        _ => None,
+    }
+}
+
+fn rule_order_quantity(c: &Ctx) -> Option<TradeError> {
+    match (c.exit, c.policy.max_order_quantity, c.qty_est) {
+        (false, Some(cap), Some(q)) if q > cap => Some(block(
+            "order_quantity",
+            Some("MAX_ORDER_QUANTITY"),
+            format!(
+                "Order quantity {} exceeds the MAX_ORDER_QUANTITY limit ({}).",
+                q.round_dp(6).normalize(),
+                cap.normalize()
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// The position the order leaves, against `MAX_POSITION_VALUE`.
+fn rule_position_value(c: &Ctx) -> Option<TradeError> {
+    let cap = c.policy.max_position_value.filter(|_| !c.exit)?;
+    let h = match &c.facts.held {
+        Ok(h) => *h,
+        Err(why) => {
+            return Some(block(
+                "position_value",
+                Some("MAX_POSITION_VALUE"),
                 format!(
-                    "Order quantity {} exceeds the MAX_ORDER_QUANTITY limit ({}).",
-                    q.round_dp(6).normalize(),
-                    cap.normalize()
+                    "Could not read the position in {} to check the MAX_POSITION_VALUE limit ({why}). Refusing until holdings are readable.",
+                    c.o.symbol
                 ),
             ));
         }
-        if let Some(cap) = policy.max_position_value {
-            let h = match &facts.held {
-                Ok(h) => *h,
-                Err(why) => {
-                    return Err(block(
-                        "position_value",
-                        Some("MAX_POSITION_VALUE"),
-                        format!(
-                            "Could not read the position in {} to check the MAX_POSITION_VALUE limit ({why}). Refusing until holdings are readable.",
-                            o.symbol
-                        ),
-                    ));
-                }
-            };
-            let signed = match o.side {
-                Side::Buy => qty_est,
-                Side::Sell => qty_est.map(|q| -q),
-            };
-            if let (Some(q), Some(p)) = (signed, worst) {
-                let after = ((h + q).abs() * p).round_dp(2);
-                if after > cap && (h + q).abs() > h.abs() {
-                    return Err(block(
-                        "position_value",
-                        Some("MAX_POSITION_VALUE"),
-                        format!(
-                            "The resulting position in {} would be ~{}, above the MAX_POSITION_VALUE limit ({}).",
-                            o.symbol,
-                            money(after),
-                            money(cap)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    checks.extend(["order_value", "order_quantity", "position_value"]);
+    };
+    let signed = match c.o.side {
+        Side::Buy => c.qty_est,
+        Side::Sell => c.qty_est.map(|q| -q),
+    };
+    let (q, p) = (signed?, c.worst?);
+    let after = ((h + q).abs() * p).round_dp(2);
+    (after > cap && (h + q).abs() > h.abs()).then(|| {
+        block(
+            "position_value",
+            Some("MAX_POSITION_VALUE"),
+            format!(
+                "The resulting position in {} would be ~{}, above the MAX_POSITION_VALUE limit ({}).",
+                c.o.symbol,
+                c.money(after),
+                c.money(cap)
+            ),
+        )
+    })
+}
 
-    // 6. Daily spend and order count (entries; exits are never trapped).
-    let spent = index.spent_on(day);
-    let notional = if o.side == Side::Buy { value } else { None };
-    if !exit {
-        if let (Some(cap), Some(n)) = (policy.max_daily_value, notional)
-            && spent + n > cap
-        {
-            let remaining = (cap - spent).max(Decimal::ZERO);
-            return Err(block(
-                "daily_value",
-                Some("MAX_DAILY_VALUE"),
-                format!(
-                    "Daily spend limit reached: ~{} already spent today, this order is ~{}, limit is {} (remaining {}). The limit is MAX_DAILY_VALUE.",
-                    money(spent),
-                    money(n),
-                    money(cap),
-                    money(remaining)
-                ),
-            ));
-        }
-        if let Some(cap) = policy.max_daily_orders {
-            let n = index.orders_on(day);
-            if n >= cap {
-                return Err(block(
-                    "daily_orders",
-                    Some("MAX_DAILY_ORDERS"),
-                    format!("Daily order limit reached: {n} orders already sent today (MAX_DAILY_ORDERS={cap})."),
-                ));
-            }
-        }
+/// Today's buys (from the journal) plus this one, against `MAX_DAILY_VALUE`.
+fn rule_daily_value(c: &Ctx) -> Option<TradeError> {
+    let notional = if c.o.side == Side::Buy { c.value } else { None };
+    match (c.exit, c.policy.max_daily_value, notional) {
+        (false, Some(cap), Some(n)) if c.spent + n > cap => Some(block(
+            "daily_value",
+            Some("MAX_DAILY_VALUE"),
+            format!(
+                "Daily spend limit reached: ~{} already spent today, this order is ~{}, limit is {} (remaining {}). The limit is MAX_DAILY_VALUE.",
+                c.money(c.spent),
+                c.money(n),
+                c.money(cap),
+                c.money((cap - c.spent).max(Decimal::ZERO))
+            ),
+        )),
+        _ => None,
     }
-    checks.extend(["daily_value", "daily_orders"]);
+}
 
-    // 7. Duplicate window and unresolved in-flight dispatches (all orders).
-    let window = Duration::seconds(i64::try_from(policy.duplicate_window_secs).unwrap_or(i64::MAX / 1000));
-    if index.recent_duplicate(&o.fingerprint(), facts.now, window).is_some() {
-        return Err(block(
+fn rule_daily_orders(c: &Ctx) -> Option<TradeError> {
+    let cap = c.policy.max_daily_orders.filter(|_| !c.exit)?;
+    let n = c.index.orders_on(c.day);
+    (n >= cap).then(|| {
+        block(
+            "daily_orders",
+            Some("MAX_DAILY_ORDERS"),
+            format!("Daily order limit reached: {n} orders already sent today (MAX_DAILY_ORDERS={cap})."),
+        )
+    })
+}
+
+fn rule_duplicate_window(c: &Ctx) -> Option<TradeError> {
+    let p = c.policy;
+    let window = Duration::seconds(i64::try_from(p.duplicate_window_secs).unwrap_or(i64::MAX / 1000));
+    c.index.recent_duplicate(&c.o.fingerprint(), c.facts.now, window).map(|_| {
+        block(
             "duplicate_window",
             Some("DUPLICATE_WINDOW_SECONDS"),
             format!(
                 "Duplicate order blocked: an identical {} {} was just placed (within {}s). Wait, or change DUPLICATE_WINDOW_SECONDS.",
-                o.side, o.symbol, policy.duplicate_window_secs
+                c.o.side, c.o.symbol, p.duplicate_window_secs
             ),
-        ));
+        )
+    })
+}
+
+fn rule_unresolved_dispatch(c: &Ctx) -> Option<TradeError> {
+    let fp = c.o.fingerprint();
+    let u = c.index.unresolved().into_iter().find(|u| u.fingerprint.as_deref() == Some(fp.as_str()))?;
+    Some(block(
+        "unresolved_dispatch",
+        None,
+        format!(
+            "In-flight order unresolved: a previous {} {} was dispatched but never confirmed (timeout or crash), so resending now could place a DUPLICATE live order. Reconcile it first with reconcile_pending (client order id {}), then retry.",
+            c.o.side, c.o.symbol, u.client_order_id
+        ),
+    ))
+}
+
+/// A stop that would trigger at once (open when there is no price: a resting stop is not trapped).
+fn rule_inverted_stop(c: &Ctx) -> Option<TradeError> {
+    let o = c.o;
+    if !matches!(o.order_type, OrderType::Stop | OrderType::StopLimit) {
+        return None;
     }
-    checks.push("duplicate_window");
-    let fp = o.fingerprint();
-    if let Some(u) = index.unresolved().into_iter().find(|u| u.fingerprint.as_deref() == Some(fp.as_str())) {
-        return Err(block(
-            "unresolved_dispatch",
+    let (stop, last) = (pos(o.stop_price)?, c.facts.quote.as_ref().and_then(|q| pos(q.last))?);
+    if o.side == Side::Sell && stop >= last {
+        return Some(block(
+            "inverted_stop",
             None,
             format!(
-                "In-flight order unresolved: a previous {} {} was dispatched but never confirmed (timeout or crash), so resending now could place a DUPLICATE live order. Reconcile it first with reconcile_pending (client order id {}), then retry.",
-                o.side, o.symbol, u.client_order_id
+                "SELL stop at {stop} is at/above the current price ({last}); it would trigger immediately. Put a SELL stop below the market."
             ),
         ));
     }
-    checks.push("unresolved_dispatch");
-
-    // 8. No naked short.
-    if o.side == Side::Sell && (!policy.allow_short || !caps.shorting) {
-        match &facts.held {
-            Ok(h) => {
-                let qty = o.size.quantity().unwrap_or_default();
-                let avail = (*h).max(Decimal::ZERO);
-                if qty > avail && !caps.shorting {
-                    return Err(block(
-                        "naked_short",
-                        None,
-                        format!(
-                            "Sell of {} {} exceeds the held balance ({}): this venue trades spot only and cannot short. Reduce the quantity (or use close_position to sell everything held).",
-                            qty.normalize(),
-                            o.symbol,
-                            h.normalize(),
-                        ),
-                    ));
-                }
-                if qty > avail {
-                    return Err(block(
-                        "naked_short",
-                        Some(k.allow_short),
-                        format!(
-                            "Sell of {} {} exceeds the held position ({}) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set {}=true to allow it.",
-                            qty.normalize(),
-                            o.symbol,
-                            h.normalize(),
-                            k.allow_short
-                        ),
-                    ));
-                }
-            }
-            Err(why) => {
-                return Err(block(
-                    "naked_short",
-                    Some(k.allow_short),
-                    format!(
-                        "Could not read the position in {} ({why}), so this SELL cannot be shown not to open a short. Refusing; retry when positions are readable, or set {}=true.",
-                        o.symbol, k.allow_short
-                    ),
-                ));
-            }
-        }
+    if o.side == Side::Buy && stop <= last {
+        return Some(block(
+            "inverted_stop",
+            None,
+            format!(
+                "BUY stop at {stop} is at/below the current price ({last}); it would trigger immediately. Put a BUY stop above the market."
+            ),
+        ));
     }
-    checks.push("naked_short");
+    None
+}
 
-    // 9. Inverted stop (open when there is no price: a resting stop is not trapped).
-    if matches!(o.order_type, OrderType::Stop | OrderType::StopLimit)
-        && let (Some(stop), Some(last)) = (pos(o.stop_price), quote.and_then(|q| pos(q.last)))
-    {
-        if o.side == Side::Sell && stop >= last {
-            return Err(block(
-                "inverted_stop",
-                None,
-                format!(
-                    "SELL stop at {stop} is at/above the current price ({last}); it would trigger immediately. Put a SELL stop below the market."
-                ),
-            ));
-        }
-        if o.side == Side::Buy && stop <= last {
-            return Err(block(
-                "inverted_stop",
-                None,
-                format!(
-                    "BUY stop at {stop} is at/below the current price ({last}); it would trigger immediately. Put a BUY stop above the market."
-                ),
-            ));
-        }
-    }
-    checks.push("inverted_stop");
-
-    // 10. Bracket exits against the market.
-    if let OrderIntent::Bracket(b) = intent
-        && let Some(last) = quote.and_then(|q| pos(q.last))
-    {
-        let fill = match (b.entry.side, pos(b.entry.limit_price)) {
-            (Side::Buy, Some(l)) => l.min(last),
-            (Side::Sell, Some(l)) => l.max(last),
-            (_, None) => last,
-        };
-        let (tp, sl) = (b.take_profit.0, b.stop_loss.0);
-        let msg = match b.entry.side {
-            Side::Buy if sl >= fill => Some(format!(
-                "Bracket stop-loss {sl} is at/above the entry fill (~{fill}); the SELL stop would trigger immediately when the entry fills — check the levels."
-            )),
-            Side::Buy if tp <= fill => Some(format!(
-                "Bracket take-profit {tp} is at/below the entry fill (~{fill}); the SELL limit would fill immediately when the entry fills — check the levels."
-            )),
-            Side::Sell if sl <= fill => Some(format!(
-                "Bracket stop-loss {sl} is at/below the entry fill (~{fill}); the BUY stop would trigger immediately when the entry fills — check the levels."
-            )),
-            Side::Sell if tp >= fill => Some(format!(
-                "Bracket take-profit {tp} is at/above the entry fill (~{fill}); the BUY limit would fill immediately when the entry fills — check the levels."
-            )),
-            _ => None,
-        };
-        if let Some(m) = msg {
-            return Err(block("bracket_exits", None, m));
-        }
-    }
-    checks.push("bracket_exits");
-
-    Ok((
-        Approved::new(intent.clone()),
-        Evaluation {
-            notional,
-            is_exit: exit,
-            worst_price: worst,
-            currency: ccy.to_string(),
-            spent_today: spent,
-            verified_paper: id.is_paper,
-            account_id: id.account_id,
-            checks,
-        },
-    ))
+/// Bracket exits that would fill or trigger the moment the entry fills.
+fn rule_bracket_exits(c: &Ctx) -> Option<TradeError> {
+    let OrderIntent::Bracket(b) = c.intent else { return None };
+    let last = c.facts.quote.as_ref().and_then(|q| pos(q.last))?;
+    let fill = match (b.entry.side, pos(b.entry.limit_price)) {
+        (Side::Buy, Some(l)) => l.min(last),
+        (Side::Sell, Some(l)) => l.max(last),
+        (_, None) => last,
+    };
+    let (tp, sl) = (b.take_profit.0, b.stop_loss.0);
+    let msg = match b.entry.side {
+        Side::Buy if sl >= fill => format!(
+            "Bracket stop-loss {sl} is at/above the entry fill (~{fill}); the SELL stop would trigger immediately when the entry fills — check the levels."
+        ),
+        Side::Buy if tp <= fill => format!(
+            "Bracket take-profit {tp} is at/below the entry fill (~{fill}); the SELL limit would fill immediately when the entry fills — check the levels."
+        ),
+        Side::Sell if sl <= fill => format!(
+            "Bracket stop-loss {sl} is at/below the entry fill (~{fill}); the BUY stop would trigger immediately when the entry fills — check the levels."
+        ),
+        Side::Sell if tp >= fill => format!(
+            "Bracket take-profit {tp} is at/above the entry fill (~{fill}); the BUY limit would fill immediately when the entry fills — check the levels."
+        ),
+        _ => return None,
+    };
+    Some(block("bracket_exits", None, msg))
 }
 
 #[cfg(test)]

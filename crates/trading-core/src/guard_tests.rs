@@ -143,7 +143,7 @@ fn live_facts() -> Facts {
 fn live_account_needs_the_arm_and_the_label() {
     let e = refused(&cash_buy(dec!(50)), &policy(&[]), &live_facts());
     assert_eq!(
-        e.message,
+        first(&e),
         "LIVE account detected (real money) but TRADING_ALLOW_LIVE is not true. Refusing to send the order. Only set TRADING_ALLOW_LIVE=true if you really mean to trade with real money."
     );
     assert_eq!(e.rule, Some("live_arm"));
@@ -238,7 +238,7 @@ fn market_hours_trap_market_entries_only() {
     f.now = Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap(); // Sunday
     let e = refused(&cash_buy(dec!(50)), &p, &f);
     assert_eq!(
-        e.message,
+        first(&e),
         "Market closed: orders are only accepted during regular trading hours (RTH) (weekend; next open Mon 2026-11-23 09:30 ET). A limit order can rest until the open; exits are never blocked. Set ENFORCE_MARKET_HOURS=false to turn this check off."
     );
     assert_eq!(e.setting, Some("ENFORCE_MARKET_HOURS"));
@@ -401,7 +401,7 @@ fn duplicate_window_and_unresolved_dispatch() {
     let p = policy(&[]);
     let e = j.with_index(|i| run_with(&cash_buy(dec!(50)), &p, &facts(dec!(200), dec!(0)), i)).unwrap_err();
     assert_eq!(
-        e.message,
+        first(&e),
         "Duplicate order blocked: an identical BUY AAPL was just placed (within 5s). Wait, or change DUPLICATE_WINDOW_SECONDS."
     );
     let mut later = facts(dec!(200), dec!(0));
@@ -530,4 +530,30 @@ mod properties {
             }
         }
     }
+}
+
+/// The first refusal's own message (a refusal with several lists the others after it).
+fn first(e: &TradeError) -> String {
+    e.violations.first().map(|v| v.message.clone()).unwrap_or_else(|| e.message.clone())
+}
+
+#[test]
+fn a_refusal_lists_every_rule_it_breaks_the_most_basic_first() {
+    // A sell of 50 shares not held, worth far above every cap, outside market hours.
+    let mut f = facts(dec!(200), dec!(0));
+    f.now = Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap(); // Sunday
+    let e = refused(&qty(Side::Sell, dec!(50)), &policy(&[]), &f);
+    let rules: Vec<&str> = e.violations.iter().map(|v| v.rule).collect();
+    assert_eq!(rules, ["naked_short", "market_hours", "order_value", "position_value"], "{e:?}");
+    assert_eq!((e.rule, e.setting), (Some("naked_short"), Some("TRADING_ALLOW_SHORT")));
+    assert!(e.message.starts_with("Sell of 50 AAPL exceeds the held position (0)"), "{}", e.message);
+    assert!(
+        e.message.contains("Also refused: Market closed") && e.message.contains("MAX_ORDER_VALUE"),
+        "{}",
+        e.message
+    );
+    // One broken rule: no list, the message alone.
+    let e = refused(&cash_buy(dec!(500)), &policy(&[]), &facts(dec!(200), dec!(0)));
+    assert!(e.violations.is_empty());
+    assert_eq!(e.rule, Some("order_value"));
 }
