@@ -621,6 +621,7 @@ impl Broker for CryptoVenue {
             market_hours: MarketHoursModel::AlwaysOpen,
             quote_currency: self.quote.clone(),
             default_quote: Some(self.quote.clone()),
+            benchmark: format!("BTC/{}", self.quote),
         }
     }
 

@@ -404,3 +404,52 @@ async fn preview_estimates_cost_and_fee_from_market_data() {
     assert!(p.venue_preview.unwrap().warnings[0].contains("limits.cost.min"));
     assert!(r.posts().is_empty());
 }
+
+#[tokio::test]
+async fn coins_held_by_an_open_sell_are_not_sellable_and_the_order_is_named() {
+    let r = rig(&[]).await;
+    // 0.03 of the 0.05 BTC rests in a limit sell far above the market: binance reserves it.
+    let resting = r
+        .broker
+        .submit(order("BTC", Side::Sell, OrderType::Limit, qty("0.03"), Some("90000"), None), None)
+        .await
+        .unwrap();
+    let id = resting[0].order_id.clone().unwrap();
+    assert_eq!(r.broker.venue().held_quantity("BTC/USDT").await.unwrap(), dec!(0.02), "the free balance");
+    let e =
+        r.broker.submit(order("BTC", Side::Sell, OrderType::Market, qty("0.05"), None, None), None).await.unwrap_err();
+    assert_eq!(e.rule, Some("naked_short"));
+    assert!(e.message.contains(&id) && e.message.contains("0.03"), "{}", e.message);
+    // close_position sells what is free and leaves the reserved part with its order.
+    let c = r.broker.close_position("BTC", None).await.unwrap();
+    assert!(c.closed, "{c:?}");
+    assert_eq!(c.result.unwrap().quantity.unwrap().0, dec!(0.02));
+    assert!(c.reason.unwrap().contains(&id));
+    assert!(c.cancelled_first.is_empty());
+    let open = r.broker.venue().open_orders().await.unwrap();
+    assert!(open.iter().any(|o| o.order_id.as_deref() == Some(id.as_str())), "the resting sell still works");
+}
+
+#[tokio::test]
+async fn dust_without_a_market_is_valued_at_zero_and_named() {
+    let mut cfg = FakeConfig::default();
+    cfg.balances.push(("LDBTC".into(), "0.4".into()));
+    let fake = FakeExchange::start(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker_on(&fake, &dir.path().join("crypto.jsonl"), &[]);
+    let s = broker.venue().summary().await.unwrap();
+    let nl = s.net_liquidation.expect("net liquidation survives an unpriced asset").0;
+    assert_eq!(nl, dec!(10000) + dec!(0.05) * dec!(65000), "USDT plus BTC at last; LDBTC counts zero");
+    assert!(s.notes.iter().any(|n| n.contains("LDBTC") && n.contains("zero")), "{:?}", s.notes);
+}
+
+#[tokio::test]
+async fn a_clock_skew_rejection_is_a_clear_refusal_not_an_unknown() {
+    let r = rig(&[]).await;
+    r.fake.fault(Faults { clock_skew_order_posts: 1, ..Default::default() });
+    let e =
+        r.broker.submit(order("BTC", Side::Buy, OrderType::Market, cash("20"), None, None), None).await.unwrap_err();
+    assert_ne!(e.code, ErrorCode::Indeterminate, "{e:?}");
+    assert!(e.message.contains("clock"), "{}", e.message);
+    assert!(r.broker.journal().with_index(|i| i.unresolved()).is_empty(), "binance never considered it");
+}

@@ -141,6 +141,12 @@ async fn every_mirrored_tool_against_the_fake_exchange() {
     assert!(!c.call("technicals", json!({"symbol": "ETH"})).await.unwrap().is_error);
     let risk = c.call("risk_report", json!({"lookback_days": 60})).await.unwrap();
     assert!(!risk.is_error, "{}", risk.body);
+    assert_eq!(ok(&risk)["beta"]["benchmark"], "BTC/USDT", "{}", risk.body);
+    // The briefing measures against the exchange's benchmark (BTC), never silently without it.
+    let b = c.call("briefing", json!({})).await.unwrap();
+    assert!(ok(&b)["risk"].get("error").is_none(), "{}", b.body);
+    assert_eq!(ok(&b)["risk"]["beta"]["benchmark"], "BTC/USDT", "{}", b.body);
+    assert!(!ok(&b)["summary"].as_str().unwrap().contains("beta -"), "{}", b.body);
     assert!(!c.call("briefing", json!({"compact": true})).await.unwrap().is_error);
     let close = c.call("close_position", json!({"symbol": "ETH"})).await.unwrap();
     assert_eq!(close.error()["code"], "CONFIRMATION_REQUIRED", "{}", close.body);

@@ -64,6 +64,9 @@ pub struct Faults {
     pub fail_order_posts: u32,
     /// The next N requests answer 429 with binance's -1003 body.
     pub rate_limit_next: u32,
+    /// The next N order posts are refused with binance's -1021 (timestamp outside recvWindow:
+    /// the client's clock is off), as binance answers when the request is not considered.
+    pub clock_skew_order_posts: u32,
 }
 
 /// One request as the fake saw it (signature removed).
@@ -192,6 +195,10 @@ async fn handle(
         };
         let order_post = method == Method::POST && path == "/api/v3/order";
         let failure = match failure {
+            None if order_post && f.clock_skew_order_posts > 0 => {
+                f.clock_skew_order_posts -= 1;
+                Some(err(StatusCode::BAD_REQUEST, -1021, "Timestamp for this request is outside of the recvWindow."))
+            }
             None if order_post && f.fail_order_posts > 0 => {
                 f.fail_order_posts -= 1;
                 Some(err(

@@ -443,6 +443,7 @@ impl Exchange {
                 brackets: false,
                 shorting: false,
                 default_quote: Some(quote.clone()),
+                benchmark: format!("BTC/{quote}"),
                 ..Capabilities::full(MarketHoursModel::AlwaysOpen, quote)
             },
         }

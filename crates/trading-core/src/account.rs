@@ -206,11 +206,14 @@ pub struct Capabilities {
     /// Symbols are `BASE/QUOTE` pairs; a bare symbol gets this quote asset ("BTC" → "BTC/USDT").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_quote: Option<String>,
+    /// What beta and the market's move are measured against (SPY for US stocks, BTC on a
+    /// crypto exchange).
+    pub benchmark: String,
 }
 
 impl Capabilities {
-    /// A venue that supports every order form (fractions, cash buys, stops, trailing stops,
-    /// brackets, shorting).
+    /// A US stock venue that supports every order form (fractions, cash buys, stops, trailing
+    /// stops, brackets, shorting), benchmarked against SPY.
     pub fn full(market_hours: MarketHoursModel, quote_currency: &str) -> Capabilities {
         Capabilities {
             fractional: true,
@@ -223,6 +226,7 @@ impl Capabilities {
             market_hours,
             quote_currency: quote_currency.into(),
             default_quote: None,
+            benchmark: "SPY".into(),
         }
     }
 }

@@ -398,7 +398,10 @@ impl GuardedBroker {
         let facts = self.facts(&intent.primary().symbol).await;
         let (approved, eval) = match self.evaluate(&intent, &facts) {
             Ok(v) => v,
-            Err(e) => {
+            Err(mut e) => {
+                if e.rule == Some("naked_short") && !self.venue.capabilities().shorting {
+                    self.name_locking_orders(&mut e, intent.primary()).await;
+                }
                 if e.code == ErrorCode::SafetyBlocked {
                     // The refusal stands either way; a journal failure is logged, not swapped in.
                     if let Err(je) = self.journal.append(self.blocked_record(intent.primary(), &e, now)) {
@@ -623,9 +626,42 @@ impl GuardedBroker {
             ));
         }
         let exits = self.working_exits(&symbol, order.side).await.map_err(TradeError::from)?;
-        let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close"), &exits).await?;
-        let cancelled_first = if self.policy.dry_run { vec![] } else { exits };
-        Ok(CloseOutcome { closed: true, reason: None, result: results.into_iter().next(), cancelled_first })
+        // Where orders do not reserve the holding (stock brokers), a working exit would fire
+        // into a short once the position is gone: it is cancelled first. On a spot exchange
+        // its coins are reserved (the close sells the free balance), so it stays and is named.
+        let (cancel, note) = if self.venue.capabilities().shorting || exits.is_empty() {
+            (exits, None)
+        } else {
+            let ids: Vec<String> = exits.iter().filter_map(|w| w.order_id.clone()).collect();
+            let note = format!(
+                "Closed the free balance; open sell order(s) {} keep their reserved {symbol} and stay working (they cannot oversell). Cancel them with cancel_order to sell that part too.",
+                ids.join(", ")
+            );
+            (vec![], Some(note))
+        };
+        let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close"), &cancel).await?;
+        let cancelled_first = if self.policy.dry_run { vec![] } else { cancel };
+        Ok(CloseOutcome { closed: true, reason: note, result: results.into_iter().next(), cancelled_first })
+    }
+
+    /// On a spot venue the sellable balance is the free one: a refused sell names the open
+    /// orders that hold the rest.
+    async fn name_locking_orders(&self, e: &mut TradeError, o: &OrderRequest) {
+        let Ok(locking) = self.working_exits(&o.symbol, Side::Sell).await else { return };
+        if locking.is_empty() {
+            return;
+        }
+        let held: Decimal = locking
+            .iter()
+            .map(|w| w.quantity.map(|q| q.0).unwrap_or_default() - w.filled_quantity.map(|q| q.0).unwrap_or_default())
+            .sum();
+        let ids: Vec<String> = locking.iter().filter_map(|w| w.order_id.clone()).collect();
+        e.message = format!(
+            "{} {} more is held by open sell order(s) {} and cannot be sold until they are cancelled (cancel_order).",
+            e.message,
+            held.normalize(),
+            ids.join(", ")
+        );
     }
 
     /// Working orders on `symbol` on `side` (the exits a close takes with it).

@@ -423,13 +423,8 @@ impl TradingServer {
         if !(lookback == 60 || lookback == 252) {
             return fail(TradeError::validation("lookback_days must be 60 or 252"));
         }
-        let bench = match self.broker.canonical_symbol(
-            p.benchmark.as_deref().unwrap_or(if self.broker.venue().capabilities().default_quote.is_some() {
-                "BTC"
-            } else {
-                "SPY"
-            }),
-        ) {
+        let default = self.broker.venue().capabilities().benchmark;
+        let bench = match self.broker.canonical_symbol(p.benchmark.as_deref().unwrap_or(&default)) {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
@@ -560,10 +555,19 @@ impl TradingServer {
             Some(false) => "LIVE",
             None => "UNKNOWN",
         };
-        // One read of 61 days of closes serves both the risk figures and today's movers.
-        let closes = analytics::history(venue.as_ref(), &book, &["SPY"], 61).await;
-        let risk = closes.as_ref().map_err(Clone::clone).and_then(|c| analytics::risk_from(&book, c, 60, "SPY"));
-        let movers = closes.as_ref().map(|c| analytics::movers(&book, c)).unwrap_or_default();
+        // One read of 61 days of closes serves both the risk figures and today's movers; the
+        // benchmark is the venue's (SPY for stocks, BTC on an exchange). Without the
+        // benchmark's history the movers are still computed and the risk error is shown.
+        let bench = venue.capabilities().benchmark;
+        let closes = analytics::history(venue.as_ref(), &book, &[bench.as_str()], 61).await;
+        let risk = closes.as_ref().map_err(Clone::clone).and_then(|c| analytics::risk_from(&book, c, 60, &bench));
+        let movers = match &closes {
+            Ok(c) => analytics::movers(&book, c),
+            Err(_) => analytics::history(venue.as_ref(), &book, &[], 61)
+                .await
+                .map(|c| analytics::movers(&book, &c))
+                .unwrap_or_default(),
+        };
         let open = venue.open_orders().await;
         let conc = portfolio_analytics::book::concentration(&book.holdings, 1);
         let unrealized: Decimal = book.positions.iter().filter_map(|x| x.unrealized_pnl).map(|m| m.0).sum();
@@ -604,7 +608,7 @@ impl TradingServer {
             "weights": conc.weights,
             "hhi": conc.hhi,
             "movers": movers,
-            "risk": risk.unwrap_or_else(|e| serde_json::json!({ "error": e.message })),
+            "risk": risk.unwrap_or_else(|e| serde_json::json!({ "error": format!("VaR and beta (against {bench}) unavailable: {}", e.message) })),
             "open_orders": open.unwrap_or_default(),
             "posture": posture,
         }))
