@@ -236,3 +236,40 @@ async fn session_status_reports_the_penalty_box() {
     assert_eq!(v["rate_limit"]["penalty_box"], true, "{v}");
     assert!(v["rate_limit"]["seconds_left"].as_u64().unwrap() > 0, "{v}");
 }
+
+#[tokio::test]
+async fn moving_a_brackets_stop_loss_keeps_its_parent_and_gtc() {
+    let r = rig(&[]).await;
+    let last = r.venue.quote("AAPL").await.unwrap().last.unwrap().0;
+    let b = trading_core::order::BracketRequest {
+        entry: order("AAPL", Side::Buy, OrderType::Market, dec!(0.2)),
+        take_profit: Price((last * dec!(1.3)).round_dp(2)),
+        stop_loss: Price((last * dec!(0.7)).round_dp(2)),
+    };
+    let legs = r.broker.submit(OrderIntent::Bracket(b), None).await.unwrap();
+    let sl = legs.iter().find(|l| l.leg.as_deref() == Some("stop_loss")).unwrap();
+    let entry_coid = legs.iter().find(|l| l.leg.as_deref() == Some("entry")).unwrap().client_order_id.clone().unwrap();
+    let id = sl.order_id.clone().unwrap();
+    let new_stop = Price((last * dec!(0.75)).round_dp(2));
+    r.broker.modify(&id, OrderChange { stop_price: Some(new_stop), ..Default::default() }, None).await.unwrap();
+    let body = r.fake.with(|s| s.requests_to(&format!("/iserver/account/{ACCT}/order/{id}"))).pop().unwrap().body;
+    assert_eq!(body["parentId"], json!(entry_coid), "{body}");
+    assert_eq!(body["tif"], "GTC", "a bracket's stop-loss is GTC and stays so: {body}");
+    assert_eq!(r.venue.order_status(&id, None).await.unwrap().stop_price, Some(new_stop));
+}
+
+#[tokio::test]
+async fn a_whatif_error_refuses_the_preview_instead_of_warning() {
+    let r = rig(&[]).await;
+    r.fake.with(|s| {
+        // The shape of REC-C-RAW's refusal (cpapi-endpoints.md §5.5): error set, amounts absent.
+        s.replay.insert(
+            format!("POST /iserver/account/{ACCT}/orders/whatif"),
+            json!({"amount": null, "equity": null, "initial": null, "warn": null, "error": "Your account has a minimum of 15 orders working on either the buy or sell side for this particular contract."}),
+        )
+    });
+    let p =
+        r.broker.preview(OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, dec!(0.1)))).await.unwrap();
+    assert!(p.venue_preview.is_none());
+    assert!(p.venue_preview_error.unwrap().contains("minimum of 15 orders"));
+}

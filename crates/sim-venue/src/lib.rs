@@ -182,7 +182,12 @@ impl Broker for SimVenue {
     async fn preview(&self, order: &OrderRequest) -> Result<VenuePreview, VenueError> {
         self.exchange.preview(order)
     }
-    async fn modify(&self, order_id: &str, order: &Approved<OrderRequest>) -> Result<OrderResult, VenueError> {
+    async fn modify(
+        &self,
+        order_id: &str,
+        order: &Approved<OrderRequest>,
+        _parent: Option<&str>,
+    ) -> Result<OrderResult, VenueError> {
         self.exchange.modify(order_id, order.get())
     }
     async fn order_status(&self, order_id: &str, _symbol: Option<&str>) -> Result<OrderResult, VenueError> {

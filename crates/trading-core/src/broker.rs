@@ -797,7 +797,8 @@ impl GuardedBroker {
             self.journal.append(rec.clone()).map_err(Self::journal_err)?;
             delta = Some(rec);
         }
-        let result = self.venue.modify(order_id, &Approved::new(o.clone())).await;
+        let parent = coid.as_deref().and_then(|c| self.journal.with_index(|i| i.parent_of(c).map(str::to_string)));
+        let result = self.venue.modify(order_id, &Approved::new(o.clone()), parent.as_deref()).await;
         let done = self.clock.now();
         match result {
             Ok(mut r) => {

@@ -120,6 +120,8 @@ struct Dispatch {
     symbol: Option<String>,
     side: Option<Side>,
     tag: Option<String>,
+    /// A bracket child's parent (its client order id).
+    parent: Option<String>,
     size: String,
     notional: Option<Decimal>,
     first_time: Option<DateTime<Utc>>,
@@ -200,6 +202,7 @@ impl JournalIndex {
             symbol: r.symbol.clone(),
             side: r.side,
             tag: r.tag.clone(),
+            parent: r.parent_client_order_id.clone(),
             size: r.cash_qty.map(|c| format!("cash {c}")).or(r.quantity.map(|q| q.to_string())).unwrap_or_default(),
             notional: r.notional.map(|n| n.0),
             first_time: time,
@@ -335,6 +338,11 @@ impl JournalIndex {
 
     pub fn client_order_id_of(&self, order_id: &str) -> Option<&str> {
         self.order_to_coid.get(order_id).map(String::as_str)
+    }
+
+    /// The client order id of a bracket child's parent.
+    pub fn parent_of(&self, client_order_id: &str) -> Option<&str> {
+        self.by_coid.get(client_order_id).and_then(|d| d.parent.as_deref())
     }
 
     /// The latest known status of a client order id.

@@ -116,9 +116,16 @@ pub trait Broker: Send + Sync {
         ids: &BracketIds,
     ) -> Result<Vec<OrderResult>, VenueError>;
     async fn preview(&self, order: &OrderRequest) -> Result<VenuePreview, VenueError>;
-    /// Changes a working order to `order` (same symbol, side and type; new size and prices).
-    async fn modify(&self, order_id: &str, order: &Approved<OrderRequest>) -> Result<OrderResult, VenueError> {
-        let _ = (order_id, order);
+    /// Changes a working order to `order` (same symbol, side, type and time in force; new
+    /// size and prices). `parent` is a bracket child's parent client order id, for venues
+    /// that want it repeated.
+    async fn modify(
+        &self,
+        order_id: &str,
+        order: &Approved<OrderRequest>,
+        parent: Option<&str>,
+    ) -> Result<OrderResult, VenueError> {
+        let _ = (order_id, order, parent);
         Err(VenueError::Unsupported { venue: self.name(), capability: "modify_order" })
     }
     /// `symbol` is the order's instrument when known (the journal keeps it); venues that

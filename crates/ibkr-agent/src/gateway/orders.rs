@@ -339,14 +339,23 @@ impl Broker for GatewayVenue {
     }
 
     /// Posts the whole modified ticket (DOC-WEB: one object, no `orders` wrapper, no cOID);
-    /// the order's own `tif` travels with it, so a GTC stop stays GTC.
-    async fn modify(&self, order_id: &str, order: &Approved<OrderRequest>) -> Result<OrderResult, VenueError> {
+    /// the order's own `tif` travels with it, so a GTC stop stays GTC, and a bracket child
+    /// repeats its `parentId` as it was placed.
+    async fn modify(
+        &self,
+        order_id: &str,
+        order: &Approved<OrderRequest>,
+        parent: Option<&str>,
+    ) -> Result<OrderResult, VenueError> {
         let o = order.get();
         let conid = self.conid(&o.symbol).await?;
         let acct = self.account().await.map_err(v_err)?.account;
         let mut t = ticket(o, conid, "");
         if let Value::Object(m) = &mut t {
             m.remove("cOID");
+            if let Some(p) = parent {
+                m.insert("parentId".into(), json!(p));
+            }
         }
         let acks = self.post_order(&format!("/iserver/account/{acct}/order/{order_id}"), &t, "").await?;
         let first = acks
