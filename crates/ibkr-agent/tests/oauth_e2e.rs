@@ -39,6 +39,10 @@ fn free_port() -> u16 {
 }
 
 fn start(dir: &Path, port: u16, mode: &str) -> Server {
+    start_with(dir, port, mode, &[])
+}
+
+fn start_with(dir: &Path, port: u16, mode: &str, extra: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(BIN);
     cmd.args(["--transport", "http", "--bind", &format!("127.0.0.1:{port}")])
         .env_clear()
@@ -49,21 +53,23 @@ fn start(dir: &Path, port: u16, mode: &str) -> Server {
         .env("LOGIN_PASSWORD", PASSWORD)
         .env("STATIC_BEARER_TOKEN", STATIC)
         .env("ORDER_CONFIRMATION", "off")
-        .env("LOG_LEVEL", "info");
+        .env("LOG_LEVEL", "info")
+        .envs(extra.iter().copied());
     let process = HttpChild::spawn(cmd).unwrap();
     let base = process.url.trim_end_matches("/mcp").to_string();
     Server { _process: process, base }
 }
 
-/// A browser that does not follow redirects and keeps one cookie.
-struct Browser {
+/// Raw HTTP as an attacker sends it (no redirects followed, one cookie): for the negative
+/// cases only. The owner's own steps go through a real browser ([`owner_approves`]).
+struct RawHttp {
     http: reqwest::Client,
     cookie: Option<String>,
 }
 
-impl Browser {
+impl RawHttp {
     fn new() -> Self {
-        Browser {
+        RawHttp {
             http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             cookie: None,
         }
@@ -92,42 +98,57 @@ impl Browser {
     }
 }
 
-/// The hidden inputs of a page's form.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .filter_map(|s| {
-            let name = s.split("name=\"").nth(1)?.split('"').next()?;
-            let value = s.split("value=\"").nth(1)?.split('"').next()?;
-            Some((name.to_string(), value.replace("&amp;", "&").replace("&quot;", "\"").replace("&#39;", "'")))
-        })
-        .collect()
+/// Plays the owner in a real headless Chromium: opens the authorization URL, logs in (a
+/// wrong password first), leaves ticked exactly `grant` on the consent page (unticking the
+/// rest as a person would) and clicks Allow. Returns where the browser was sent.
+async fn owner_approves(auth_url: &str, grant: &[&str]) -> String {
+    owner_decides(auth_url, grant, "approve").await
 }
 
-/// Plays the owner: log in, then approve `grant` on the consent page. Returns the redirect.
-async fn owner_approves(base: &str, auth_url: &str, grant: &[&str]) -> String {
-    let mut b = Browser::new();
-    let (st, page, _) = b.get(auth_url).await;
-    assert_eq!(st, 200);
-    assert!(page.contains("owner login"), "{page}");
-    let next = hidden_fields(&page).into_iter().find(|(k, _)| k == "next").unwrap().1;
-    let (st, page, _) = b.post(&format!("{base}/login"), &[("password", "not the password"), ("next", &next)]).await;
-    assert_eq!(st, 401);
-    assert!(page.contains("Wrong password"));
-    let (st, _, loc) = b.post(&format!("{base}/login"), &[("password", PASSWORD), ("next", &next)]).await;
-    assert_eq!(st, 303);
-    assert_eq!(loc.as_deref(), Some(next.as_str()), "login goes back to the authorization request only");
-    let (st, consent, _) = b.get(&format!("{base}{next}")).await;
-    assert_eq!(st, 200);
-    assert!(consent.contains("tradegate e2e"), "{consent}");
-    assert!(grant.iter().all(|g| consent.contains(&format!("value=\"{g}\" checked"))), "{consent}");
-    let fields = hidden_fields(&consent);
-    let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    form.extend(grant.iter().map(|g| ("grant", *g)));
-    form.push(("decision", "approve"));
-    let (st, _, loc) = b.post(&format!("{base}/authorize"), &form).await;
-    assert_eq!(st, 303);
-    loc.unwrap()
+async fn owner_decides(auth_url: &str, grant: &[&str], decision: &str) -> String {
+    let b = test_support::Browser::start().await.expect("headless Chromium (apt-get install chromium chromium-driver)");
+    b.goto(auth_url).await.unwrap();
+    assert!(b.text("h1").await.unwrap().contains("owner login"));
+    // `SCREENSHOT_DIR=docs cargo test -p ibkr-agent --test oauth_e2e claude` refreshes README's pictures.
+    let shots = std::env::var_os("SCREENSHOT_DIR").map(PathBuf::from);
+    if let Some(d) = &shots {
+        b.screenshot(&d.join("oauth-login.png")).await.unwrap();
+    }
+    b.type_into("input[name=password]", "not the password").await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    let wait = std::time::Duration::from_secs(10);
+    b.wait_for(".err", wait).await.unwrap();
+    assert!(b.text(".err").await.unwrap().contains("Wrong password"));
+    b.type_into("input[name=password]", PASSWORD).await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    b.wait_for("button[value=approve]", wait).await.unwrap();
+    assert!(b.text("h1").await.unwrap().contains("allow access"), "{}", b.source().await.unwrap());
+    assert!(b.source().await.unwrap().contains("wants access to this tradegate server"));
+    let offered: Vec<String> = b
+        .execute("return [...document.querySelectorAll('form input[name=grant]')].map(e => e.value)")
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    for scope in &offered {
+        let css = format!("input[name=grant][value='{scope}']");
+        let ticked = b.is_selected(&css).await.unwrap();
+        assert_eq!(ticked, scope != "admin", "{scope}: admin is never pre-ticked, the rest are");
+        if ticked != grant.contains(&scope.as_str()) {
+            b.click(&css).await.unwrap();
+        }
+    }
+    if let Some(d) = &shots {
+        b.screenshot(&d.join("oauth-consent.png")).await.unwrap();
+    }
+    let consent_url = b.url().await.unwrap();
+    let _ = b.click(&format!("button[value={decision}]")).await;
+    let url = b.wait_url_change(&consent_url, std::time::Duration::from_secs(10)).await.unwrap();
+    b.close().await;
+    url
 }
 
 /// rmcp's OAuth client through discovery, registration, PKCE and the code exchange.
@@ -139,7 +160,7 @@ async fn authorize(base: &str, scopes: &[&str], grant: &[&str]) -> Authorization
     state.start_authorization(req).await.unwrap();
     let url = state.get_authorization_url().await.unwrap();
     assert!(url.contains("code_challenge_method=S256") && url.contains("resource="), "{url}");
-    let callback = owner_approves(base, &url, grant).await;
+    let callback = owner_approves(&url, grant).await;
     assert!(callback.starts_with(REDIRECT) && callback.contains("code=") && callback.contains("iss="), "{callback}");
     state.handle_callback_url(&callback).await.unwrap();
     state.into_authorization_manager().unwrap()
@@ -181,6 +202,20 @@ async fn raw_mcp(base: &str, token: &str) -> (u16, String) {
         .unwrap();
     let www = resp.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     (resp.status().as_u16(), www)
+}
+
+/// A raw `tools/call` with a bearer token: (status, WWW-Authenticate, body).
+async fn raw_call(base: &str, token: &str, tool: &str, args: Value) -> (u16, String, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": args}}))
+        .send()
+        .await
+        .unwrap();
+    let www = resp.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (resp.status().as_u16(), www, resp.json().await.unwrap_or_default())
 }
 
 async fn token_endpoint(base: &str, form: &[(&str, &str)]) -> (u16, Value) {
@@ -246,16 +281,28 @@ async fn the_full_dance_with_a_real_oauth_client() {
 
     // Read only: the owner unticks trading; tools/list shrinks and an order tool is refused.
     let manager = authorize(&s.base, &["read", "trade:preview", "trade"], &["read"]).await;
+    let (ro_id, ro_token, _) = creds(&manager).await;
     let ro = mcp_client(&s.base, manager).await;
     let names: Vec<String> = ro.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
     assert!(
         names.contains(&"get_quote".to_string()) && !names.iter().any(|n| n == "buy" || n == "preview_order"),
         "{names:?}"
     );
-    let refused = call(&ro, "buy", json!({"symbol": "AAPL", "cash_amount": 20})).await;
-    assert_eq!(refused["error"]["code"], "INSUFFICIENT_SCOPE", "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("needs the 'trade' scope"));
     drop(ro);
+    // A call outside the grant is MCP's step-up: 403 with insufficient_scope and the scopes to ask for.
+    let (st, www, body) = raw_call(&s.base, &ro_token, "buy", json!({"symbol": "AAPL", "cash_amount": 20})).await;
+    assert_eq!(st, 403, "{body}");
+    assert!(www.starts_with("Bearer error=\"insufficient_scope\", scope=\"read trade\""), "{www}");
+    assert!(www.contains("resource_metadata="), "{www}");
+    assert_eq!(body["error"]["data"]["error"]["code"], "INSUFFICIENT_SCOPE", "{body}");
+    let calls = journal_calls(dir.path());
+    assert!(
+        calls
+            .iter()
+            .any(|r| r["tool"] == "buy" && r["caller"] == ro_id.as_str() && r["status"] == "insufficient_scope"),
+        "the refusal is journaled: {calls:?}"
+    );
+    assert_eq!(raw_call(&s.base, &ro_token, "get_quote", json!({"symbol": "AAPL"})).await.0, 200);
 
     // Restart on the same port and database: the tokens still work.
     let manager = authorize(&s.base, &["read"], &["read"]).await;
@@ -346,7 +393,7 @@ async fn negative_cases_and_the_static_token_in_both_mode() {
         q.extend_pairs(extra);
         format!("{}/authorize?{}", s.base, q.finish())
     };
-    let b = Browser::new();
+    let b = RawHttp::new();
     // PKCE plain, or none at all, is refused back to the client.
     let (st, _, loc) = b.get(&authz(&[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")])).await;
     assert_eq!(st, 303);
@@ -371,7 +418,7 @@ async fn negative_cases_and_the_static_token_in_both_mode() {
     assert_eq!((st, loc), (400, None));
     assert!(page.contains("not one this client registered"));
     // Open redirects through the login form's next are refused.
-    let mut owner = Browser::new();
+    let mut owner = RawHttp::new();
     for next in [
         "https://evil.example/",
         "//evil.example/authorize?",
@@ -390,22 +437,12 @@ async fn negative_cases_and_the_static_token_in_both_mode() {
     let next = good.trim_start_matches(&s.base).to_string();
     let (st, _, _) = owner.post(&format!("{}/login", s.base), &[("password", PASSWORD), ("next", &next)]).await;
     assert_eq!(st, 303);
-    let code_for = |owner: &Browser| {
+    // Each code comes from the owner approving in a real browser.
+    let code_for = || {
         let good = good.clone();
-        let base = s.base.clone();
-        let cookie = owner.cookie.clone();
-        async move {
-            let mut b = Browser::new();
-            b.cookie = cookie;
-            let (_, consent, _) = b.get(&good).await;
-            let fields = hidden_fields(&consent);
-            let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            form.extend([("grant", "read"), ("decision", "approve")]);
-            let (_, _, loc) = b.post(&format!("{base}/authorize"), &form).await;
-            query(&loc.unwrap())["code"].clone()
-        }
+        async move { query(&owner_approves(&good, &["read"]).await)["code"].clone() }
     };
-    let code = code_for(&owner).await;
+    let code = code_for().await;
     let tok = |code: &str, verifier: &str, redirect: &str| {
         vec![
             ("grant_type", "authorization_code".to_string()),
@@ -429,10 +466,10 @@ async fn negative_cases_and_the_static_token_in_both_mode() {
     let (_, e) = send(as_ref(&tok(&code, VERIFIER, REDIRECT))).await;
     assert_eq!(e["error"], "invalid_grant");
     assert!(e["error_description"].as_str().unwrap().contains("already used"), "{e}");
-    let code = code_for(&owner).await;
+    let code = code_for().await;
     let (_, e) = send(as_ref(&tok(&code, VERIFIER, "http://127.0.0.1:9/other"))).await;
     assert!(e["error_description"].as_str().unwrap().contains("redirect_uri"), "{e}");
-    let code = code_for(&owner).await;
+    let code = code_for().await;
     let (st, t) = send(as_ref(&tok(&code, VERIFIER, REDIRECT))).await;
     assert_eq!(st, 200, "{t}");
     let access = t["access_token"].as_str().unwrap().to_string();
@@ -458,4 +495,142 @@ async fn negative_cases_and_the_static_token_in_both_mode() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+}
+
+/// Registers exactly as claude.ai does (its redirect URI, client_secret_post, grant types and
+/// scope), and completes the flow: the owner approves in a real browser, which is sent to
+/// claude.ai's callback (never reached: the test browser resolves no outside host).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_ai_shaped_client_registers_and_connects() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), free_port(), "oauth");
+    let asm: Value =
+        reqwest::get(format!("{}/.well-known/oauth-authorization-server", s.base)).await.unwrap().json().await.unwrap();
+    assert!(!asm["scopes_supported"].as_array().unwrap().contains(&json!("admin")), "admin is not offered: {asm}");
+    let callback = "https://claude.ai/api/mcp/auth_callback";
+    let resp = reqwest::Client::new()
+        .post(format!("{}/register", s.base))
+        .json(&json!({
+            "client_name": "Claude",
+            "redirect_uris": [callback],
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "scope": "read trade:preview trade admin",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let reg: Value = resp.json().await.unwrap();
+    assert_eq!(reg["token_endpoint_auth_method"], "none", "registered as public, and told so (RFC 7591 §3.2.1): {reg}");
+    let id = reg["client_id"].as_str().unwrap();
+    let resource = format!("{}/mcp", s.base);
+    let url = format!(
+        "{}/authorize?{}",
+        s.base,
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id),
+                ("redirect_uri", callback),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+                ("state", "claude-state"),
+                ("scope", "read trade:preview trade admin"),
+                ("resource", &resource),
+            ])
+            .finish()
+    );
+    let landed = owner_approves(&url, &["read", "trade"]).await;
+    assert!(landed.starts_with(callback), "{landed}");
+    let q = query(&landed);
+    assert_eq!(q["state"], "claude-state");
+    // claude.ai sends client_secret_post; there is no secret, PKCE proves the client.
+    let (st, t) = token_endpoint(
+        &s.base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", callback),
+            ("client_id", id),
+            ("client_secret", ""),
+            ("resource", &resource),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(t["scope"], "read trade", "exactly what the owner left ticked (admin was never offered)");
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(raw_call(&s.base, access, "get_quote", json!({"symbol": "AAPL"})).await.0, 200);
+    // A refresh over HTTP Basic (client_secret_basic style) works too.
+    let basic = base64_basic(id);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/token", s.base))
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+fn base64_basic(id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{id}:"))
+}
+
+/// Deny in the browser ends in access_denied; after the owner revokes the client, both
+/// /authorize and /token answer invalid_client, so the application registers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_and_a_revoked_client_is_told_to_register_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), free_port(), "oauth");
+    let id = register(&s.base, REDIRECT).await;
+    let url = format!(
+        "{}/authorize?response_type=code&client_id={id}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=s1",
+        s.base,
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let denied = owner_decides(&url, &["read"], "deny").await;
+    let q = query(&denied);
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("access_denied", "s1"), "{denied}");
+    let (ok, out) = auth_cli(&dir.path().join("oauth.sqlite"), &["revoke-client", &id]);
+    assert!(ok, "{out}");
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["x-oauth-error"], "invalid_client");
+    assert!(resp.text().await.unwrap().contains("invalid_client"));
+    let (st, e) = token_endpoint(
+        &s.base,
+        &[("grant_type", "authorization_code"), ("code", "x"), ("code_verifier", VERIFIER), ("client_id", &id)],
+    )
+    .await;
+    assert_eq!((st, e["error"].as_str()), (401, Some("invalid_client")));
+}
+
+/// With OAUTH_ADVERTISE_ADMIN=true admin is offered, shown, and still never pre-ticked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_is_offered_only_when_configured_and_never_preticked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), free_port(), "oauth", &[("OAUTH_ADVERTISE_ADMIN", "true")]);
+    let prm: Value = reqwest::get(format!("{}/.well-known/oauth-protected-resource/mcp", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(prm["scopes_supported"].as_array().unwrap().contains(&json!("admin")), "{prm}");
+    // owner_decides asserts admin is offered unticked; the owner leaves it so.
+    let m = authorize(&s.base, &["read", "admin"], &["read"]).await;
+    let (_, access, _) = creds(&m).await;
+    assert_eq!(raw_mcp(&s.base, &access).await.0, 200);
 }

@@ -74,6 +74,8 @@ pub struct HttpOptions {
 struct Gate {
     bearer: Option<StaticBearer>,
     oauth: Option<Arc<OAuth>>,
+    server: TradingServer,
+    max_body_bytes: usize,
 }
 
 fn unauthorized(gate: &Gate, invalid: bool) -> Response {
@@ -109,13 +111,60 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
     } else {
         gate.oauth.as_ref().and_then(|o| o.authenticate(&token).ok())
     };
-    match caller {
-        Some(c) => {
-            req.extensions_mut().insert(c);
-            next.run(req).await
-        }
-        None => unauthorized(&gate, true),
+    let Some(caller) = caller else { return unauthorized(&gate, true) };
+    let req = match step_up(&gate, &caller, req).await {
+        Ok(r) => r,
+        Err(refusal) => return refusal,
+    };
+    let mut req = req;
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// MCP's step-up: a `tools/call` for a tool the grant does not cover is answered 403 with
+/// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750 §3.1), so the
+/// client can ask the owner for more; `tools/list` keeps hiding such tools.
+async fn step_up(gate: &Gate, caller: &Caller, req: Request) -> Result<Request, Response> {
+    let Some(oauth) = &gate.oauth else { return Ok(req) };
+    if caller.scopes.len() == crate::oauth::SCOPES.len() || req.method() != axum::http::Method::POST {
+        return Ok(req);
     }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, gate.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()),
+    };
+    let call: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    let tool = call
+        .as_ref()
+        .filter(|c| c["method"] == "tools/call")
+        .and_then(|c| c["params"]["name"].as_str())
+        .map(str::to_string);
+    if let Some(tool) = tool
+        && let Some(refusal) = gate.server.out_of_scope(caller, &tool)
+    {
+        let need = crate::oauth::scope_of(&tool);
+        let mut wanted: Vec<&str> = caller.scopes.iter().map(String::as_str).collect();
+        if !wanted.contains(&need) {
+            wanted.push(need);
+        }
+        let challenge = format!(
+            "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{}\", error_description=\"{tool} needs the {need} scope\"",
+            wanted.join(" "),
+            oauth.resource_metadata_url()
+        );
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": call.as_ref().map(|c| c["id"].clone()).unwrap_or_default(),
+            "error": { "code": -32001, "message": format!("insufficient_scope: {tool} needs the '{need}' scope"), "data": refusal.structured_content },
+        });
+        let mut r = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        return Err(r);
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// The Host check rmcp applies to /mcp, for the OAuth pages and endpoints too.
@@ -164,8 +213,13 @@ pub async fn serve(
         .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins)
         .with_max_request_body_bytes(opts.max_body_bytes);
+    let gate = Arc::new(Gate {
+        bearer: opts.auth.bearer.clone(),
+        oauth: oauth.clone(),
+        server: server.clone(),
+        max_body_bytes: opts.max_body_bytes,
+    });
     let service = StreamableHttpService::new(move || Ok(server.clone()), LocalSessionManager::default().into(), config);
-    let gate = Arc::new(Gate { bearer: opts.auth.bearer.clone(), oauth: oauth.clone() });
     // Nesting answers both /mcp and /mcp/, without a redirect.
     let mut app = Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(gate, authenticate));
     if let Some(o) = &oauth {

@@ -142,6 +142,7 @@ fn auth(s: &Settings<'_>, server: &str) -> Result<crate::http::HttpAuth, ConfigE
             password_sha256: <sha2::Sha256 as sha2::Digest>::digest(password.as_bytes()).into(),
             access_ttl: std::time::Duration::from_secs(access),
             refresh_ttl: std::time::Duration::from_secs(refresh * 86_400),
+            advertise_admin: s.bool("OAUTH_ADVERTISE_ADMIN", false)?,
         })
     } else {
         None

@@ -777,6 +777,25 @@ fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
 
 impl TradingServer {
     /// Journals an HTTP tool call with its caller (the audit trail of remote access).
+    /// The refusal of a call to `tool` that `caller`'s grant does not cover (journaled), or
+    /// `None` when the grant covers it or there is no such tool. The HTTP transport answers
+    /// it as a 403 step-up challenge; this in-band answer is the second line.
+    pub fn out_of_scope(&self, caller: &Caller, tool: &str) -> Option<CallToolResult> {
+        if caller.allows(tool) || !self.tool_router.has_route(tool) {
+            return None;
+        }
+        let need = crate::oauth::scope_of(tool);
+        let refusal = fail(TradeError::new(
+            ErrorCode::InsufficientScope,
+            format!(
+                "{tool} needs the '{need}' scope; this connection was granted '{}'. Reconnect and approve '{need}' to use it.",
+                caller.scopes.join(" ")
+            ),
+        ));
+        self.journal_call(caller, tool, &refusal);
+        Some(refusal)
+    }
+
     fn journal_call(&self, caller: &Caller, tool: &str, result: &CallToolResult) {
         let body = result.structured_content.as_ref();
         let error = body.and_then(|b| b.get("error"));
@@ -829,16 +848,7 @@ impl ServerHandler for TradingServer {
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
         let caller = caller_of(&context);
         let tool = request.name.to_string();
-        if let Some(c) = caller.as_ref().filter(|c| !c.allows(&tool) && self.tool_router.has_route(&tool)) {
-            let need = crate::oauth::scope_of(&tool);
-            let refusal = fail(TradeError::new(
-                ErrorCode::InsufficientScope,
-                format!(
-                    "{tool} needs the '{need}' scope; this connection was granted '{}'. Reconnect and approve '{need}' to use it.",
-                    c.scopes.join(" ")
-                ),
-            ));
-            self.journal_call(c, &tool, &refusal);
+        if let Some(refusal) = caller.as_ref().and_then(|c| self.out_of_scope(c, &tool)) {
             return Ok(refusal.into());
         }
         let response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;

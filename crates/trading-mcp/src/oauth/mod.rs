@@ -115,6 +115,8 @@ pub struct OAuthConfig {
     pub password_sha256: [u8; 32],
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// `OAUTH_ADVERTISE_ADMIN`: offer the `admin` scope at all (off: never requested, never granted).
+    pub advertise_admin: bool,
 }
 
 impl std::fmt::Debug for OAuthConfig {
@@ -124,6 +126,7 @@ impl std::fmt::Debug for OAuthConfig {
             .field("password", &"<redacted>")
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("advertise_admin", &self.advertise_admin)
             .finish()
     }
 }
@@ -178,6 +181,22 @@ impl OAuth {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The scopes this server offers: `admin` only with `OAUTH_ADVERTISE_ADMIN=true`.
+    pub fn scopes_supported(&self) -> Vec<&'static str> {
+        SCOPES.iter().map(|(s, _)| *s).filter(|s| *s != "admin" || self.cfg.advertise_admin).collect()
+    }
+
+    /// A requested scope string as granted-to-be: unknown scopes refused, `admin` dropped
+    /// unless offered (RFC 6749 §3.3 lets the server grant less than asked).
+    fn requested_scopes(&self, raw: Option<&str>) -> Result<Vec<String>, String> {
+        let mut s = parse_scope(raw)?;
+        s.retain(|x| x != "admin" || self.cfg.advertise_admin);
+        if s.is_empty() {
+            return parse_scope(None);
+        }
+        Ok(s)
     }
 
     /// The caller an access token stands for, or why it does not.

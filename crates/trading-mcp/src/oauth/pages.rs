@@ -42,6 +42,8 @@ pub fn login(next: &str, error: Option<&str>) -> String {
 }
 
 /// The consent form: every authorize parameter rides along (and is checked again on submit).
+/// The scope checkboxes are inside the form, so a browser submits the ticked ones; `admin`
+/// is never ticked for the owner.
 pub fn consent(
     client_name: &str,
     client_id: &str,
@@ -56,9 +58,10 @@ pub fn consent(
         .map(|s| {
             let what = SCOPES.iter().find(|(k, _)| k == s).map(|(_, w)| *w).unwrap_or("");
             format!(
-                "<li><label><input type=\"checkbox\" name=\"grant\" value=\"{0}\" checked> <code>{0}</code>: {1}</label></li>",
+                "<li><label><input type=\"checkbox\" name=\"grant\" value=\"{0}\"{2}> <code>{0}</code>: {1}</label></li>",
                 escape(s),
-                escape(what)
+                escape(what),
+                if s == "admin" { "" } else { " checked" }
             )
         })
         .collect();
@@ -70,8 +73,8 @@ pub fn consent(
         "tradegate: allow access?",
         &format!(
             "<p><b>{}</b> (client <code>{}</code>) wants access to this tradegate server. After you allow it, it is sent back to <b>{}</b>.</p>\
-             <p>It asks to:</p><ul>{items}</ul><p>Untick what it should not get. You can revoke it later with the server's <code>auth revoke-client</code> command.</p>\
              <form method=\"post\" action=\"/authorize\">{fields}<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <p>It asks to:</p><ul>{items}</ul><p>Untick what it should not get. You can revoke it later with the server's <code>auth revoke-client</code> command.</p>\
              <p><button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
             escape(client_name),

@@ -13,8 +13,8 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    CODE_TTL_SECS, Caller, Fault, LOGIN_FAILURES, MAX_CLIENTS, OAuth, SCOPES, mint, now, pages, parse_scope,
-    pkce_s256_matches, store::Client,
+    CODE_TTL_SECS, Caller, Fault, LOGIN_FAILURES, MAX_CLIENTS, OAuth, mint, now, pages, parse_scope, pkce_s256_matches,
+    store::Client,
 };
 
 type Shared = State<Arc<OAuth>>;
@@ -70,17 +70,33 @@ fn fault(e: Fault) -> Response {
 }
 
 fn html(status: StatusCode, body: String) -> Response {
+    html_sending_to(status, body, None)
+}
+
+/// A page whose form may end at `redirect_origin`: browsers apply CSP `form-action` to the
+/// redirect that follows a form's POST, so the consent form must name the client's origin
+/// or the owner's Allow never reaches the client (a real browser showed it).
+fn html_sending_to(status: StatusCode, body: String, redirect_origin: Option<&str>) -> Response {
     let mut r = (status, Html(body)).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'",
+        redirect_origin.map(|o| format!(" {o}")).unwrap_or_default()
     );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     r
+}
+
+/// `scheme://host[:port]` of a registered redirect URI, for the consent page's CSP.
+fn origin_of(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    let origin = u.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 async fn resource_metadata(State(o): Shared) -> Response {
@@ -88,7 +104,7 @@ async fn resource_metadata(State(o): Shared) -> Response {
         Json(json!({
             "resource": o.resource(),
             "authorization_servers": [o.issuer()],
-            "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            "scopes_supported": o.scopes_supported(),
             "bearer_methods_supported": ["header"],
             "resource_name": "tradegate",
         }))
@@ -111,7 +127,7 @@ async fn server_metadata(State(o): Shared) -> Response {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"],
-            "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            "scopes_supported": o.scopes_supported(),
             "authorization_response_iss_parameter_supported": true,
         }))
         .into_response(),
@@ -149,12 +165,18 @@ async fn register(State(o): Shared, body: Bytes) -> Response {
             &format!("{bad}: redirect URIs must be https, or http on localhost, without a fragment"),
         );
     }
-    if let Some(m) = req["token_endpoint_auth_method"].as_str().filter(|m| *m != "none") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client_metadata",
-            &format!("token_endpoint_auth_method '{m}' is not supported: clients are public and use PKCE (none)"),
-        );
+    // Every client is public and proves itself with PKCE. A client that asks for a secret
+    // (claude.ai registers with client_secret_post) is registered as public and told so in
+    // the answer, which RFC 7591 §3.2.1 lets it read (ADR-030).
+    match req["token_endpoint_auth_method"].as_str() {
+        None | Some("none" | "client_secret_post" | "client_secret_basic") => {}
+        Some(m) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_metadata",
+                &format!("token_endpoint_auth_method '{m}' is not supported: clients are public and use PKCE (none)"),
+            );
+        }
     }
     match o.store().client_count() {
         Ok(n) if n >= MAX_CLIENTS => {
@@ -214,14 +236,21 @@ struct AuthRequest {
 /// trusted (never redirect there), else back to the client with an OAuth error.
 enum Refusal {
     Page(String),
-    Redirect { redirect_uri: String, state: Option<String>, error: &'static str, description: String },
+    /// The client id is unknown or was revoked: it must register again.
+    InvalidClient(String),
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: &'static str,
+        description: String,
+    },
 }
 
 fn check_request(o: &OAuth, p: &HashMap<String, String>) -> Result<AuthRequest, Refusal> {
     let client_id = p.get("client_id").ok_or_else(|| Refusal::Page("client_id is missing".into()))?;
     let client = match o.store().client(client_id) {
         Ok(Some(c)) => c,
-        Ok(None) => return Err(Refusal::Page(format!("unknown or revoked client '{client_id}'"))),
+        Ok(None) => return Err(Refusal::InvalidClient(client_id.clone())),
         Err(e) => return Err(Refusal::Page(e.to_string())),
     };
     let redirect_uri = match p.get("redirect_uri") {
@@ -253,7 +282,7 @@ fn check_request(o: &OAuth, p: &HashMap<String, String>) -> Result<AuthRequest, 
     if let Some(r) = p.get("resource").filter(|r| r.trim_end_matches('/') != resource) {
         return Err(back("invalid_target", format!("resource {r} is not this server ({resource})")));
     }
-    let scopes = parse_scope(p.get("scope").map(String::as_str)).map_err(|e| back("invalid_scope", e))?;
+    let scopes = o.requested_scopes(p.get("scope").map(String::as_str)).map_err(|e| back("invalid_scope", e))?;
     Ok(AuthRequest { client, redirect_uri, state, challenge: challenge.clone(), scopes, resource })
 }
 
@@ -282,6 +311,18 @@ fn redirect_to(o: &OAuth, redirect_uri: &str, pairs: &[(&str, &str)], state: Opt
 fn refuse(o: &OAuth, r: Refusal) -> Response {
     match r {
         Refusal::Page(m) => html(StatusCode::BAD_REQUEST, pages::error(&m)),
+        // Never a redirect (the redirect URI cannot be trusted): an `invalid_client` answer
+        // that tells the person (and a client reading it) to register again.
+        Refusal::InvalidClient(id) => {
+            let mut r = html(
+                StatusCode::UNAUTHORIZED,
+                pages::error(&format!(
+                    "invalid_client: the application's registration ({id}) is unknown or was revoked. Remove and add the connector again in the application, so it registers anew."
+                )),
+            );
+            r.headers_mut().insert("x-oauth-error", HeaderValue::from_static("invalid_client"));
+            r
+        }
         Refusal::Redirect { redirect_uri, state, error, description } => {
             redirect_to(o, &redirect_uri, &[("error", error), ("error_description", &description)], state.as_deref())
         }
@@ -326,9 +367,10 @@ async fn authorize(State(o): Shared, headers: HeaderMap, RawQuery(query): RawQue
     .filter_map(|k| p.get(*k).map(|v| (*k, v.as_str())))
     .collect();
     let csrf = csrf_for(session.as_deref().unwrap_or_default());
-    html(
+    html_sending_to(
         StatusCode::OK,
         pages::consent(&req.client.client_name, &req.client.client_id, &req.redirect_uri, &req.scopes, &hidden, &csrf),
+        origin_of(&req.redirect_uri).as_deref(),
     )
 }
 
@@ -446,10 +488,30 @@ async fn decide(State(o): Shared, headers: HeaderMap, body: Bytes) -> Response {
     redirect_to(&o, &req.redirect_uri, &[("code", &code)], req.state.as_deref())
 }
 
-async fn token(State(o): Shared, body: Bytes) -> Response {
+/// The client id of a token request: the form's, else HTTP Basic's user part (a client that
+/// registered asking for client_secret_basic may still send it that way; any secret is ignored,
+/// the client is public and PKCE proves it).
+fn token_client_id(headers: &HeaderMap, p: &HashMap<String, String>) -> String {
+    if let Some(id) = p.get("client_id") {
+        return id.clone();
+    }
+    use base64::Engine;
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| pair.split_once(':').map(|(id, _)| format!("id={id}")))
+        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).next().map(|(_, id)| id.into_owned()))
+        .unwrap_or_default()
+}
+
+async fn token(State(o): Shared, headers: HeaderMap, body: Bytes) -> Response {
     let p = form(&body);
     let bad = |error: &str, d: &str| oauth_error(StatusCode::BAD_REQUEST, error, d);
-    let client_id = p.get("client_id").map(String::as_str).unwrap_or_default();
+    let client_id = token_client_id(&headers, &p);
+    let client_id = client_id.as_str();
     match o.store().client(client_id) {
         Ok(Some(_)) => {}
         Ok(None) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown or revoked client_id"),
