@@ -167,6 +167,29 @@ async fn refusals_carry_code_rule_and_setting() {
 }
 
 #[tokio::test]
+async fn a_misspelled_argument_is_refused_never_dropped() {
+    let s = start(&[]).await;
+    // `limit` is not `limit_price`: no market-order preview, no token.
+    for (wrong, meant) in [("limit", "limit_price"), ("price", "limit_price"), ("lmt_price", "limit_price")] {
+        let v = s.client.call("preview_order", json!({"symbol": "AAPL", "quantity": 1, wrong: 200})).await.unwrap();
+        assert!(v.is_error);
+        assert_eq!(v.error()["code"], "VALIDATION", "{}", v.body);
+        let m = v.error()["message"].as_str().unwrap();
+        assert!(m.starts_with(&format!("`{wrong}` is not a parameter of preview_order")), "{m}");
+        assert!(m.contains(&format!("`{meant}`")), "{m}");
+        assert!(v.body.get("data").is_none() && !v.body.to_string().contains("confirmation_token\":\""));
+    }
+    let v = s.client.call("buy", json!({"symbol": "AAPL", "quantity": "lots"})).await.unwrap();
+    assert_eq!(v.error()["code"], "VALIDATION");
+    assert!(v.error()["message"].as_str().unwrap().starts_with("`quantity` must be a decimal number"), "{}", v.body);
+    let v = s.client.call("get_quotes", json!({})).await.unwrap();
+    assert_eq!(v.error()["message"], "`symbols` is required for get_quotes.");
+    let huge = "9".repeat(100_000);
+    let v = s.client.call("get_quote", json!({"symbol": "AAPL", "extra": huge})).await.unwrap();
+    assert!(v.body.to_string().len() < 2_000, "errors never echo the input at length");
+}
+
+#[tokio::test]
 async fn dry_run_is_the_default() {
     let s = start(&[("ORDER_CONFIRMATION", "off")]).await;
     let a = s.client.call("buy", json!({"symbol": "MSFT", "cash_amount": 20})).await.unwrap();

@@ -10,18 +10,21 @@ use trading_core::{
 };
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SymbolParams {
     /// Ticker symbol, e.g. "AAPL".
     pub symbol: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SymbolsParams {
     /// Ticker symbols, e.g. ["AAPL", "MSFT"].
     pub symbols: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OrderIdParams {
     /// The venue's order id (from an order result or open_orders).
     pub order_id: String,
@@ -32,6 +35,7 @@ pub struct OrderIdParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WaitParams {
     /// The venue's order id.
     pub order_id: String,
@@ -44,6 +48,7 @@ pub struct WaitParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     /// How many journal records to return, newest last (default 50; 0 = all).
     #[serde(default)]
@@ -51,6 +56,7 @@ pub struct HistoryParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReconcileParams {
     /// Mark dispatches the venue does not know as resolved (status unknown). Default false.
     #[serde(default)]
@@ -58,6 +64,7 @@ pub struct ReconcileParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RiskParams {
     /// History window in trading days: 60 or 252 (default 252).
     #[serde(default)]
@@ -68,6 +75,7 @@ pub struct RiskParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StressParams {
     /// Market-wide drawdowns to test, in percent (default 10, 20, 30, 40).
     #[serde(default)]
@@ -75,6 +83,7 @@ pub struct StressParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExposureParams {
     /// How many largest positions to sum for the top-N share (default 5).
     #[serde(default)]
@@ -82,6 +91,7 @@ pub struct ExposureParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RebalanceParams {
     /// Target weights of equity, e.g. "AAPL:40,MSFT:30,SPY:30". Held symbols not listed go to 0%.
     pub targets: String,
@@ -91,6 +101,7 @@ pub struct RebalanceParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TechnicalsParams {
     pub symbol: String,
     /// Daily bars to use (default 250; SMA200 needs at least 200).
@@ -99,6 +110,7 @@ pub struct TechnicalsParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BriefingParams {
     /// A few lines instead of the full briefing.
     #[serde(default)]
@@ -106,6 +118,7 @@ pub struct BriefingParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScanCatalogParams {
     /// Words of the scan's name or code, e.g. "dividend yield".
     #[serde(default)]
@@ -128,6 +141,7 @@ pub struct ScanCatalogParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FilterCatalogParams {
     /// A filter group id (PRICE, MKTCAP, ...) or category (Prices, Fundamentals, ...).
     #[serde(default)]
@@ -141,6 +155,7 @@ pub struct FilterCatalogParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScanFilter {
     /// A filter code from filter_catalog, e.g. "priceAbove".
     pub code: String,
@@ -149,6 +164,7 @@ pub struct ScanFilter {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RunScannerParams {
     /// A scan code from scan_catalog, e.g. "TOP_PERC_GAIN".
     pub scan_code: String,
@@ -166,12 +182,14 @@ pub struct RunScannerParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// A symbol or company name, e.g. "AAPL" or "apple".
     pub query: String,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PriceHistoryParams {
     pub symbol: String,
     /// Daily bars to return (default 60, at most 1000).
@@ -193,6 +211,7 @@ fn side(raw: Option<&str>, default: Side) -> Result<Side, TradeError> {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BuyParams {
     pub symbol: String,
     /// Money to spend (market buy by value, fractional shares). Give this or quantity.
@@ -213,6 +232,7 @@ pub struct BuyParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SellParams {
     pub symbol: String,
     /// Shares to sell (fractions allowed).
@@ -228,6 +248,7 @@ pub struct SellParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CloseParams {
     pub symbol: String,
     #[serde(default)]
@@ -235,6 +256,7 @@ pub struct CloseParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StopParams {
     pub symbol: String,
     /// "BUY" or "SELL".
@@ -253,6 +275,7 @@ pub struct StopParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TrailParams {
     pub symbol: String,
     /// "BUY" or "SELL".
@@ -272,6 +295,7 @@ pub struct TrailParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BracketParams {
     pub symbol: String,
     pub quantity: Qty,
@@ -288,6 +312,7 @@ pub struct BracketParams {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ModifyParams {
     /// The working order to change.
     pub order_id: String,
@@ -306,6 +331,7 @@ pub struct ModifyParams {
 
 /// Everything an order can say; `preview_order` takes it whole.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreviewParams {
     pub symbol: String,
     /// "BUY" (default) or "SELL".

@@ -65,6 +65,8 @@ pub struct TradingServer {
     broker: Arc<GuardedBroker>,
     settings: Arc<ServerSettings>,
     tool_router: ToolRouter<Self>,
+    /// Each tool's input schema, which every call's arguments are checked against first.
+    schemas: Arc<std::collections::HashMap<String, Arc<rmcp::model::JsonObject>>>,
 }
 
 impl std::fmt::Debug for TradingServer {
@@ -90,7 +92,9 @@ impl TradingServer {
                 tool_router.remove_route(name);
             }
         }
-        Self { broker, settings: Arc::new(settings), tool_router }
+        let schemas =
+            tool_router.list_all().into_iter().map(|t| (t.name.to_string(), t.input_schema.clone())).collect();
+        Self { broker, settings: Arc::new(settings), tool_router, schemas: Arc::new(schemas) }
     }
 
     async fn place(&self, intent: Result<OrderIntent, TradeError>, token: Option<&str>) -> CallToolResult {
@@ -851,7 +855,25 @@ impl ServerHandler for TradingServer {
         if let Some(refusal) = caller.as_ref().and_then(|c| self.out_of_scope(c, &tool)) {
             return Ok(refusal.into());
         }
-        let response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
+        if let Some(schema) = self.schemas.get(&tool)
+            && let Err(e) = crate::arguments::check(&tool, schema, request.arguments.as_ref())
+        {
+            let refusal = fail(e);
+            if let Some(c) = &caller {
+                self.journal_call(c, &tool, &refusal);
+            }
+            return Ok(refusal.into());
+        }
+        let mut response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
+        // What the schema cannot say (an enum's values, ...) rmcp reports as bare text: it is
+        // put inside the envelope too.
+        if let rmcp::model::CallToolResponse::Complete(r) = &mut response
+            && r.is_error == Some(true)
+            && r.structured_content.is_none()
+        {
+            let text: String = r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
+            *r = fail(crate::arguments::from_rmcp(&tool, &text));
+        }
         if let (Some(c), rmcp::model::CallToolResponse::Complete(result)) = (&caller, &response) {
             self.journal_call(c, &tool, result);
         }

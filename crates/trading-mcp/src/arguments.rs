@@ -1,0 +1,250 @@
+//! Tool arguments checked against the tool's own input schema before the tool runs, so every
+//! bad argument is answered inside the envelope (`VALIDATION`), naming the parameter and what
+//! it accepts: an unknown name is refused with the nearest valid one (a misspelled `limit` must
+//! never silently turn a limit order into a market order), a missing one is named, a value of
+//! the wrong type says what the parameter takes. Echoes of the input are capped.
+
+use rmcp::model::JsonObject;
+use serde_json::Value;
+use trading_core::error::TradeError;
+
+/// The most of a caller's input any error message repeats.
+pub const ECHO_LIMIT: usize = 200;
+
+/// `s` cut to `max` characters, marked when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}… ({} characters)", s.chars().take(max).collect::<String>(), s.chars().count())
+    }
+}
+
+fn shown(v: &Value) -> String {
+    clip(&v.to_string(), 40)
+}
+
+/// Edit distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The valid names a misspelled one most likely meant: those that contain it or are
+/// contained in it (`limit` → `limit_price`, `price` → `limit_price` or `stop_price`), else the
+/// closest by edit distance within a third of its length.
+pub fn nearest<'a>(wrong: &str, valid: &[&'a str]) -> Vec<&'a str> {
+    let w = wrong.to_ascii_lowercase();
+    if w.is_empty() {
+        return vec![];
+    }
+    let w = w.as_str();
+    let related: Vec<&str> = valid
+        .iter()
+        .copied()
+        .filter(|v| v.starts_with(w) || w.starts_with(*v) || v.split('_').any(|p| p == w))
+        .collect();
+    if !related.is_empty() {
+        return related;
+    }
+    let best = valid
+        .iter()
+        .copied()
+        .map(|v| (distance(w, v), v))
+        .filter(|(d, v)| *d <= (v.len().max(w.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d);
+    best.map(|(_, v)| vec![v]).unwrap_or_default()
+}
+
+/// The schema a `$ref` (`#/$defs/Qty`) points to within `root`.
+fn resolve<'a>(root: &'a JsonObject, s: &'a Value) -> &'a Value {
+    match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+        Some(name) => root.get("$defs").and_then(|d| d.get(name)).unwrap_or(s),
+        None => s,
+    }
+}
+
+fn is_decimal_schema(s: &Value) -> bool {
+    s.get("description").and_then(Value::as_str).is_some_and(|d| d.starts_with("a decimal number"))
+}
+
+/// Every type name `s` allows (through `anyOf` and `$ref`), and whether it is a decimal.
+fn allowed(root: &JsonObject, s: &Value, out: &mut Vec<String>, decimal: &mut bool) {
+    let s = resolve(root, s);
+    *decimal |= is_decimal_schema(s);
+    match s.get("type") {
+        Some(Value::String(t)) => out.push(t.clone()),
+        Some(Value::Array(ts)) => out.extend(ts.iter().filter_map(Value::as_str).map(str::to_string)),
+        _ => {}
+    }
+    for alt in s.get("anyOf").and_then(Value::as_array).into_iter().flatten() {
+        allowed(root, alt, out, decimal);
+    }
+}
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn accepts(types: &[String], v: &Value) -> bool {
+    let t = type_of(v);
+    types.iter().any(|a| a == t || (a == "number" && t == "integer"))
+}
+
+fn describe(types: &[String], decimal: bool) -> String {
+    if decimal {
+        return "a decimal number (a JSON number or a string such as \"12.50\")".into();
+    }
+    let names: Vec<&str> = types.iter().map(String::as_str).filter(|t| *t != "null").collect();
+    match names.as_slice() {
+        ["integer"] => "a whole number".into(),
+        ["array"] => "a list".into(),
+        [one] => format!("a {one}"),
+        many => many.join(" or "),
+    }
+}
+
+/// Checks `args` against `schema` (the tool's input schema). Refusals are `VALIDATION`.
+pub fn check(tool: &str, schema: &JsonObject, args: Option<&JsonObject>) -> Result<(), TradeError> {
+    let empty = JsonObject::new();
+    let args = args.unwrap_or(&empty);
+    let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    let names: Vec<&str> = props.keys().map(String::as_str).collect();
+    for key in args.keys() {
+        if !props.contains_key(key) {
+            let key = clip(key, 40);
+            let guesses: Vec<String> = nearest(&key, &names).iter().map(|n| format!("`{n}`")).collect();
+            let hint =
+                if guesses.is_empty() { ".".into() } else { format!("; did you mean {}?", guesses.join(" or ")) };
+            let valid = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+            return Err(TradeError::validation(format!(
+                "`{key}` is not a parameter of {tool}{hint} Its parameters: {valid}."
+            )));
+        }
+    }
+    for req in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        if args.get(req).is_none_or(Value::is_null) {
+            return Err(TradeError::validation(format!("`{req}` is required for {tool}.")));
+        }
+    }
+    for (key, v) in args {
+        let Some(ps) = props.get(key) else { continue };
+        let (mut types, mut decimal) = (vec![], false);
+        allowed(schema, ps, &mut types, &mut decimal);
+        if types.is_empty() {
+            continue;
+        }
+        let what = describe(&types, decimal);
+        if !accepts(&types, v) {
+            return Err(TradeError::validation(format!("`{key}` must be {what}; got {}.", shown(v))));
+        }
+        if decimal && let Value::String(s) = v {
+            let t = s.trim();
+            if t.parse::<rust_decimal::Decimal>().is_err() && rust_decimal::Decimal::from_scientific(t).is_err() {
+                return Err(TradeError::validation(format!("`{key}` must be {what}; got {}.", shown(v))));
+            }
+        }
+        if let (Value::Array(items), Some(item_schema)) = (v, resolve(schema, ps).get("items")) {
+            let (mut it, mut idec) = (vec![], false);
+            allowed(schema, item_schema, &mut it, &mut idec);
+            if let Some(bad) = items.iter().find(|x| !it.is_empty() && !accepts(&it, x)) {
+                return Err(TradeError::validation(format!(
+                    "`{key}` must be a list of {}; got {}.",
+                    describe(&it, idec),
+                    shown(bad)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// rmcp's own "failed to deserialize parameters: …" (what the schema cannot say, e.g. an
+/// enum value) as an envelope error, its echo capped.
+pub fn from_rmcp(tool: &str, text: &str) -> TradeError {
+    let detail = text.trim_start_matches("failed to deserialize parameters:").trim();
+    TradeError::validation(format!("Invalid arguments for {tool}: {}", clip(detail, ECHO_LIMIT)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn schema() -> JsonObject {
+        json!({
+            "$defs": { "Price": { "description": "a decimal number; a JSON number or a string such as \"12.50\"", "type": ["number", "string"] } },
+            "properties": {
+                "symbol": { "type": "string" },
+                "limit_price": { "anyOf": [{ "$ref": "#/$defs/Price" }, { "type": "null" }], "default": null },
+                "quantity": { "anyOf": [{ "$ref": "#/$defs/Price" }, { "type": "null" }], "default": null },
+                "symbols": { "type": "array", "items": { "type": "string" } },
+                "days": { "type": ["integer", "null"] },
+            },
+            "required": ["symbol"],
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+    }
+
+    fn refuse(args: Value) -> String {
+        check("preview_order", &schema(), args.as_object()).err().map(|e| e.message).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_misspelled_field_is_refused_with_the_name_meant() {
+        assert!(
+            refuse(json!({"symbol": "AAPL", "limit": 200})).starts_with(
+                "`limit` is not a parameter of preview_order; did you mean `limit_price`? Its parameters:"
+            )
+        );
+        assert!(refuse(json!({"symbol": "AAPL", "lmt_price": 200})).contains("did you mean `limit_price`"));
+        assert!(refuse(json!({"symbol": "AAPL", "qty": 1})).contains("`qty` is not a parameter"));
+        assert!(refuse(json!({"symbol": "AAPL", "quantiy": 1})).contains("did you mean `quantity`?"));
+        assert!(
+            refuse(json!({"symbol": "AAPL", "price": 1})).contains("did you mean `limit_price`?"),
+            "{}",
+            refuse(json!({"symbol": "AAPL", "price": 1}))
+        );
+    }
+
+    #[test]
+    fn types_missing_and_decimals_name_the_parameter() {
+        assert_eq!(refuse(json!({"limit_price": 1})), "`symbol` is required for preview_order.");
+        assert_eq!(
+            refuse(json!({"symbol": "AAPL", "quantity": "lots"})),
+            "`quantity` must be a decimal number (a JSON number or a string such as \"12.50\"); got \"lots\"."
+        );
+        assert!(refuse(json!({"symbol": 5})).starts_with("`symbol` must be a string; got 5"));
+        assert!(refuse(json!({"symbol": "A", "days": 1.5})).starts_with("`days` must be a whole number"));
+        assert!(refuse(json!({"symbol": "A", "symbols": ["A", 3]})).contains("must be a list of a string"));
+        assert!(check("x", &schema(), json!({"symbol": "AAPL", "quantity": "1e2", "days": null}).as_object()).is_ok());
+    }
+
+    #[test]
+    fn echoes_are_capped() {
+        let long = "x".repeat(5_000_000);
+        let m = refuse(json!({"symbol": "AAPL", "quantity": long}));
+        assert!(m.len() < 300, "{}", m.len());
+        let m = refuse(json!({ long.clone(): 1, "symbol": "A" }));
+        assert!(m.len() < 800, "{}", m.len());
+    }
+}
