@@ -622,6 +622,7 @@ impl Broker for CryptoVenue {
             quote_currency: self.quote.clone(),
             default_quote: Some(self.quote.clone()),
             benchmark: format!("BTC/{}", self.quote),
+            reserves_holdings: true,
         }
     }
 

@@ -429,8 +429,44 @@ impl Exchange {
             .collect())
     }
 
+    /// The holding; on a spot profile the free part (what working sells have not reserved),
+    /// as an exchange reports it.
     pub fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {
-        Ok(self.lock().holdings.get(symbol).map(|h| h.qty).unwrap_or_default())
+        let s = self.lock();
+        let held = s.holdings.get(symbol).map(|h| h.qty).unwrap_or_default();
+        Ok(if self.is_spot() { held - Self::reserved(&s, symbol, None) } else { held })
+    }
+
+    fn is_spot(&self) -> bool {
+        matches!(self.cfg.profile, SimProfile::Spot { .. })
+    }
+
+    /// What live sell orders on `symbol` (but `except`) still have to sell.
+    fn reserved(s: &State, symbol: &str, except: Option<u64>) -> Decimal {
+        s.orders
+            .values()
+            .filter(|o| o.symbol == symbol && o.side == Side::Sell && o.is_live() && o.parent.is_none())
+            .filter(|o| Some(o.id) != except)
+            .map(|o| o.qty.unwrap_or_default() - o.filled)
+            .sum()
+    }
+
+    /// A spot exchange refuses a sell beyond the free balance (binance: -2010).
+    fn spot_refusal(&self, s: &State, o: &SimOrder) -> Option<String> {
+        if !self.is_spot() || o.side != Side::Sell {
+            return None;
+        }
+        let held = s.holdings.get(&o.symbol).map(|h| h.qty).unwrap_or_default();
+        let free = held - Self::reserved(s, &o.symbol, Some(o.id));
+        let want = o.qty.unwrap_or_default() - o.filled;
+        (want > free).then(|| {
+            format!(
+                "insufficient balance: selling {} {} but only {} is free",
+                want.normalize(),
+                o.symbol,
+                free.max(Decimal::ZERO).normalize()
+            )
+        })
     }
 }
 
@@ -444,6 +480,7 @@ impl Exchange {
                 shorting: false,
                 default_quote: Some(quote.clone()),
                 benchmark: format!("BTC/{quote}"),
+                reserves_holdings: true,
                 ..Capabilities::full(MarketHoursModel::AlwaysOpen, quote)
             },
         }
@@ -452,8 +489,12 @@ impl Exchange {
     pub fn place(&self, order: &OrderRequest, client_order_id: &str) -> Result<OrderResult, VenueError> {
         let mut s = self.lock();
         self.step(&mut s);
-        let o = Self::new_order(&mut s, order, client_order_id);
+        let mut o = Self::new_order(&mut s, order, client_order_id);
         let id = o.id;
+        if let Some(why) = self.spot_refusal(&s, &o) {
+            o.status = OrderStatus::Rejected;
+            o.message = Some(why);
+        }
         s.orders.insert(id, o);
         if self.market_open() {
             self.try_fill(&mut s, id);
@@ -556,6 +597,11 @@ impl Exchange {
         if qty < o.filled {
             return Err(VenueError::InvalidRequest(format!("order {id} has already filled {}", o.filled.normalize())));
         }
+        let probe = SimOrder { qty: Some(qty), ..o.clone() };
+        if let Some(why) = self.spot_refusal(&s, &probe) {
+            return Err(VenueError::Rejected(why));
+        }
+        let Some(o) = s.orders.get_mut(&id) else { return Err(VenueError::NotFound(order_id.into())) };
         o.qty = Some(qty);
         o.cash = None;
         o.limit = new.limit_price.map(|p| p.0);

@@ -87,7 +87,7 @@ async fn stop_and_trailing_stop_sell_on_the_way_down() {
     let last = r.sim.quote("KO").await.unwrap().last.unwrap().0;
     let mut stop = req(Side::Sell, OrderType::Stop, Size::Quantity(Qty(dec!(1))));
     stop.symbol = "KO".into();
-    stop.stop_price = Some(Price((last * dec!(0.998)).round_dp(2)));
+    stop.stop_price = Some(Price((last * dec!(0.996)).round_dp(2)));
     let mut trail = req(Side::Sell, OrderType::Trail, Size::Quantity(Qty(dec!(1))));
     trail.symbol = "KO".into();
     trail.trail = Some(Trail::Percent(dec!(0.5)));

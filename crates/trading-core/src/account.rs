@@ -209,6 +209,11 @@ pub struct Capabilities {
     /// What beta and the market's move are measured against (SPY for US stocks, BTC on a
     /// crypto exchange).
     pub benchmark: String,
+    /// A working sell reserves what it sells (spot exchanges): the held quantity the venue
+    /// reports is already the free part. Otherwise (stock brokers) working exits are counted
+    /// against the holding by the guard.
+    #[serde(default)]
+    pub reserves_holdings: bool,
 }
 
 impl Capabilities {
@@ -227,6 +232,7 @@ impl Capabilities {
             quote_currency: quote_currency.into(),
             default_quote: None,
             benchmark: "SPY".into(),
+            reserves_holdings: false,
         }
     }
 }

@@ -220,12 +220,42 @@ impl GuardedBroker {
         }
     }
 
-    async fn facts(&self, symbol: &str) -> Facts {
+    /// What the guard needs for `o`, and the working orders on its exit side (for an order
+    /// that reduces a holding). `except` are working orders to leave out (the one being
+    /// modified, or those a close cancels first).
+    async fn facts(&self, o: &OrderRequest, except: &[String]) -> (Facts, Vec<OrderResult>) {
+        let symbol = o.symbol.as_str();
         let identity = self.identity().await;
         let quote = self.venue.quote(symbol).await.ok();
         let held = self.venue.held_quantity(symbol).await.map_err(|e| e.to_string());
+        let reduces = match (&held, o.side) {
+            (Ok(h), Side::Sell) => *h > Decimal::ZERO,
+            (Ok(h), Side::Buy) => *h < Decimal::ZERO,
+            (Err(_), _) => false,
+        };
+        let (working, orders) = if reduces {
+            match self.working_exits(symbol, o.side).await {
+                Ok(w) => {
+                    // An excepted order takes its bracket siblings with it (they cancel each other).
+                    let excepted = |x: &OrderResult| x.order_id.as_ref().is_some_and(|id| except.contains(id));
+                    let gone: Vec<String> =
+                        w.iter().filter(|x| excepted(x)).filter_map(|x| self.oca_group(x)).collect();
+                    let w: Vec<OrderResult> = w
+                        .into_iter()
+                        .filter(|x| !excepted(x) && self.oca_group(x).is_none_or(|g| !gone.contains(&g)))
+                        .collect();
+                    let left = self.still_to_fill(&w);
+                    // Where working sells reserve their part, the held quantity is already the free one.
+                    let counted = if self.venue.capabilities().reserves_holdings { Decimal::ZERO } else { left };
+                    (Ok(counted), w)
+                }
+                Err(e) => (Err(e.to_string()), vec![]),
+            }
+        } else {
+            (Ok(Decimal::ZERO), vec![])
+        };
         let halt_file_present = self.policy.halt_file.as_ref().is_some_and(|p| p.exists());
-        Facts { now: self.clock.now(), identity, quote, held, halt_file_present }
+        (Facts { now: self.clock.now(), identity, quote, held, working, halt_file_present }, orders)
     }
 
     fn evaluate(&self, intent: &OrderIntent, facts: &Facts) -> Result<(Approved<OrderIntent>, Evaluation), TradeError> {
@@ -264,7 +294,7 @@ impl GuardedBroker {
         let intent = self.canonical_intent(intent)?;
         intent.validate()?;
         self.check_capabilities(&intent)?;
-        let facts = self.facts(&intent.primary().symbol).await;
+        let (facts, working_exits) = self.facts(intent.primary(), &[]).await;
         let (_, evaluation) = self.evaluate(&intent, &facts)?;
         let (venue_preview, venue_preview_error) = match self.venue.preview(intent.primary()).await {
             Ok(p) => (Some(p), None),
@@ -278,13 +308,6 @@ impl GuardedBroker {
             ConfirmationMode::Off => (None, None),
         };
         let o = intent.primary().clone();
-        let reduces = match (o.side, facts.held.as_ref()) {
-            (Side::Sell, Ok(h)) => *h > Decimal::ZERO,
-            (Side::Buy, Ok(h)) => *h < Decimal::ZERO,
-            _ => false,
-        };
-        let working_exits =
-            if reduces { self.working_exits(&o.symbol, o.side).await.unwrap_or_default() } else { vec![] };
         let next_step = match &token {
             Some(_) => format!(
                 "Show this preview to the user. To place it, call the order tool with exactly these parameters and confirmation_token within {}s.{}",
@@ -395,7 +418,8 @@ impl GuardedBroker {
         if self.policy.confirmation == ConfirmationMode::Required {
             self.tokens.redeem(token, &intent, now)?;
         }
-        let facts = self.facts(&intent.primary().symbol).await;
+        let except: Vec<String> = cancel_first.iter().filter_map(|w| w.order_id.clone()).collect();
+        let (facts, _) = self.facts(intent.primary(), &except).await;
         let (approved, eval) = match self.evaluate(&intent, &facts) {
             Ok(v) => v,
             Err(mut e) => {
@@ -664,6 +688,28 @@ impl GuardedBroker {
         );
     }
 
+    /// What working orders still have to fill, counting the legs of one bracket once (its
+    /// take-profit and stop-loss cancel each other: only one can fill).
+    fn still_to_fill(&self, working: &[OrderResult]) -> Decimal {
+        let mut by_group: std::collections::HashMap<String, Decimal> = std::collections::HashMap::new();
+        for x in working {
+            let left = x.quantity.map(|q| q.0).unwrap_or_default() - x.filled_quantity.map(|q| q.0).unwrap_or_default();
+            let group = self.oca_group(x).or_else(|| x.order_id.clone()).unwrap_or_default();
+            let slot = by_group.entry(group).or_default();
+            *slot = (*slot).max(left);
+        }
+        by_group.values().copied().sum()
+    }
+
+    /// The bracket a leg belongs to (its parent's client order id), from the journal.
+    fn oca_group(&self, x: &OrderResult) -> Option<String> {
+        let id = x.order_id.clone().unwrap_or_default();
+        self.journal.with_index(|i| {
+            let coid = x.client_order_id.as_deref().or_else(|| i.client_order_id_of(&id))?;
+            i.parent_of(coid).map(str::to_string)
+        })
+    }
+
     /// Working orders on `symbol` on `side` (the exits a close takes with it).
     async fn working_exits(&self, symbol: &str, side: Side) -> Result<Vec<OrderResult>, VenueError> {
         Ok(self
@@ -759,7 +805,7 @@ impl GuardedBroker {
             }
             self.tokens.redeem(token, &OrderIntent::Single(new.clone()), now)?;
         }
-        let facts = self.facts(&new.symbol).await;
+        let (facts, _) = self.facts(&new, &[order_id.to_string()]).await;
         let per_order =
             Policy { max_daily_value: None, max_daily_orders: None, duplicate_window_secs: 0, ..self.policy.clone() };
         let caps = self.venue.capabilities();

@@ -39,6 +39,10 @@ pub struct Facts {
     pub quote: Option<Quote>,
     /// The signed holding in the symbol, or why it could not be read.
     pub held: Result<Decimal, String>,
+    /// What working orders on the symbol, on this order's side, still have to fill (they
+    /// reduce the same holding first), or why they could not be read. Zero where the venue
+    /// reserves holdings for working sells (its `held` is already the free part).
+    pub working: Result<Decimal, String>,
     pub halt_file_present: bool,
 }
 
@@ -88,15 +92,22 @@ fn worst_price(o: &OrderRequest, q: Option<&Quote>) -> Option<Decimal> {
     Some(p)
 }
 
-/// Whether the order only reduces a position we hold.
-fn is_exit(o: &OrderRequest, held: Option<Decimal>) -> bool {
-    let (Some(held), Some(qty)) = (held, o.size.quantity()) else {
+/// What the order can still reduce: the holding on its exit side less what working orders
+/// on that side will take first (three working stops on a holding of 5 leave nothing).
+fn exit_room(o: &OrderRequest, held: Decimal, working: Decimal) -> Decimal {
+    match o.side {
+        Side::Sell => held.max(Decimal::ZERO) - working,
+        Side::Buy => (-held).max(Decimal::ZERO) - working,
+    }
+    .max(Decimal::ZERO)
+}
+
+/// Whether the order only reduces a position we hold, counting the working exits.
+fn is_exit(o: &OrderRequest, held: Option<Decimal>, working: Option<Decimal>) -> bool {
+    let (Some(held), Some(working), Some(qty)) = (held, working, o.size.quantity()) else {
         return false;
     };
-    match o.side {
-        Side::Sell => held > Decimal::ZERO && qty <= held,
-        Side::Buy => held < Decimal::ZERO && qty <= -held,
-    }
+    qty > Decimal::ZERO && qty <= exit_room(o, held, working)
 }
 
 /// Everything a rule reads: the order, the policy, the facts and what is derived from them
@@ -168,7 +179,8 @@ pub fn evaluate(
     intent.validate()?;
     let o = intent.primary();
     let held = facts.held.as_ref().ok().copied();
-    let exit = matches!(intent, OrderIntent::Single(_)) && is_exit(o, held);
+    let working = facts.working.as_ref().ok().copied();
+    let exit = matches!(intent, OrderIntent::Single(_)) && is_exit(o, held, working);
     let worst = worst_price(o, facts.quote.as_ref());
     let ctx = Ctx {
         intent,
@@ -400,9 +412,37 @@ fn rule_naked_short(c: &Ctx) -> Option<TradeError> {
             ));
         }
     };
+    let working = match &c.facts.working {
+        Ok(w) => *w,
+        Err(why) => {
+            return Some(block(
+                "naked_short",
+                Some(k.allow_short),
+                format!(
+                    "Could not read the working orders on {} ({why}), so this SELL cannot be shown not to open a short together with them. Refusing; retry when open orders are readable.",
+                    o.symbol
+                ),
+            ));
+        }
+    };
     let qty = o.size.quantity().unwrap_or_default();
-    if qty <= h.max(Decimal::ZERO) {
+    let room = exit_room(o, h, working);
+    if qty <= room {
         return None;
+    }
+    if !working.is_zero() {
+        return Some(block(
+            "naked_short",
+            Some(k.allow_short),
+            format!(
+                "Sell of {} {} exceeds what is held ({}) less what working sell orders will sell first ({}): together they would open a short. Cancel a working order, reduce the quantity, or set {}=true to allow shorting.",
+                qty.normalize(),
+                o.symbol,
+                h.normalize(),
+                working.normalize(),
+                k.allow_short
+            ),
+        ));
     }
     Some(if c.caps.shorting {
         block(

@@ -44,6 +44,7 @@ fn facts(last: Decimal, held: Decimal) -> Facts {
         identity: Ok(AccountIdentity { account_id: Some("DU123".into()), is_paper: Some(true), verified: true }),
         quote: Some(quote(last)),
         held: Ok(held),
+        working: Ok(Decimal::ZERO),
         halt_file_present: false,
     }
 }
@@ -556,4 +557,24 @@ fn a_refusal_lists_every_rule_it_breaks_the_most_basic_first() {
     let e = refused(&cash_buy(dec!(500)), &policy(&[]), &facts(dec!(200), dec!(0)));
     assert!(e.violations.is_empty());
     assert_eq!(e.rule, Some("order_value"));
+}
+
+#[test]
+fn working_exits_count_against_the_holding() {
+    // Holding 5 with working sells for 5: another sell of 5 is not an exit but a short.
+    let mut f = facts(dec!(200), dec!(5));
+    f.working = Ok(dec!(5));
+    let e = refused(&qty(Side::Sell, dec!(5)), &policy(&[]), &f);
+    assert_eq!(e.rule, Some("naked_short"), "{e:?}");
+    assert!(e.message.contains("working sell orders"), "{}", e.message);
+    // Holding 5 with 3 working: 2 more is still an exit (never value-capped).
+    f.working = Ok(dec!(3));
+    let ev = run(&qty(Side::Sell, dec!(2)), &policy(&[("MAX_ORDER_VALUE", "1")]), &f).unwrap();
+    assert!(ev.is_exit);
+    // 3 more is not: part of it would sell what the working orders will sell.
+    assert!(run(&qty(Side::Sell, dec!(3)), &policy(&[]), &f).is_err());
+    // Unreadable working orders: a reducing sell cannot be shown safe, refused.
+    f.working = Err("gateway down".into());
+    let e = refused(&qty(Side::Sell, dec!(1)), &policy(&[]), &f);
+    assert!(e.message.contains("Could not read the working orders"), "{}", e.message);
 }
