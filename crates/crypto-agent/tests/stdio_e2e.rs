@@ -192,6 +192,21 @@ async fn the_simulator_needs_no_keys() {
     );
     let short = c.call("sell", json!({"symbol": "ETH", "quantity": 0.02})).await.unwrap();
     assert_eq!(short.error()["rule"], "naked_short", "{}", short.body);
+    // One symbol path: a bare "BTC" is BTC/USDT in the planner and the what-if too.
+    let plan = c.call("rebalance_plan", json!({"targets": "BTC:50"})).await.unwrap();
+    let order = &ok(&plan)["lines"][0];
+    assert_eq!(order["symbol"], "BTC/USDT", "{}", plan.body);
+    let px: f64 = order["price"].as_str().unwrap().parse().unwrap();
+    assert!(px > 10_000.0, "priced as BTC/USDT, not as a made-up 'BTC': {}", plan.body);
+    let wi = c.call("what_if", json!({"symbol": "btc", "quantity": 0.001})).await.unwrap();
+    assert_eq!(ok(&wi)["position"]["symbol"], "BTC/USDT", "{}", wi.body);
+    // The simulator lists its pairs and invents none.
+    for made_up in ["USDT/USDT", "ETH/BTC", "BTCC"] {
+        let q = c.call("get_quote", json!({"symbol": made_up})).await.unwrap();
+        assert_eq!(q.error()["code"], "NOT_FOUND", "{made_up}: {}", q.body);
+    }
+    let q = c.call("get_quote", json!({"symbol": "BTCC"})).await.unwrap();
+    assert!(q.error()["message"].as_str().unwrap().contains("BTC/USDT"), "{}", q.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -300,9 +300,16 @@ async fn snapshot_warm_up_is_one_spaced_retry() {
 
 #[tokio::test]
 async fn fifty_symbols_are_one_snapshot_request_once_warm() {
-    let r = rig(&[]).await;
     let syms: Vec<String> =
         (0..50).map(|i| format!("S{}", (b'A' + (i % 26) as u8) as char).repeat(1) + &"X".repeat(i / 26)).collect();
+    // The simulator behind the fake lists only what it is given.
+    let sim = sim_venue::SimConfig {
+        prices: syms.iter().map(|s| (s.clone(), rust_decimal::Decimal::from(100))).collect(),
+        ..sim_venue::SimConfig::default()
+    };
+    let mut st = cpapi_fake::State::new(sim, ACCT);
+    st.limits = fake_state().limits;
+    let r = rig_with(st, GatewaySettings::default(), &[]).await;
     r.venue.quotes(&syms).await.unwrap();
     let before = r.count("/iserver/marketdata/snapshot");
     let stocks_before = r.count("/trsrv/stocks");

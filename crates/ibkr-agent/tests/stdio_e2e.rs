@@ -141,8 +141,8 @@ async fn two_step_order_flow_and_single_use_tokens() {
 
 #[tokio::test]
 async fn refusals_carry_code_rule_and_setting() {
-    let s = start(&[("ORDER_CONFIRMATION", "off"), ("SYMBOL_DENYLIST", "GME")]).await;
-    let a = s.client.call("buy", json!({"symbol": "GME", "cash_amount": 10})).await.unwrap();
+    let s = start(&[("ORDER_CONFIRMATION", "off"), ("SYMBOL_DENYLIST", "TSLA")]).await;
+    let a = s.client.call("buy", json!({"symbol": "TSLA", "cash_amount": 10})).await.unwrap();
     assert!(a.is_error);
     assert_eq!(a.error()["code"], "SAFETY_BLOCKED");
     assert_eq!(a.error()["rule"], "denylist");
@@ -184,6 +184,12 @@ async fn a_misspelled_argument_is_refused_never_dropped() {
     assert!(v.error()["message"].as_str().unwrap().starts_with("`quantity` must be a decimal number"), "{}", v.body);
     let v = s.client.call("get_quotes", json!({})).await.unwrap();
     assert_eq!(v.error()["message"], "`symbols` is required for get_quotes.");
+    // The simulator lists its tickers and invents none: a typo is not a market.
+    let q = s.client.call("get_quote", json!({"symbol": "APPL"})).await.unwrap();
+    assert_eq!(q.error()["code"], "NOT_FOUND", "{}", q.body);
+    assert!(q.error()["message"].as_str().unwrap().contains("Did you mean AAPL"), "{}", q.body);
+    let b = s.client.call("preview_order", json!({"symbol": "APPL", "quantity": 1})).await.unwrap();
+    assert!(b.body.to_string().contains("not listed by the simulator"), "{}", b.body);
     let huge = "9".repeat(100_000);
     let v = s.client.call("get_quote", json!({"symbol": "AAPL", "extra": huge})).await.unwrap();
     assert!(v.body.to_string().len() < 2_000, "errors never echo the input at length");

@@ -367,16 +367,59 @@ impl Exchange {
 }
 
 impl Exchange {
+    /// The symbols this simulator lists: the familiar tickers (stocks) and every symbol with
+    /// a configured price (`SIM_SYMBOLS`, `CRYPTO_SIM_PRICES`). Nothing else exists here.
+    pub fn universe(&self) -> Vec<String> {
+        let mut u: Vec<String> = self.cfg.prices.keys().cloned().collect();
+        if self.cfg.profile == SimProfile::Stocks {
+            u.extend(crate::market::FAMILIAR.iter().map(|(s, _)| s.to_string()));
+        }
+        u.sort();
+        u.dedup();
+        u
+    }
+
+    pub(crate) fn unknown(&self, symbol: &str) -> Option<VenueError> {
+        let u = self.universe();
+        if u.iter().any(|s| s == symbol) {
+            return None;
+        }
+        let names: Vec<&str> = u.iter().map(String::as_str).collect();
+        let near = trading_core::suggest::nearest(symbol, &names);
+        let hint = if near.is_empty() { String::new() } else { format!(" Did you mean {}?", near.join(" or ")) };
+        Some(VenueError::NotFound(format!(
+            "'{symbol}' is not listed by the simulator.{hint} It lists {} (SIM_SYMBOLS adds more).",
+            names.join(", ")
+        )))
+    }
+
     pub fn quote(&self, symbol: &str) -> Result<Quote, VenueError> {
+        if let Some(e) = self.unknown(symbol) {
+            return Err(e);
+        }
         let mut s = self.lock();
         self.step(&mut s);
         Ok(self.quote_locked(&mut s, symbol))
     }
 
+    /// Unknown symbols come back with a note and no price, never invented.
     pub fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>, VenueError> {
         let mut s = self.lock();
         self.step(&mut s);
-        Ok(symbols.iter().map(|sym| self.quote_locked(&mut s, sym)).collect())
+        Ok(symbols
+            .iter()
+            .map(|sym| match self.unknown(sym) {
+                Some(e) => Quote {
+                    symbol: sym.clone(),
+                    last: None,
+                    bid: None,
+                    ask: None,
+                    currency: self.cfg.profile.currency().into(),
+                    note: Some(e.to_string()),
+                },
+                None => self.quote_locked(&mut s, sym),
+            })
+            .collect())
     }
 }
 
@@ -487,6 +530,9 @@ impl Exchange {
     }
 
     pub fn place(&self, order: &OrderRequest, client_order_id: &str) -> Result<OrderResult, VenueError> {
+        if let Some(e) = self.unknown(&order.symbol) {
+            return Err(e);
+        }
         let mut s = self.lock();
         self.step(&mut s);
         let mut o = Self::new_order(&mut s, order, client_order_id);
@@ -504,6 +550,9 @@ impl Exchange {
     }
 
     pub fn place_bracket(&self, b: &BracketRequest, ids: &BracketIds) -> Result<Vec<OrderResult>, VenueError> {
+        if let Some(e) = self.unknown(&b.entry.symbol) {
+            return Err(e);
+        }
         let mut s = self.lock();
         self.step(&mut s);
         let mut entry = Self::new_order(&mut s, &b.entry, &ids.entry);

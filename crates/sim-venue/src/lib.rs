@@ -116,7 +116,10 @@ impl MarketData for SimVenue {
         self.exchange.quotes(symbols)
     }
     async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
-        Ok(self.exchange.bars(symbol, days))
+        match self.exchange.unknown(symbol) {
+            Some(e) => Err(e),
+            None => Ok(self.exchange.bars(symbol, days)),
+        }
     }
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
         if self.unsupported_on_spot("sectors").is_err() {

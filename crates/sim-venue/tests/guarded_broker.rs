@@ -109,13 +109,13 @@ async fn journal_records_intent_then_outcome_with_verified_identity() {
 
 #[tokio::test]
 async fn a_refusal_is_journaled_and_nothing_is_sent() {
-    let r = rig(1, &[("SYMBOL_DENYLIST", "GME")]);
-    let e = r.broker.submit(cash_buy("GME", 10), None).await.unwrap_err();
+    let r = rig(1, &[("SYMBOL_DENYLIST", "TSLA")]);
+    let e = r.broker.submit(cash_buy("TSLA", 10), None).await.unwrap_err();
     assert_eq!(e.rule, Some("denylist"));
     assert!(r.sim.fills().await.unwrap().is_empty());
     let (recs, _) = r.broker.journal().tail(0).unwrap();
     assert_eq!(recs[0].status, "blocked");
-    assert_eq!(recs[0].message.as_deref(), Some("Symbol GME is on the deny-list (SYMBOL_DENYLIST)."));
+    assert_eq!(recs[0].message.as_deref(), Some("Symbol TSLA is on the deny-list (SYMBOL_DENYLIST)."));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,6 +156,7 @@ proptest! {
                 seed,
                 profile: sim_venue::SimProfile::Spot { quote: "USDT".into() },
                 market_hours: trading_core::account::MarketHoursModel::AlwaysOpen,
+                prices: [("DOGE/USDT".to_string(), Decimal::new(2, 1))].into_iter().collect(),
                 ..sim_venue::SimConfig::default()
             };
             let sim = std::sync::Arc::new(sim_venue::SimVenue::new(cfg, clock.clone()));

@@ -174,7 +174,8 @@ impl GuardedBroker {
         Ok(crate::instrument::Instrument::parse(raw, caps.default_quote.as_deref())?.key)
     }
 
-    fn canonical_intent(&self, intent: OrderIntent) -> Result<OrderIntent, TradeError> {
+    /// The intent with its symbol in canonical form (what every guard and journal line uses).
+    pub fn canonical_intent(&self, intent: OrderIntent) -> Result<OrderIntent, TradeError> {
         Ok(match intent {
             OrderIntent::Single(mut o) => {
                 o.symbol = self.canonical_symbol(&o.symbol)?;
@@ -223,10 +224,15 @@ impl GuardedBroker {
     /// What the guard needs for `o`, and the working orders on its exit side (for an order
     /// that reduces a holding). `except` are working orders to leave out (the one being
     /// modified, or those a close cancels first).
-    async fn facts(&self, o: &OrderRequest, except: &[String]) -> (Facts, Vec<OrderResult>) {
+    /// An instrument the venue says does not exist is an error, not a missing price.
+    async fn facts(&self, o: &OrderRequest, except: &[String]) -> Result<(Facts, Vec<OrderResult>), TradeError> {
         let symbol = o.symbol.as_str();
         let identity = self.identity().await;
-        let quote = self.venue.quote(symbol).await.ok();
+        let quote = match self.venue.quote(symbol).await {
+            Ok(q) => Some(q),
+            Err(e @ VenueError::NotFound(_)) => return Err(e.into()),
+            Err(_) => None,
+        };
         let held = self.venue.held_quantity(symbol).await.map_err(|e| e.to_string());
         let reduces = match (&held, o.side) {
             (Ok(h), Side::Sell) => *h > Decimal::ZERO,
@@ -255,7 +261,7 @@ impl GuardedBroker {
             (Ok(Decimal::ZERO), vec![])
         };
         let halt_file_present = self.policy.halt_file.as_ref().is_some_and(|p| p.exists());
-        (Facts { now: self.clock.now(), identity, quote, held, working, halt_file_present }, orders)
+        Ok((Facts { now: self.clock.now(), identity, quote, held, working, halt_file_present }, orders))
     }
 
     fn evaluate(&self, intent: &OrderIntent, facts: &Facts) -> Result<(Approved<OrderIntent>, Evaluation), TradeError> {
@@ -294,7 +300,7 @@ impl GuardedBroker {
         let intent = self.canonical_intent(intent)?;
         intent.validate()?;
         self.check_capabilities(&intent)?;
-        let (facts, working_exits) = self.facts(intent.primary(), &[]).await;
+        let (facts, working_exits) = self.facts(intent.primary(), &[]).await?;
         let (_, evaluation) = self.evaluate(&intent, &facts)?;
         let (venue_preview, venue_preview_error) = match self.venue.preview(intent.primary()).await {
             Ok(p) => (Some(p), None),
@@ -419,7 +425,7 @@ impl GuardedBroker {
             self.tokens.redeem(token, &intent, now)?;
         }
         let except: Vec<String> = cancel_first.iter().filter_map(|w| w.order_id.clone()).collect();
-        let (facts, _) = self.facts(intent.primary(), &except).await;
+        let (facts, _) = self.facts(intent.primary(), &except).await?;
         let (approved, eval) = match self.evaluate(&intent, &facts) {
             Ok(v) => v,
             Err(mut e) => {
@@ -805,7 +811,7 @@ impl GuardedBroker {
             }
             self.tokens.redeem(token, &OrderIntent::Single(new.clone()), now)?;
         }
-        let (facts, _) = self.facts(&new, &[order_id.to_string()]).await;
+        let (facts, _) = self.facts(&new, &[order_id.to_string()]).await?;
         let per_order =
             Policy { max_daily_value: None, max_daily_orders: None, duplicate_window_secs: 0, ..self.policy.clone() };
         let caps = self.venue.capabilities();

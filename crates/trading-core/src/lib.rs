@@ -14,4 +14,5 @@ pub mod journal;
 pub mod money;
 pub mod order;
 pub mod ports;
+pub mod suggest;
 pub mod tokens;

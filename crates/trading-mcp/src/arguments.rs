@@ -6,7 +6,7 @@
 
 use rmcp::model::JsonObject;
 use serde_json::Value;
-use trading_core::error::TradeError;
+use trading_core::{error::TradeError, suggest::nearest};
 
 /// The most of a caller's input any error message repeats.
 pub const ECHO_LIMIT: usize = 200;
@@ -22,46 +22,6 @@ pub fn clip(s: &str, max: usize) -> String {
 
 fn shown(v: &Value) -> String {
     clip(&v.to_string(), 40)
-}
-
-/// Edit distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The valid names a misspelled one most likely meant: those that contain it or are
-/// contained in it (`limit` → `limit_price`, `price` → `limit_price` or `stop_price`), else the
-/// closest by edit distance within a third of its length.
-pub fn nearest<'a>(wrong: &str, valid: &[&'a str]) -> Vec<&'a str> {
-    let w = wrong.to_ascii_lowercase();
-    if w.is_empty() {
-        return vec![];
-    }
-    let w = w.as_str();
-    let related: Vec<&str> = valid
-        .iter()
-        .copied()
-        .filter(|v| v.starts_with(w) || w.starts_with(*v) || v.split('_').any(|p| p == w))
-        .collect();
-    if !related.is_empty() {
-        return related;
-    }
-    let best = valid
-        .iter()
-        .copied()
-        .map(|v| (distance(w, v), v))
-        .filter(|(d, v)| *d <= (v.len().max(w.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d);
-    best.map(|(_, v)| vec![v]).unwrap_or_default()
 }
 
 /// The schema a `$ref` (`#/$defs/Qty`) points to within `root`.

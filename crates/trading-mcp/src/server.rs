@@ -470,8 +470,17 @@ impl TradingServer {
     async fn rebalance_plan(&self, Parameters(p): Parameters<RebalanceParams>) -> CallToolResult {
         let venue = self.broker.venue().as_ref();
         let fractional = p.fractional.unwrap_or(venue.capabilities().fractional);
+        // Every symbol through the order path's canonicaliser ("BTC" is BTC/USDT on crypto).
+        let mut targets = vec![];
+        for item in p.targets.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (sym, pct) = item.rsplit_once(':').unwrap_or((item, ""));
+            match self.broker.canonical_symbol(sym) {
+                Ok(c) => targets.push(format!("{c}:{pct}")),
+                Err(e) => return fail(e),
+            }
+        }
         match analytics::book(venue).await {
-            Ok(b) => respond(analytics::rebalance_plan(venue, &b, &p.targets, fractional).await),
+            Ok(b) => respond(analytics::rebalance_plan(venue, &b, &targets.join(","), fractional).await),
             Err(e) => fail(e),
         }
     }
@@ -492,7 +501,7 @@ impl TradingServer {
     /// has one). Places nothing and issues no token: orders still need preview_order.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn what_if(&self, Parameters(p): Parameters<PreviewParams>) -> CallToolResult {
-        let intent = match p.intent() {
+        let intent = match p.intent().and_then(|i| self.broker.canonical_intent(i)) {
             Ok(i) => i,
             Err(e) => return fail(e),
         };
