@@ -162,7 +162,7 @@ async fn unapproved_question_is_declined_and_reported() {
     assert_eq!(replies, vec![json!({"confirmed": false})]);
     assert!(r.fake.with(|s| s.exchange.orders()).is_empty(), "nothing was placed");
     // A definite refusal resolves the dispatch: the order is not left unresolved.
-    assert!(r.broker.posture().unresolved_orders.is_empty());
+    assert!(r.broker.posture().await.unresolved_orders.is_empty());
 }
 
 #[tokio::test]
@@ -229,7 +229,7 @@ async fn order_post_503_where_the_order_landed_is_found_by_client_order_id() {
     assert_eq!(r.order_posts().len(), 1, "looked up, not resent");
     assert_eq!(r.fake.with(|s| s.exchange.orders()).len(), 1);
     assert!(r.count("/iserver/account/orders") >= 1);
-    assert!(r.broker.posture().unresolved_orders.is_empty());
+    assert!(r.broker.posture().await.unresolved_orders.is_empty());
 }
 
 #[tokio::test]
@@ -261,7 +261,7 @@ async fn an_unparseable_ack_is_unknown_not_rejected() {
     assert_eq!(e.code, ErrorCode::Indeterminate);
     let (recs, _) = r.broker.journal().tail(0).unwrap();
     assert_eq!(recs.last().unwrap().status, "unknown", "journaled as unknown and unresolved, never as rejected");
-    assert_eq!(r.broker.posture().unresolved_orders.len(), 1);
+    assert_eq!(r.broker.posture().await.unresolved_orders.len(), 1);
     // The order did land: reconcile finds it by client order id.
     let rep = r.broker.reconcile_pending(false).await.unwrap();
     assert_eq!(rep.resolved.len(), 1, "{rep:?}");

@@ -239,7 +239,9 @@ async fn an_unresolved_dispatch_survives_a_restart_and_is_reconciled() {
     std::fs::write(&journal, format!("{intent}\n")).unwrap();
     let s = start_on(dir, journal, &[("ORDER_CONFIRMATION", "off"), ("TRADING_DRY_RUN", "false")]).await;
     let st = s.client.call("session_status", json!({})).await.unwrap();
-    assert_eq!(st.data()["posture"]["safe_to_trade"], false);
+    // Listed, without calling the whole account unsafe: it blocks only its identical order.
+    assert_eq!(st.data()["posture"]["unresolved_orders"].as_array().unwrap().len(), 1);
+    assert_eq!(st.data()["posture"]["safe_to_trade"], true, "{}", st.body);
     let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 25})).await.unwrap();
     assert_eq!(a.error()["rule"], "unresolved_dispatch", "{:?}", a.body);
     let r = s.client.call("reconcile_pending", json!({})).await.unwrap();
@@ -423,4 +425,37 @@ async fn research_tools_from_catalog_to_candidates() {
     assert!(h.data()["bars"][0]["close"].is_string());
     let sch = c.call("trading_schedule", json!({"symbol": "SPY"})).await.unwrap();
     assert_eq!(sch.data()["sessions"].as_array().unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn a_damaged_journal_stops_entries_until_a_person_acknowledges_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("trades.jsonl");
+    std::fs::write(&journal, b"{\"kind\":\"outcome\",\"status\":\"filled\xff\"}\n").unwrap();
+    let journal_cmd = |what: &str| {
+        std::process::Command::new(BIN)
+            .args(["journal", what])
+            .env_clear()
+            .env("TRADE_JOURNAL_PATH", &journal)
+            .output()
+            .unwrap()
+    };
+    let out = journal_cmd("check");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("corrupt lines: [1]"), "{out:?}");
+    let s = start_on(dir, journal.clone(), &[("ORDER_CONFIRMATION", "off"), ("TRADING_DRY_RUN", "false")]).await;
+    let st = s.client.call("session_status", json!({})).await.unwrap();
+    assert_eq!(st.data()["posture"]["safe_to_trade"], false, "{}", st.body);
+    let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 25})).await.unwrap();
+    assert_eq!(a.error()["rule"], "journal_integrity", "{}", a.body);
+    assert!(a.error()["message"].as_str().unwrap().contains("ibkr-mcp journal acknowledge"));
+    let Server { _dir, journal, client } = s;
+    drop(client);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let out = journal_cmd("acknowledge");
+    assert!(out.status.success(), "{out:?}");
+    assert!(journal_cmd("check").status.success());
+    let s = start_on(_dir, journal, &[("ORDER_CONFIRMATION", "off"), ("TRADING_DRY_RUN", "false")]).await;
+    let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 25})).await.unwrap();
+    assert!(!a.is_error, "{}", a.body);
 }

@@ -240,12 +240,14 @@ async fn lost_response_is_indeterminate_blocks_a_resend_and_reconciles() {
     let (_venue, broker) = lossy_rig(dir.path(), sim.clone());
     let e = broker.submit(cash_buy("AAPL", 50), None).await.unwrap_err();
     assert_eq!(e.rule, Some("unresolved_dispatch"));
-    assert!(!broker.posture().safe_to_trade);
+    let posture = broker.posture().await;
+    assert_eq!(posture.unresolved_orders.len(), 1);
+    assert!(posture.safe_to_trade, "an unresolved order blocks its identical order, not the account");
     let rep = broker.reconcile_pending(false).await.unwrap();
     assert_eq!(rep.unresolved_before, 1);
     assert_eq!(rep.resolved.len(), 1);
     assert_eq!(rep.resolved[0].status, "filled");
-    assert!(broker.posture().unresolved_orders.is_empty());
+    assert!(broker.posture().await.unresolved_orders.is_empty());
     broker.submit(cash_buy("AAPL", 50), None).await.unwrap();
     // The lost order still counts toward today's spend.
     let day = broker.journal().day_of(broker.now());

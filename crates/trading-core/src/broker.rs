@@ -261,7 +261,8 @@ impl GuardedBroker {
             (Ok(Decimal::ZERO), vec![])
         };
         let halt_file_present = self.policy.halt_file.as_ref().is_some_and(|p| p.exists());
-        Ok((Facts { now: self.clock.now(), identity, quote, held, working, halt_file_present }, orders))
+        let journal_damage = self.journal.integrity().refusal(self.journal.path(), self.policy.keys.server);
+        Ok((Facts { now: self.clock.now(), identity, quote, held, working, halt_file_present, journal_damage }, orders))
     }
 
     fn evaluate(&self, intent: &OrderIntent, facts: &Facts) -> Result<(Approved<OrderIntent>, Evaluation), TradeError> {
@@ -990,35 +991,36 @@ impl GuardedBroker {
         Ok(report)
     }
 
-    /// The safety posture: what would stop a trade right now, and the budget left.
-    pub fn posture(&self) -> Posture {
+    /// The safety posture, computed when asked: what would stop every entry right now (the
+    /// account-wide rules, run as the guard runs them), the budget left, and the orders whose
+    /// fate is unknown (listed; they block only their identical order).
+    pub async fn posture(&self) -> Posture {
         let p = &self.policy;
-        let ccy = self.venue.capabilities().quote_currency;
+        let caps = self.venue.capabilities();
+        let ccy = caps.quote_currency.clone();
         let now = self.clock.now();
         let day = self.journal.day_of(now);
         let (spent, orders, unresolved) =
             self.journal.with_index(|i| (i.spent_on(day), i.orders_on(day), i.unresolved()));
         let halt_file = p.halt_file.as_ref().is_some_and(|f| f.exists());
-        let mut stops = vec![];
-        if p.halted || halt_file {
-            stops.push("kill switch engaged: new entries refused (TRADING_HALTED / TRADING_HALT_FILE)".to_string());
-        }
-        if !unresolved.is_empty() {
-            stops.push(format!("{} unresolved dispatch(es): run reconcile_pending", unresolved.len()));
-        }
+        let integrity = self.journal.integrity();
+        let facts = Facts {
+            now,
+            identity: self.identity().await,
+            quote: None,
+            held: Ok(Decimal::ZERO),
+            working: Ok(Decimal::ZERO),
+            halt_file_present: halt_file,
+            journal_damage: integrity.refusal(self.journal.path(), p.keys.server),
+        };
+        let mut stops: Vec<String> = self
+            .journal
+            .with_index(|i| crate::guard::account_wide_refusals(p, &caps, &facts, i, day))
+            .into_iter()
+            .map(|e| format!("{}: {}", e.rule.unwrap_or("guard"), e.message))
+            .collect();
         if p.max_daily_value.is_some_and(|c| spent >= c) {
-            stops.push("daily spend limit reached (MAX_DAILY_VALUE)".into());
-        }
-        if p.max_daily_orders.is_some_and(|c| orders >= c) {
-            stops.push("daily order limit reached (MAX_DAILY_ORDERS)".into());
-        }
-        let integrity = self.journal.integrity().clone();
-        if !integrity.is_clean() {
-            stops.push(format!(
-                "journal integrity warnings: {} corrupt line(s), {} chain break(s) (informational)",
-                integrity.corrupt_lines.len(),
-                integrity.chain_breaks.len()
-            ));
+            stops.push("daily_value: the daily spend limit is reached (MAX_DAILY_VALUE): buys are refused".into());
         }
         let money = |d: Decimal| fmt_money(d, &ccy);
         Posture {
@@ -1037,7 +1039,7 @@ impl GuardedBroker {
             max_daily_orders: p.max_daily_orders,
             unresolved_orders: unresolved,
             journal: self.journal.path().display().to_string(),
-            safe_to_trade: stops.iter().all(|s| s.ends_with("(informational)")),
+            safe_to_trade: stops.is_empty(),
             journal_integrity: integrity,
             trade_stops: stops,
         }

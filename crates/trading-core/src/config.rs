@@ -33,6 +33,8 @@ fn bad(key: &str, message: impl Into<String>) -> ConfigError {
 pub struct PolicyKeys {
     /// Short venue name used in messages ("IBKR").
     pub venue: &'static str,
+    /// The server binary, for commands a message names ("ibkr-mcp journal acknowledge").
+    pub server: &'static str,
     pub allow_live: &'static str,
     pub dry_run: &'static str,
     pub trading_mode: &'static str,
@@ -49,6 +51,7 @@ pub struct PolicyKeys {
 /// The IBKR server's keys, named as the reference names them.
 pub const IBKR_KEYS: PolicyKeys = PolicyKeys {
     venue: "IBKR",
+    server: "ibkr-mcp",
     allow_live: "TRADING_ALLOW_LIVE",
     dry_run: "TRADING_DRY_RUN",
     trading_mode: "IBKR_TRADING_MODE",
@@ -64,6 +67,7 @@ pub const IBKR_KEYS: PolicyKeys = PolicyKeys {
 /// the other and a stock list never blocks a pair (W-7). Its trading day is UTC.
 pub const CRYPTO_KEYS: PolicyKeys = PolicyKeys {
     venue: "the exchange",
+    server: "crypto-mcp",
     allow_live: "CRYPTO_ALLOW_LIVE",
     dry_run: "CRYPTO_DRY_RUN",
     trading_mode: "CRYPTO_TRADING_MODE",

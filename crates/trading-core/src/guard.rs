@@ -44,6 +44,8 @@ pub struct Facts {
     /// reserves holdings for working sells (its `held` is already the free part).
     pub working: Result<Decimal, String>,
     pub halt_file_present: bool,
+    /// Why the journal cannot be trusted (unacknowledged damage), if it cannot.
+    pub journal_damage: Option<String>,
 }
 
 /// The guard's verdict on an order that passed.
@@ -151,6 +153,7 @@ const RULES: &[(&str, Rule)] = &[
     ("live_arm", rule_live_arm),
     ("label_vs_reality", rule_label_vs_reality),
     ("kill_switch", rule_kill_switch),
+    ("journal_integrity", rule_journal_integrity),
     ("symbol_lists", rule_symbol_lists),
     ("naked_short", rule_naked_short),
     ("market_hours", rule_market_hours),
@@ -227,6 +230,53 @@ pub fn evaluate(
             checks,
         },
     ))
+}
+
+/// The account-wide rules: those that refuse every entry whatever the order (who we are, the
+/// live arm, the label, the kill switch, the journal). `session_status` asks them when asked.
+pub fn account_wide_refusals(
+    policy: &Policy,
+    caps: &Capabilities,
+    facts: &Facts,
+    index: &JournalIndex,
+    day: chrono::NaiveDate,
+) -> Vec<TradeError> {
+    let probe = OrderRequest {
+        symbol: caps.benchmark.clone(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        size: Size::Quantity(crate::money::Qty(Decimal::ONE)),
+        limit_price: Some(crate::money::Price(Decimal::ONE)),
+        stop_price: None,
+        trail: None,
+        tif: crate::order::TimeInForce::Day,
+    };
+    let intent = OrderIntent::Single(probe.clone());
+    let ctx = Ctx {
+        intent: &intent,
+        o: &probe,
+        policy,
+        caps,
+        facts,
+        index,
+        day,
+        exit: false,
+        worst: None,
+        qty_est: None,
+        value: None,
+        spent: index.spent_on(day),
+    };
+    [
+        rule_identity as Rule,
+        rule_live_arm,
+        rule_label_vs_reality,
+        rule_kill_switch,
+        rule_journal_integrity,
+        rule_daily_orders,
+    ]
+    .iter()
+    .filter_map(|r| r(&ctx))
+    .collect()
 }
 
 /// The venue's identity is readable, is the configured account, and says paper or live.
@@ -364,6 +414,14 @@ fn rule_kill_switch(c: &Ctx) -> Option<TradeError> {
         ));
     }
     None
+}
+
+/// A damaged journal cannot vouch for today's spend and counts: entries wait for a person.
+fn rule_journal_integrity(c: &Ctx) -> Option<TradeError> {
+    if c.exit {
+        return None;
+    }
+    c.facts.journal_damage.clone().map(|m| block("journal_integrity", None, m))
 }
 
 /// Deny and allow lists (exits are let out of a position the lists now exclude).

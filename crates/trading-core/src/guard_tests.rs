@@ -46,6 +46,7 @@ fn facts(last: Decimal, held: Decimal) -> Facts {
         held: Ok(held),
         working: Ok(Decimal::ZERO),
         halt_file_present: false,
+        journal_damage: None,
     }
 }
 
@@ -577,4 +578,14 @@ fn working_exits_count_against_the_holding() {
     f.working = Err("gateway down".into());
     let e = refused(&qty(Side::Sell, dec!(1)), &policy(&[]), &f);
     assert!(e.message.contains("Could not read the working orders"), "{}", e.message);
+}
+
+#[test]
+fn a_damaged_journal_refuses_entries_but_not_exits() {
+    let mut f = facts(dec!(200), dec!(5));
+    f.journal_damage = Some("The journal j.jsonl is damaged at line(s) 7".into());
+    let e = refused(&cash_buy(dec!(50)), &policy(&[]), &f);
+    assert_eq!(e.rule, Some("journal_integrity"));
+    assert!(e.message.contains("line(s) 7"));
+    assert!(run(&qty(Side::Sell, dec!(5)), &policy(&[]), &f).is_ok(), "getting out is never trapped");
 }

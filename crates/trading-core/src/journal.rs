@@ -51,6 +51,8 @@ pub enum RecordKind {
     Resolution,
     /// A tool call over an authenticated transport: who called what (audit only).
     Call,
+    /// A person acknowledged the damage found so far (`journal acknowledge`): entries resume.
+    Acknowledgement,
 }
 
 /// One journal line. Order lines fill the order fields; resolution lines leave them null.
@@ -179,7 +181,7 @@ const DISPATCH_TIMES_KEPT: usize = 16;
 
 impl JournalIndex {
     fn apply(&mut self, r: &JournalRecord, tz: Tz) {
-        if r.kind == RecordKind::Call {
+        if matches!(r.kind, RecordKind::Call | RecordKind::Acknowledgement) {
             return;
         }
         let time = r.time();
@@ -370,11 +372,28 @@ pub struct Integrity {
     /// 1-based line numbers whose `prev_hash` does not match the line before: an edit,
     /// a deletion or an insertion happened just before them.
     pub chain_breaks: Vec<usize>,
+    /// Damaged lines (corrupt or breaking the chain) after the last acknowledgement: while
+    /// any remain, new entries are refused.
+    pub unacknowledged: Vec<usize>,
 }
 
 impl Integrity {
     pub fn is_clean(&self) -> bool {
         self.corrupt_lines.is_empty() && self.chain_breaks.is_empty()
+    }
+
+    /// Why new entries are refused, naming the file, the lines and the way out; `None` when
+    /// every damage found has been acknowledged.
+    pub fn refusal(&self, path: &Path, server: &str) -> Option<String> {
+        (!self.unacknowledged.is_empty()).then(|| {
+            let lines: Vec<String> = self.unacknowledged.iter().take(10).map(usize::to_string).collect();
+            format!(
+                "The journal {} is damaged at line(s) {}{} (unreadable, or edited so the hash chain breaks): today's spend and order counts cannot be trusted, so new entries are refused. Inspect the file, then run `{server} journal acknowledge` (with the server stopped) to record that a person checked it.",
+                path.display(),
+                lines.join(", "),
+                if self.unacknowledged.len() > 10 { ", ..." } else { "" }
+            )
+        })
     }
 }
 
@@ -383,6 +402,7 @@ struct Writer {
     file: File,
     last_hash: String,
     index: JournalIndex,
+    integrity: Integrity,
 }
 
 /// The open journal: exclusive for this process while it lives.
@@ -391,7 +411,6 @@ pub struct Journal {
     path: PathBuf,
     tz: Tz,
     writer: Mutex<Writer>,
-    integrity: Integrity,
     _lock: File,
 }
 
@@ -433,8 +452,7 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             tz,
-            writer: Mutex::new(Writer { file, last_hash, index }),
-            integrity,
+            writer: Mutex::new(Writer { file, last_hash, index, integrity }),
             _lock: lock,
         })
     }
@@ -452,22 +470,30 @@ impl Journal {
         let mut index = JournalIndex::default();
         let mut integrity = Integrity::default();
         let mut prev = GENESIS_HASH.to_string();
-        for (i, line) in BufReader::new(raw.as_slice()).lines().enumerate() {
-            let line = line.unwrap_or_default();
-            if line.trim().is_empty() {
+        // Raw bytes, line by line: a line that is not UTF-8 is corrupt, never skipped.
+        for (i, bytes) in raw.split(|b| *b == b'\n').enumerate() {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             integrity.lines += 1;
-            match serde_json::from_str::<JournalRecord>(&line) {
-                Ok(rec) => {
+            let rec = std::str::from_utf8(bytes).ok().and_then(|l| serde_json::from_str::<JournalRecord>(l).ok());
+            match rec {
+                Some(rec) => {
                     if rec.prev_hash != prev {
                         integrity.chain_breaks.push(i + 1);
+                        integrity.unacknowledged.push(i + 1);
+                    }
+                    if rec.kind == RecordKind::Acknowledgement {
+                        integrity.unacknowledged.clear();
                     }
                     index.apply(&rec, tz);
                 }
-                Err(_) => integrity.corrupt_lines.push(i + 1),
+                None => {
+                    integrity.corrupt_lines.push(i + 1);
+                    integrity.unacknowledged.push(i + 1);
+                }
             }
-            prev = line_hash(&line);
+            prev = hex::encode(Sha256::digest(bytes));
         }
         Ok((index, integrity, prev))
     }
@@ -480,8 +506,27 @@ impl Journal {
         self.tz
     }
 
-    pub fn integrity(&self) -> &Integrity {
-        &self.integrity
+    /// The journal's integrity as of now (lines counted as they are written).
+    pub fn integrity(&self) -> Integrity {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).integrity.clone()
+    }
+
+    /// Records that a person checked the damage found so far: new entries resume.
+    pub fn acknowledge(&self, at: DateTime<Utc>, by: &str) -> Result<Integrity, JournalError> {
+        let before = self.integrity();
+        let rec = JournalRecord {
+            timestamp: self.timestamp(at),
+            kind: RecordKind::Acknowledgement,
+            caller: Some(by.to_string()),
+            status: "acknowledged".into(),
+            message: Some(format!(
+                "damage acknowledged: corrupt line(s) {:?}, chain break(s) {:?}",
+                before.corrupt_lines, before.chain_breaks
+            )),
+            ..Default::default()
+        };
+        self.append(rec)?;
+        Ok(before)
     }
 
     /// The timestamp format of the journal: ISO-8601 in its time zone, microseconds.
@@ -516,6 +561,10 @@ impl Journal {
         }
         w.last_hash = line_hash(&line);
         w.index.apply(&rec, self.tz);
+        w.integrity.lines += 1;
+        if rec.kind == RecordKind::Acknowledgement {
+            w.integrity.unacknowledged.clear();
+        }
         Ok(())
     }
 

@@ -221,3 +221,29 @@ fn call_lines_are_chained_audit_that_the_index_ignores() {
     assert_eq!((lines[0].tool.as_deref(), lines[0].caller.as_deref()), (Some("buy"), Some("tgc_client")));
     assert_eq!(j.with_index(|i| i.spent_on(day)), dec!(50));
 }
+
+#[test]
+fn invalid_utf8_is_corrupt_never_dropped_and_damage_waits_for_acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    {
+        let j = Journal::open(&path, chrono_tz::UTC).unwrap();
+        j.append(JournalRecord { status: "pending".into(), ..Default::default() }).unwrap();
+    }
+    let mut raw = std::fs::read(&path).unwrap();
+    raw.extend_from_slice(b"{\"kind\":\"outcome\",\"status\":\"filled\xff\xfe\"}\n");
+    std::fs::write(&path, raw).unwrap();
+    let j = Journal::open(&path, chrono_tz::UTC).unwrap();
+    let i = j.integrity();
+    assert_eq!((i.lines, i.corrupt_lines.clone()), (2, vec![2]), "the non-UTF-8 line is counted and listed");
+    let why = i.refusal(&path, "ibkr-mcp").unwrap();
+    assert!(why.contains("line(s) 2") && why.contains("ibkr-mcp journal acknowledge"), "{why}");
+    let before = j.acknowledge(chrono::Utc::now(), "owner").unwrap();
+    assert_eq!(before.corrupt_lines, vec![2]);
+    assert!(j.integrity().refusal(&path, "ibkr-mcp").is_none(), "acknowledged: entries resume");
+    assert_eq!(j.integrity().lines, 3, "lines are counted live");
+    drop(j);
+    let j = Journal::open(&path, chrono_tz::UTC).unwrap();
+    assert!(j.integrity().refusal(&path, "ibkr-mcp").is_none(), "the acknowledgement survives a restart");
+    assert_eq!(j.integrity().corrupt_lines, vec![2], "and the damage stays on record");
+}

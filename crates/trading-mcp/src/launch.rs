@@ -204,6 +204,58 @@ pub fn auth_subcommand(args: &[String], env: &HashMap<String, String>, server: &
     })
 }
 
+/// `<server> journal check|acknowledge`: a person inspects the journal's integrity and, once
+/// satisfied, records an acknowledgement so new entries resume (the server must be stopped:
+/// the journal has one writer). `check` exits non-zero while damage is unacknowledged.
+pub fn journal_subcommand(args: &[String], path: &std::path::Path, tz: chrono_tz::Tz, server: &str) -> ExitCode {
+    let journal = match trading_core::journal::Journal::open(path, tz) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("{server} journal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let i = journal.integrity();
+    let report = format!(
+        "journal {}\n  lines: {}\n  corrupt lines: {:?}\n  chain breaks: {:?}\n  unacknowledged: {:?}\n",
+        path.display(),
+        i.lines,
+        i.corrupt_lines,
+        i.chain_breaks,
+        i.unacknowledged
+    );
+    match args.first().map(String::as_str) {
+        Some("check") => {
+            print!("{report}");
+            if i.unacknowledged.is_empty() {
+                println!("OK: new entries are allowed");
+                ExitCode::SUCCESS
+            } else {
+                println!("DAMAGED: new entries are refused until `{server} journal acknowledge`");
+                ExitCode::FAILURE
+            }
+        }
+        Some("acknowledge") => {
+            let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+            match journal.acknowledge(chrono::Utc::now(), &who) {
+                Ok(_) => {
+                    print!("{report}");
+                    println!("acknowledged by {who}: new entries are allowed again");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{server} journal acknowledge: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => {
+            eprintln!("usage: {server} journal check|acknowledge");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Logs go to stderr (stdout carries the MCP protocol), filtered by LOG_LEVEL.
 pub fn init_logging(env: &HashMap<String, String>) {
     let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");

@@ -131,7 +131,7 @@ impl TradingServer {
             "identity": identity.as_ref().ok(),
             "capabilities": venue.capabilities(),
             "read_only": self.settings.read_only,
-            "posture": self.broker.posture(),
+            "posture": self.broker.posture().await,
         });
         if simulator {
             data["notice"] = json!(
@@ -561,7 +561,7 @@ impl TradingServer {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
-        let posture = self.broker.posture();
+        let posture = self.broker.posture().await;
         let identity = venue.identity().await.ok();
         let account_type = match identity.as_ref().and_then(|i| i.is_paper) {
             Some(true) => "PAPER",
