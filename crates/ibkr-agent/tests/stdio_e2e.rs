@@ -459,3 +459,58 @@ async fn a_damaged_journal_stops_entries_until_a_person_acknowledges_it() {
     let a = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 25})).await.unwrap();
     assert!(!a.is_error, "{}", a.body);
 }
+
+/// Lines rmcp cannot parse are answered, never left waiting; the server keeps serving.
+#[tokio::test]
+async fn every_line_gets_an_answer() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
+        .env("EQUITY_SAMPLE_SECONDS", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let deep = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":{}0{}}}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let huge = format!("{{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\",\"params\":\"{}\"}}", "x".repeat(2 << 20));
+    let mut input: Vec<Vec<u8>> = vec![
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/li".to_vec(),
+        b"\xff\xfe\xfd".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1e400,\"method\":\"ping\"}".to_vec(),
+        deep.into_bytes(),
+        huge.into_bytes(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"name\":\"get_quote\",\"arguments\":\"AAPL\"}}".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"ping\"}".to_vec(),
+    ];
+    for l in input.iter_mut() {
+        l.push(b'\n');
+        stdin.write_all(l).await.unwrap();
+    }
+    stdin.flush().await.unwrap();
+    let mut answers = vec![];
+    while answers.len() < 9 {
+        let line =
+            tokio::time::timeout(std::time::Duration::from_secs(10), out.next_line()).await.unwrap().unwrap().unwrap();
+        assert!(line.len() < 4_000, "answers stay small: {}", line.len());
+        answers.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+    }
+    let code_of = |id: serde_json::Value| {
+        answers.iter().filter(|a| a["id"] == id).map(|a| a["error"]["code"].as_i64().unwrap_or(0)).collect::<Vec<_>>()
+    };
+    assert_eq!(code_of(json!(null)), [-32700, -32700, -32700, -32700, -32600, -32600], "{answers:?}");
+    assert_eq!(code_of(json!(11)), [-32602]);
+    assert_eq!(code_of(json!(12)), [0], "the server still answers");
+    assert!(answers.iter().any(|a| a["id"] == 1 && a["result"]["serverInfo"].is_object()));
+}

@@ -277,8 +277,8 @@ pub enum ServeError {
 pub async fn serve(server: TradingServer, transport: Transport, name: &'static str) -> Result<(), ServeError> {
     match transport {
         Transport::Stdio => {
-            let service =
-                server.serve(rmcp::transport::stdio_pipes()).await.map_err(|e| ServeError::Stdio(e.to_string()))?;
+            let pipes = crate::stdio::fronted(tokio::io::stdin(), tokio::io::stdout());
+            let service = server.serve(pipes).await.map_err(|e| ServeError::Stdio(e.to_string()))?;
             service.waiting().await.map_err(|e| ServeError::Stdio(e.to_string()))?;
         }
         Transport::Http(opts) => {

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod equity;
 pub mod params;
 pub mod server;
+pub mod stdio;
 
 pub use server::{ServerSettings, TradingServer, WRITE_TOOLS};
 pub mod client;
