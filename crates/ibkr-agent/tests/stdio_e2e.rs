@@ -514,3 +514,21 @@ async fn every_line_gets_an_answer() {
     assert_eq!(code_of(json!(12)), [0], "the server still answers");
     assert!(answers.iter().any(|a| a["id"] == 1 && a["result"]["serverInfo"].is_object()));
 }
+
+#[test]
+fn the_command_line_behaves_like_a_cli() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        std::process::Command::new(BIN).args(args).envs(env.iter().copied()).stdin(Stdio::null()).output().unwrap()
+    };
+    let v = run(&["--version"], &[]);
+    assert!(v.status.success());
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("ibkr-mcp 0.1.0 ("), "{v:?}");
+    let h = run(&["--help"], &[]);
+    assert!(h.status.success() && String::from_utf8_lossy(&h.stdout).contains("--transport"));
+    let bad = run(&["--bogus"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unexpected argument '--bogus'"));
+    let lvl = run(&[], &[("LOG_LEVEL", "info[[")]);
+    assert!(!lvl.status.success());
+    assert!(String::from_utf8_lossy(&lvl.stderr).contains("LOG_LEVEL"), "{lvl:?}");
+}

@@ -256,12 +256,33 @@ pub fn journal_subcommand(args: &[String], path: &std::path::Path, tz: chrono_tz
     }
 }
 
-/// Logs go to stderr (stdout carries the MCP protocol), filtered by LOG_LEVEL.
-pub fn init_logging(env: &HashMap<String, String>) {
+/// Logs go to stderr (stdout carries the MCP protocol), filtered by LOG_LEVEL. A LOG_LEVEL
+/// that is not a filter is a start-up error: silencing every log (typo warnings included)
+/// would hide the very mistake.
+pub fn init_logging(env: &HashMap<String, String>) -> Result<(), ConfigError> {
     let level = env.get("LOG_LEVEL").map(String::as_str).unwrap_or("info,rmcp=warn");
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::builder().with_regex(false).parse(level).map_err(|e| {
+        bad("LOG_LEVEL", format!("'{level}' is not a log filter ({e}); use e.g. info, debug, warn or info,rmcp=warn"))
+    })?;
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+    Ok(())
+}
+
+/// The version line of `--version` and `session_status`: the crate version and the commit it
+/// was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TRADEGATE_COMMIT"), ")");
+
+/// The server's command line: `--transport`, `--bind`, `--help`, `--version`; anything else is
+/// refused as any CLI refuses it. (`auth` and `journal` are subcommands handled before.)
+#[derive(clap::Parser, Debug)]
+#[command(version = VERSION, about = "tradegate MCP server: stdio by default; settings come from the environment (see .env.example)")]
+struct Cli {
+    /// stdio (default) or http (MCP_TRANSPORT).
+    #[arg(long, value_name = "stdio|http")]
+    transport: Option<String>,
+    /// The address to listen on with --transport http (MCP_BIND), e.g. 127.0.0.1:8000.
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<String>,
 }
 
 /// A failure of the transport itself.
@@ -365,6 +386,17 @@ where
     F: Future<Output = Result<(), E>>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if !matches!(args.first().map(String::as_str), Some("auth" | "journal")) {
+        use clap::{CommandFactory, FromArgMatches};
+        let parsed = Cli::command()
+            .name(name)
+            .try_get_matches_from(std::iter::once(name.to_string()).chain(args.iter().cloned()))
+            .and_then(|m| Cli::from_arg_matches(&m));
+        if let Err(e) = parsed {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    }
     if args.first().map(String::as_str) == Some("auth") {
         // A .env in the working directory is read as the server reads it.
         let _ = dotenvy::dotenv();

@@ -42,7 +42,7 @@ pub struct WaitParams {
     /// The order's symbol (as for order_status; rarely needed).
     #[serde(default)]
     pub symbol: Option<String>,
-    /// How long to wait for a terminal status, 0 to 120 seconds (default 30).
+    /// How long to wait for a terminal status, 0 to 50 seconds (default 30); call again to wait longer.
     #[serde(default)]
     pub timeout_seconds: Option<f64>,
 }

@@ -45,6 +45,11 @@ const INSTRUCTIONS: &str = "Trade a brokerage account safely. Orders are two-ste
 
 const CRYPTO_INSTRUCTIONS: &str = "Trade a spot crypto exchange account safely. Symbols are pairs: BTC means BTC against the quote currency (BTC/USDT); amounts and limits are in that quote currency. Orders are two-step: call preview_order with the order's parameters, show the preview to the user, then call the order tool (buy, sell, close_position, stop_order) with the same parameters and the confirmation_token it returned. Spot only: no shorting, no trailing stops or brackets; an unsupported order says which capability is missing. Every refusal says which rule refused and which setting governs it. session_status shows the exchange, sandbox or live, and what would stop a trade. price_history and the analytics tools work on pairs; the IBKR scanners do not apply.";
 
+/// The longest wait_for_fill call: claude.ai cuts a tool call at about 60 s.
+const MAX_WAIT_SECONDS: f64 = 50.0;
+/// How often a waiting call reports progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// Server settings that are not guard policy.
 #[derive(Clone, Debug)]
 pub struct ServerSettings {
@@ -122,7 +127,7 @@ impl TradingServer {
         let simulator = self.settings.backend == "sim";
         let mut data = json!({
             "server": self.settings.name,
-            "version": env!("CARGO_PKG_VERSION"),
+            "version": crate::launch::VERSION,
             "venue": venue.name(),
             "backend": self.settings.backend,
             "simulator": simulator,
@@ -358,24 +363,47 @@ impl TradingServer {
         respond(self.broker.order_status(&p.order_id, p.symbol.as_deref()).await)
     }
 
-    /// Wait until an order is filled, cancelled, rejected or inactive, or the timeout passes.
+    /// Wait until an order is filled, cancelled, rejected or inactive, at most 50 s per call
+    /// (hosts cut long calls; call again to keep waiting). Progress is notified every few
+    /// seconds when the caller asked for it.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
-    async fn wait_for_fill(&self, Parameters(p): Parameters<WaitParams>) -> CallToolResult {
+    async fn wait_for_fill(
+        &self,
+        Parameters(p): Parameters<WaitParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let timeout = p.timeout_seconds.unwrap_or(30.0);
-        if !timeout.is_finite() {
-            return fail(TradeError::validation("timeout_seconds must be a number from 0 to 120"));
+        if !timeout.is_finite() || !(0.0..=MAX_WAIT_SECONDS).contains(&timeout) {
+            return fail(TradeError::validation(format!(
+                "timeout_seconds must be a number from 0 to {MAX_WAIT_SECONDS} (call again to wait longer)"
+            )));
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 120.0));
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs_f64(timeout);
+        let progress = context.meta.get_progress_token();
+        let mut next_note = started + PROGRESS_EVERY;
         loop {
             let r = match self.broker.order_status(&p.order_id, p.symbol.as_deref()).await {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
             let done = r.status.is_terminal();
-            if done || tokio::time::Instant::now() >= deadline {
-                return ok(json!({ "order": r, "timed_out": !done }));
+            let now = tokio::time::Instant::now();
+            if done || now >= deadline {
+                let next = (!done).then_some("still working: call wait_for_fill again to keep waiting");
+                return ok(json!({ "order": r, "timed_out": !done, "next_step": next }));
             }
-            tokio::time::sleep(self.settings.poll_interval.min(deadline - tokio::time::Instant::now())).await;
+            if let Some(token) = &progress
+                && now >= next_note
+            {
+                next_note = now + PROGRESS_EVERY;
+                let waited = (now - started).as_secs_f64();
+                let note = rmcp::model::ProgressNotificationParam::new(token.clone(), waited.floor())
+                    .with_total(timeout)
+                    .with_message(format!("order {} is {} after {:.0}s", p.order_id, r.status.as_str(), waited));
+                let _ = context.peer.notify_progress(note).await;
+            }
+            tokio::time::sleep(self.settings.poll_interval.min(deadline - now)).await;
         }
     }
 

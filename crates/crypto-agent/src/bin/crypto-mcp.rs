@@ -17,7 +17,7 @@ async fn run() -> anyhow::Result<()> {
     // A .env in the working directory is a convenience, never required.
     let _ = dotenvy::dotenv();
     let env: HashMap<String, String> = std::env::vars().collect();
-    launch::init_logging(&env);
+    launch::init_logging(&env)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cfg = CryptoConfig::from_env_and_args(&env, &args).context("crypto-mcp cannot start")?;
     for w in &cfg.warnings {
