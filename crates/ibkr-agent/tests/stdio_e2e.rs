@@ -532,3 +532,52 @@ fn the_command_line_behaves_like_a_cli() {
     assert!(!lvl.status.success());
     assert!(String::from_utf8_lossy(&lvl.stderr).contains("LOG_LEVEL"), "{lvl:?}");
 }
+
+/// A real disk fault: the server runs with a 4 KiB file-size limit (SIGXFSZ ignored, so a
+/// write past it fails with EFBIG, as a full disk fails with ENOSPC). Orders go out until the
+/// journal cannot record an intent; from then on nothing is sent, and every execution the
+/// venue reports has its intent line.
+#[tokio::test]
+async fn when_the_journal_cannot_write_no_order_leaves() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("limited.sh");
+    std::fs::write(&wrapper, format!("#!/bin/bash\ntrap '' XFSZ\nulimit -f 4\nexec {BIN} \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let journal = dir.path().join("trades.jsonl");
+    let j = journal.display().to_string();
+    let eq = dir.path().join("equity.sqlite").display().to_string();
+    let env = [
+        ("TRADE_JOURNAL_PATH", j.as_str()),
+        ("EQUITY_HISTORY_PATH", eq.as_str()),
+        ("EQUITY_SAMPLE_SECONDS", "0"),
+        ("LOG_LEVEL", "error"),
+        ("ORDER_CONFIRMATION", "off"),
+        ("TRADING_DRY_RUN", "false"),
+        ("MAX_DAILY_VALUE", "off"),
+        ("MAX_DAILY_ORDERS", "off"),
+        ("DUPLICATE_WINDOW_SECONDS", "0"),
+    ];
+    let c = McpChild::spawn(&wrapper, &env, Stdio::null()).await.unwrap();
+    let (mut placed, mut refused) = (0, 0);
+    for i in 0..40 {
+        // Distinct orders: an identical one would (rightly) wait for an unresolved dispatch.
+        let a = c.call("buy", json!({"symbol": "AAPL", "cash_amount": 10 + i})).await.unwrap();
+        if a.is_error {
+            let m = a.error()["message"].as_str().unwrap().to_string();
+            assert!(m.contains("order not sent: the journal could not record it"), "{m}");
+            refused += 1;
+        } else {
+            placed += 1;
+        }
+    }
+    assert!(placed > 0 && refused > 0, "placed {placed}, refused {refused}");
+    let th = c.call("trade_history", json!({})).await.unwrap();
+    let fills = th.data()["executions"].as_array().unwrap().clone();
+    assert_eq!(fills.len(), placed, "only journaled orders reached the venue");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    for f in &fills {
+        let coid = f["client_order_id"].as_str().unwrap();
+        assert!(text.lines().any(|l| l.contains("\"kind\":\"intent\"") && l.contains(coid)), "no intent for {coid}");
+    }
+}
