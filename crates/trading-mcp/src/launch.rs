@@ -204,6 +204,28 @@ pub fn auth_subcommand(args: &[String], env: &HashMap<String, String>, server: &
     })
 }
 
+/// `<server> journal ...` when `args` is one: `journal_path` resolves the journal the server
+/// would open, from the same settings (.env included).
+pub fn journal_command(
+    server: &str,
+    tz: chrono_tz::Tz,
+    journal_path: impl FnOnce(&HashMap<String, String>) -> Result<PathBuf, ConfigError>,
+) -> Option<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("journal") {
+        return None;
+    }
+    let _ = dotenvy::dotenv();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    Some(match journal_path(&env) {
+        Ok(path) => journal_subcommand(&args[1..], &path, tz, server),
+        Err(e) => {
+            eprintln!("{server} journal: {e}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
 /// `<server> journal check|acknowledge`: a person inspects the journal's integrity and, once
 /// satisfied, records an acknowledgement so new entries resume (the server must be stopped:
 /// the journal has one writer). `check` exits non-zero while damage is unacknowledged.

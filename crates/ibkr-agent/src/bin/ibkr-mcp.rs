@@ -54,18 +54,9 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("journal") {
-        // The journal the server would open, from the same settings (.env included).
-        let _ = dotenvy::dotenv();
-        let env: HashMap<String, String> = std::env::vars().collect();
-        return match ServerConfig::from_env_and_args(&env, &[]) {
-            Ok(cfg) => launch::journal_subcommand(&args[1..], &cfg.journal_path, IBKR_KEYS.journal_tz, "ibkr-mcp"),
-            Err(e) => {
-                eprintln!("ibkr-mcp journal: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+    let journal = |env: &HashMap<String, String>| ServerConfig::from_env_and_args(env, &[]).map(|c| c.journal_path);
+    if let Some(code) = launch::journal_command("ibkr-mcp", IBKR_KEYS.journal_tz, journal) {
+        return code;
     }
     launch::main("ibkr-mcp", run)
 }
