@@ -69,6 +69,11 @@ async fn an_option_holding_is_never_sold_as_stock() {
     assert_eq!(e.code, ErrorCode::Unsupported, "{e:?}");
     assert!(e.message.contains("options trading is not supported yet"), "{}", e.message);
     assert!(r.order_posts().is_empty(), "no order reached IBKR");
+    // The statistics measure shares only and say what they left out (never an option as SPY).
+    let book = trading_mcp::analytics::book(r.venue.as_ref()).await.unwrap();
+    assert_eq!(book.holdings.iter().map(|h| h.symbol.as_str()).collect::<Vec<_>>(), ["IBM"]);
+    assert!(book.not_counted.iter().any(|n| n.contains("SPY 2025-01-17 440 C (option)")), "{:?}", book.not_counted);
+    assert!(book.not_counted.iter().any(|n| n.contains("(crypto)")), "{:?}", book.not_counted);
 }
 
 #[tokio::test]

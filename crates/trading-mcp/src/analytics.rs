@@ -28,16 +28,30 @@ fn input_err(e: portfolio_analytics::AnalyticsError) -> TradeError {
 pub struct Book {
     pub summary: AccountSummary,
     pub positions: Vec<Position>,
+    /// Shares and spot holdings in the account's currency: what the statistics measure.
     pub holdings: Vec<Holding>,
+    /// Rows left out of the statistics, and why (an option, another currency).
+    pub not_counted: Vec<String>,
 }
 
-/// Reads the summary, the positions and each position's sector.
+/// Reads the summary, the positions and each counted holding's sector. Options, futures,
+/// broker crypto and rows in another currency are listed as not counted, never summed as
+/// shares or as the account's currency.
 pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
     let summary = venue.summary().await?;
     let positions = venue.positions().await?;
     let ccy = venue.capabilities().quote_currency;
     let mut holdings = Vec::with_capacity(positions.len());
+    let mut not_counted = vec![];
     for p in &positions {
+        if !p.is_tradable_as(&p.symbol) {
+            not_counted.push(format!("{} ({}): no price history to measure", p.symbol, p.asset_class.as_str()));
+            continue;
+        }
+        if let Some(other) = p.currency.as_deref().filter(|c| *c != ccy && *c != summary.currency) {
+            not_counted.push(format!("{} (in {other}, not {ccy})", p.symbol));
+            continue;
+        }
         let price = match p.market_price {
             Some(px) => px.0,
             None => venue.quote(&p.symbol).await?.last.map(|x| x.0).unwrap_or_default(),
@@ -51,7 +65,7 @@ pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
             sector,
         });
     }
-    Ok(Book { summary, positions, holdings })
+    Ok(Book { summary, positions, holdings, not_counted })
 }
 
 fn equity(b: &Book) -> Decimal {

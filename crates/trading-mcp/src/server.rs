@@ -80,6 +80,14 @@ impl std::fmt::Debug for TradingServer {
     }
 }
 
+/// Says which holdings a statistic left out (options, other currencies), when any.
+fn with_not_counted(mut v: serde_json::Value, b: &analytics::Book) -> serde_json::Value {
+    if !b.not_counted.is_empty() {
+        v["not_counted"] = json!(b.not_counted);
+    }
+    v
+}
+
 fn results(r: Result<Vec<OrderResult>, TradeError>) -> CallToolResult {
     match r {
         Ok(mut v) if v.len() == 1 => ok(v.remove(0)),
@@ -229,7 +237,16 @@ impl TradingServer {
             (Ok(s), Ok(p)) => (s, p),
             (Err(e), _) | (_, Err(e)) => return fail(e.into()),
         };
-        let pnl: Decimal = positions.iter().filter_map(|p| p.unrealized_pnl).map(|m| m.0).sum();
+        // Money in another currency is never added to the account's.
+        let base = summary.currency.clone();
+        let in_base = |p: &&trading_core::account::Position| p.currency.as_deref().is_none_or(|c| c == base);
+        let pnl: Decimal = positions.iter().filter(in_base).filter_map(|p| p.unrealized_pnl).map(|m| m.0).sum();
+        let mut pnl_other: std::collections::BTreeMap<String, Decimal> = Default::default();
+        for p in positions.iter().filter(|p| !in_base(p)) {
+            if let (Some(c), Some(v)) = (&p.currency, p.unrealized_pnl) {
+                *pnl_other.entry(c.clone()).or_default() += v.0;
+            }
+        }
         let nlv = summary.net_liquidation.map(|m| m.0).filter(|v| !v.is_zero());
         let weights: Vec<_> = positions
             .iter()
@@ -252,6 +269,7 @@ impl TradingServer {
             "positions": positions,
             "weights": weights,
             "unrealized_pnl": pnl.round_dp(2).to_string(),
+            "unrealized_pnl_other_currencies": pnl_other.iter().map(|(c, v)| (c.clone(), json!(v.round_dp(2).to_string()))).collect::<serde_json::Map<_, _>>(),
         }))
     }
 
@@ -462,7 +480,9 @@ impl TradingServer {
         };
         let venue = self.broker.venue().as_ref();
         match analytics::book(venue).await {
-            Ok(b) => respond(analytics::risk_report(venue, &b, lookback, &bench).await),
+            Ok(b) => {
+                respond(analytics::risk_report(venue, &b, lookback, &bench).await.map(|v| with_not_counted(v, &b)))
+            }
             Err(e) => fail(e),
         }
     }
@@ -488,7 +508,7 @@ impl TradingServer {
         respond(
             analytics::book(self.broker.venue().as_ref())
                 .await
-                .map(|b| analytics::exposure(&b, p.top_n.unwrap_or(5).max(1))),
+                .map(|b| with_not_counted(analytics::exposure(&b, p.top_n.unwrap_or(5).max(1)), &b)),
         )
     }
 
@@ -648,6 +668,7 @@ impl TradingServer {
             "positions": book.positions,
             "weights": conc.weights,
             "hhi": conc.hhi,
+            "not_counted": book.not_counted,
             "movers": movers,
             "risk": risk.unwrap_or_else(|e| serde_json::json!({ "error": format!("VaR and beta (against {bench}) unavailable: {}", e.message) })),
             "open_orders": open.unwrap_or_default(),
