@@ -572,7 +572,7 @@ async fn when_the_journal_cannot_write_no_order_leaves() {
         }
     }
     assert!(placed > 0 && refused > 0, "placed {placed}, refused {refused}");
-    let th = c.call("trade_history", json!({})).await.unwrap();
+    let th = c.call("trade_history", json!({"limit": 200})).await.unwrap();
     let fills = th.data()["executions"].as_array().unwrap().clone();
     assert_eq!(fills.len(), placed, "only journaled orders reached the venue");
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -580,4 +580,24 @@ async fn when_the_journal_cannot_write_no_order_leaves() {
         let coid = f["client_order_id"].as_str().unwrap();
         assert!(text.lines().any(|l| l.contains("\"kind\":\"intent\"") && l.contains(coid)), "no intent for {coid}");
     }
+}
+
+#[tokio::test]
+async fn trade_history_comes_in_small_pages() {
+    let s = start(&[("ORDER_CONFIRMATION", "off"), ("DUPLICATE_WINDOW_SECONDS", "0")]).await;
+    for i in 0..25 {
+        let b = s.client.call("buy", json!({"symbol": "AAPL", "cash_amount": 10 + i})).await.unwrap();
+        assert!(!b.is_error, "{}", b.body);
+    }
+    let first = s.client.call("trade_history", json!({})).await.unwrap();
+    assert!(first.body.to_string().len() < 8_000, "the default page is small: {}", first.body.to_string().len());
+    assert_eq!(first.data()["journal"].as_array().unwrap().len(), 10);
+    let before = first.data()["next"]["before"].as_u64().unwrap();
+    let second = s.client.call("trade_history", json!({"before": before, "limit": 10})).await.unwrap();
+    let (a, b) = (&first.data()["journal"][0]["timestamp"], &second.data()["journal"][9]["timestamp"]);
+    assert!(b.as_str() <= a.as_str(), "the next page is older");
+    let last = s.client.call("trade_history", json!({"before": 5})).await.unwrap();
+    assert_eq!(last.data()["journal"].as_array().unwrap().len(), 5);
+    assert!(last.data()["next"].is_null(), "no page before the first record");
+    assert_eq!(s.client.call("trade_history", json!({"limit": 0})).await.unwrap().error()["code"], "VALIDATION");
 }

@@ -50,9 +50,12 @@ pub struct WaitParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
-    /// How many journal records to return, newest last (default 50; 0 = all).
+    /// How many journal records and executions to return, newest last (default 10, at most 200).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// The page before this cursor (from a previous answer's `next.before`); absent: the newest.
+    #[serde(default)]
+    pub before: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -47,6 +47,8 @@ const CRYPTO_INSTRUCTIONS: &str = "Trade a spot crypto exchange account safely. 
 
 /// The longest wait_for_fill call: claude.ai cuts a tool call at about 60 s.
 const MAX_WAIT_SECONDS: f64 = 50.0;
+/// trade_history's default page: a few KB, well under what a chat keeps in view.
+const HISTORY_PAGE: usize = 10;
 /// How often a waiting call reports progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -452,16 +454,27 @@ impl TradingServer {
             Err(e) => return fail(TradeError::new(ErrorCode::Internal, e.to_string())),
         };
         records.retain(|r| r.kind != RecordKind::Call);
-        let limit = p.limit.unwrap_or(50);
-        if limit > 0 && records.len() > limit {
-            records.drain(..records.len() - limit);
+        let limit = p.limit.unwrap_or(HISTORY_PAGE);
+        if !(1..=200).contains(&limit) {
+            return fail(TradeError::validation("limit must be a whole number from 1 to 200"));
         }
+        // Pages run newest to oldest; `before` is where the next older page ends.
+        let end = p.before.unwrap_or(records.len()).min(records.len());
+        let start = end.saturating_sub(limit);
+        let page: Vec<_> = records.drain(start..end).collect();
         let fills = self.broker.venue().fills().await.map_err(|e| e.to_string());
+        let executions = fills.as_ref().ok().map(|f| {
+            let mut f = f.clone();
+            f.sort_by_key(|x| x.time);
+            let skip = f.len().saturating_sub(limit);
+            f.split_off(skip)
+        });
         ok(json!({
-            "journal": records,
+            "journal": page,
             "corrupt_lines_skipped": corrupt,
-            "executions": fills.as_ref().ok(),
+            "executions": executions,
             "executions_error": fills.err(),
+            "next": (start > 0).then(|| json!({ "before": start, "older_records": start })),
         }))
     }
 
