@@ -379,11 +379,14 @@ impl Exchange {
         u
     }
 
+    /// Every quote, order and history read asks this: the list is built only to explain a miss.
     pub(crate) fn unknown(&self, symbol: &str) -> Option<VenueError> {
-        let u = self.universe();
-        if u.iter().any(|s| s == symbol) {
+        let familiar =
+            self.cfg.profile == SimProfile::Stocks && crate::market::FAMILIAR.iter().any(|(s, _)| *s == symbol);
+        if familiar || self.cfg.prices.contains_key(symbol) {
             return None;
         }
+        let u = self.universe();
         let names: Vec<&str> = u.iter().map(String::as_str).collect();
         let near = trading_core::suggest::nearest(symbol, &names);
         let hint = if near.is_empty() { String::new() } else { format!(" Did you mean {}?", near.join(" or ")) };

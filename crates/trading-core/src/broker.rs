@@ -261,8 +261,13 @@ impl GuardedBroker {
             (Ok(Decimal::ZERO), vec![])
         };
         let halt_file_present = self.policy.halt_file.as_ref().is_some_and(|p| p.exists());
-        let journal_damage = self.journal.integrity().refusal(self.journal.path(), self.policy.keys.server);
+        let journal_damage = self.journal_damage();
         Ok((Facts { now: self.clock.now(), identity, quote, held, working, halt_file_present, journal_damage }, orders))
+    }
+
+    /// Why the journal cannot vouch for today's figures (unacknowledged damage), if it cannot.
+    fn journal_damage(&self) -> Option<String> {
+        self.journal.integrity().refusal(self.journal.path(), self.policy.keys.server)
     }
 
     fn evaluate(&self, intent: &OrderIntent, facts: &Facts) -> Result<(Approved<OrderIntent>, Evaluation), TradeError> {
@@ -682,10 +687,7 @@ impl GuardedBroker {
         if locking.is_empty() {
             return;
         }
-        let held: Decimal = locking
-            .iter()
-            .map(|w| w.quantity.map(|q| q.0).unwrap_or_default() - w.filled_quantity.map(|q| q.0).unwrap_or_default())
-            .sum();
+        let held: Decimal = locking.iter().map(OrderResult::remaining).sum();
         let ids: Vec<String> = locking.iter().filter_map(|w| w.order_id.clone()).collect();
         e.message = format!(
             "{} {} more is held by open sell order(s) {} and cannot be sold until they are cancelled (cancel_order).",
@@ -700,7 +702,7 @@ impl GuardedBroker {
     fn still_to_fill(&self, working: &[OrderResult]) -> Decimal {
         let mut by_group: std::collections::HashMap<String, Decimal> = std::collections::HashMap::new();
         for x in working {
-            let left = x.quantity.map(|q| q.0).unwrap_or_default() - x.filled_quantity.map(|q| q.0).unwrap_or_default();
+            let left = x.remaining();
             let group = self.oca_group(x).or_else(|| x.order_id.clone()).unwrap_or_default();
             let slot = by_group.entry(group).or_default();
             *slot = (*slot).max(left);
@@ -1003,7 +1005,6 @@ impl GuardedBroker {
         let (spent, orders, unresolved) =
             self.journal.with_index(|i| (i.spent_on(day), i.orders_on(day), i.unresolved()));
         let halt_file = p.halt_file.as_ref().is_some_and(|f| f.exists());
-        let integrity = self.journal.integrity();
         let facts = Facts {
             now,
             identity: self.identity().await,
@@ -1011,7 +1012,7 @@ impl GuardedBroker {
             held: Ok(Decimal::ZERO),
             working: Ok(Decimal::ZERO),
             halt_file_present: halt_file,
-            journal_damage: integrity.refusal(self.journal.path(), p.keys.server),
+            journal_damage: self.journal_damage(),
         };
         let mut stops: Vec<String> = self
             .journal
@@ -1040,7 +1041,7 @@ impl GuardedBroker {
             unresolved_orders: unresolved,
             journal: self.journal.path().display().to_string(),
             safe_to_trade: stops.is_empty(),
-            journal_integrity: integrity,
+            journal_integrity: self.journal.integrity(),
             trade_stops: stops,
         }
     }

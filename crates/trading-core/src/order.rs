@@ -465,6 +465,11 @@ impl OrderResult {
         }
     }
 
+    /// What the order still has to fill (its size less what has filled; zero when unknown).
+    pub fn remaining(&self) -> Decimal {
+        self.quantity.map(|q| q.0).unwrap_or_default() - self.filled_quantity.map(|q| q.0).unwrap_or_default()
+    }
+
     /// A result with only a status, for the venue to fill in what it knows.
     pub fn unknown(status: OrderStatus) -> OrderResult {
         OrderResult {

@@ -112,11 +112,10 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
         gate.oauth.as_ref().and_then(|o| o.authenticate(&token).ok())
     };
     let Some(caller) = caller else { return unauthorized(&gate, true) };
-    let req = match step_up(&gate, &caller, req).await {
+    let mut req = match step_up(&gate, &caller, req).await {
         Ok(r) => r,
         Err(refusal) => return refusal,
     };
-    let mut req = req;
     req.extensions_mut().insert(caller);
     next.run(req).await
 }

@@ -23,7 +23,7 @@ pub(super) fn ibkr_ticker(symbol: &str) -> String {
     symbol.replace(['.', '-'], " ")
 }
 
-fn from_ibkr_ticker(ticker: &str) -> String {
+pub(super) fn from_ibkr_ticker(ticker: &str) -> String {
     ticker.split_whitespace().collect::<Vec<_>>().join(".").to_ascii_uppercase()
 }
 

@@ -12,7 +12,7 @@ use trading_core::{
     ports::{BracketIds, Broker, VenuePreview},
 };
 
-use super::{GatewayVenue, NAME, v_err};
+use super::{GatewayVenue, NAME, account::from_ibkr_ticker, v_err};
 use crate::{
     cpapi::{
         CpapiError,
@@ -95,7 +95,7 @@ fn live_order(o: &wire::LiveOrder) -> OrderResult {
         order_id: o.order_id.clone(),
         client_order_id: o.order_ref.clone(),
         status: status_with_fills(o.status.as_deref().unwrap_or_default(), o.filled_quantity),
-        symbol: o.ticker.as_deref().map(|t| t.split_whitespace().collect::<Vec<_>>().join(".")).unwrap_or_default(),
+        symbol: o.ticker.as_deref().map(from_ibkr_ticker).unwrap_or_default(),
         side: o.side.as_deref().and_then(parse::side),
         order_type,
         quantity: o.total_size.map(Qty),
@@ -381,7 +381,7 @@ impl Broker for GatewayVenue {
             order_id: s.order_id.clone().or(Some(order_id.to_string())),
             client_order_id: None,
             status: status_with_fills(s.status_text(), filled),
-            symbol: s.symbol().split_whitespace().collect::<Vec<_>>().join("."),
+            symbol: from_ibkr_ticker(s.symbol()),
             side: s.side.as_deref().and_then(parse::side),
             order_type,
             quantity: s.total_size.map(Qty),
