@@ -219,8 +219,9 @@ impl Broker for LossyVenue {
 fn lossy_rig(dir: &std::path::Path, sim: Arc<SimVenue>) -> (Arc<LossyVenue>, GuardedBroker) {
     let venue =
         Arc::new(LossyVenue { inner: sim, lose_next: AtomicBool::new(false), no_trailing: AtomicBool::new(false) });
-    let journal =
-        Arc::new(Journal::open(&dir.join("trades.jsonl"), trading_core::config::IBKR_KEYS.journal_tz).unwrap());
+    let journal = Arc::new(
+        Journal::open(&dir.join("trades.jsonl"), trading_core::config::PolicyKeys::GENERIC.journal_tz).unwrap(),
+    );
     let p = policy(&[("TRADING_DRY_RUN", "false"), ("ORDER_CONFIRMATION", "off"), ("DUPLICATE_WINDOW_SECONDS", "0")]);
     (venue.clone(), GuardedBroker::new(venue as Arc<dyn Venue>, p, journal, FixedClock::open()))
 }
@@ -258,7 +259,8 @@ async fn lost_response_is_indeterminate_blocks_a_resend_and_reconciles() {
 async fn reconcile_leaves_unknown_orders_blocked_unless_told() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let j = Journal::open(&dir.path().join("trades.jsonl"), trading_core::config::IBKR_KEYS.journal_tz).unwrap();
+        let j = Journal::open(&dir.path().join("trades.jsonl"), trading_core::config::PolicyKeys::GENERIC.journal_tz)
+            .unwrap();
         j.append(trading_core::journal::JournalRecord {
             timestamp: j.timestamp(FixedClock::open().0.lock().unwrap().to_owned()),
             kind: RecordKind::Intent,

@@ -24,8 +24,14 @@ pub struct ConfigError {
     pub message: String,
 }
 
+impl ConfigError {
+    pub fn new(key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError { key: key.to_string(), message: message.into() }
+    }
+}
+
 fn bad(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { key: key.to_string(), message: message.into() }
+    ConfigError::new(key, message)
 }
 
 /// The names of a venue's own settings, so refusals name the key the user must change.
@@ -48,55 +54,164 @@ pub struct PolicyKeys {
     pub journal_tz: Tz,
 }
 
-/// The IBKR server's keys, named as the reference names them.
-pub const IBKR_KEYS: PolicyKeys = PolicyKeys {
-    venue: "IBKR",
-    server: "ibkr-mcp",
-    allow_live: "TRADING_ALLOW_LIVE",
-    dry_run: "TRADING_DRY_RUN",
-    trading_mode: "IBKR_TRADING_MODE",
-    paper_label: "paper",
-    account_id: "IBKR_ACCOUNT_ID",
-    allow_short: "TRADING_ALLOW_SHORT",
-    allowlist: "SYMBOL_ALLOWLIST",
-    denylist: "SYMBOL_DENYLIST",
-    journal_tz: chrono_tz::America::New_York,
-};
+impl PolicyKeys {
+    /// The unprefixed names: a venue overrides what it names its own way (IBKR_TRADING_MODE,
+    /// CRYPTO_ALLOW_LIVE, ...). The core's and the simulator's tests use them as they are.
+    pub const GENERIC: PolicyKeys = PolicyKeys {
+        venue: "the venue",
+        server: "the server",
+        allow_live: "TRADING_ALLOW_LIVE",
+        dry_run: "TRADING_DRY_RUN",
+        trading_mode: "TRADING_MODE",
+        paper_label: "paper",
+        account_id: "ACCOUNT_ID",
+        allow_short: "TRADING_ALLOW_SHORT",
+        allowlist: "SYMBOL_ALLOWLIST",
+        denylist: "SYMBOL_DENYLIST",
+        journal_tz: chrono_tz::America::New_York,
+    };
+}
 
-/// The crypto server's keys: its own arms and symbol lists, so arming one venue never arms
-/// the other and a stock list never blocks a pair (W-7). Its trading day is UTC.
-pub const CRYPTO_KEYS: PolicyKeys = PolicyKeys {
-    venue: "the exchange",
-    server: "crypto-mcp",
-    allow_live: "CRYPTO_ALLOW_LIVE",
-    dry_run: "CRYPTO_DRY_RUN",
-    trading_mode: "CRYPTO_TRADING_MODE",
-    paper_label: "sandbox",
-    account_id: "CRYPTO_ACCOUNT_ID",
-    allow_short: "CRYPTO_ALLOW_SHORT",
-    allowlist: "CRYPTO_SYMBOL_ALLOWLIST",
-    denylist: "CRYPTO_SYMBOL_DENYLIST",
-    journal_tz: chrono_tz::UTC,
-};
+/// One setting as a user sees it: the key, the default written in `.env.example` (blank when
+/// the default is computed, and then the meaning says how), the comment above it, and whether
+/// its value is a secret (never logged, shown or echoed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub default: &'static str,
+    /// The comment lines above the key; empty when it shares the comment of the key before it.
+    pub meaning: &'static str,
+    pub secret: bool,
+}
 
-/// Settings every venue shares (their names never change per venue).
-pub const SHARED_KEYS: &[&str] = &[
-    "MAX_ORDER_VALUE",
-    "MAX_ORDER_QUANTITY",
-    "MAX_POSITION_VALUE",
-    "MAX_DAILY_VALUE",
-    "MAX_DAILY_ORDERS",
-    "DUPLICATE_WINDOW_SECONDS",
-    "TRADING_HALTED",
-    "TRADING_HALT_FILE",
-    "ENFORCE_MARKET_HOURS",
-    "MARKET_EXTRA_CLOSURES",
-    "MARKET_EXTRA_EARLY_CLOSES",
-    "ORDER_CONFIRMATION",
-    "CONFIRMATION_TTL_SECONDS",
-    "CLOSE_COOLDOWN_SECONDS",
-    "READ_ONLY",
-];
+impl Setting {
+    pub const fn new(key: &'static str, default: &'static str, meaning: &'static str) -> Setting {
+        Setting { key, default, meaning, secret: false }
+    }
+
+    pub const fn secret(key: &'static str, meaning: &'static str) -> Setting {
+        Setting { key, default: "", meaning, secret: true }
+    }
+}
+
+/// A titled block of settings: one block of `.env.example`, owned by the crate that reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub title: &'static str,
+    pub settings: &'static [Setting],
+}
+
+impl Section {
+    /// The block as `.env.example` writes it: a title rule, then each setting's comment and
+    /// `KEY=default` line.
+    pub fn render(&self) -> String {
+        let rule = format!("# ── {} ", self.title);
+        let pad = 80usize.saturating_sub(rule.chars().count());
+        let mut out = format!("{rule}{}\n", "─".repeat(pad));
+        for s in self.settings {
+            for line in s.meaning.lines() {
+                out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
+            }
+            out.push_str(&format!("{}={}\n", s.key, s.default));
+        }
+        out
+    }
+}
+
+/// The opening comment of `.env.example`.
+pub const ENV_EXAMPLE_HEADER: &str = "# tradegate settings. Every key, its default and one line of meaning.
+# Environment variables win; a .env in the server's working directory is read if present.
+# A blank value means \"the default\". A bad value stops the server at start, naming the key.
+# This file is checked against the settings tables in the code (each server's `settings` tests).
+";
+
+/// The blocks of an `.env.example` text by title, each as [`Section::render`] writes it.
+pub fn env_example_blocks(example: &str) -> Vec<(String, String)> {
+    let mut blocks: Vec<(String, String)> = vec![];
+    for line in example.lines() {
+        if let Some(rest) = line.strip_prefix("# ── ") {
+            let title = rest.trim_end_matches(['─', ' ']).to_string();
+            blocks.push((title, String::new()));
+        }
+        if let Some((_, body)) = blocks.last_mut()
+            && !line.trim().is_empty()
+        {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    blocks
+}
+
+/// The guard policy's settings every venue shares (their names never change per venue).
+pub const POLICY_SECTION: Section = Section {
+    title: "Shared guard policy (amounts in the venue's quote currency)",
+    settings: &[
+        Setting::new(
+            "MAX_ORDER_VALUE",
+            "100",
+            "Per-order value cap for entries (worst case of last, ask, limit, stop). \"off\" disables.",
+        ),
+        Setting::new("MAX_ORDER_QUANTITY", "1000", "Per-order quantity cap for entries. \"off\" disables."),
+        Setting::new(
+            "MAX_POSITION_VALUE",
+            "1000",
+            "Cap on the value of the position an entry would leave. \"off\" disables.",
+        ),
+        Setting::new(
+            "MAX_DAILY_VALUE",
+            "500",
+            "Money committed to BUYs per day (journal day: New York for IBKR, UTC for crypto). \"off\" disables.",
+        ),
+        Setting::new(
+            "MAX_DAILY_ORDERS",
+            "50",
+            "Orders sent per day (entries are refused past it; exits never). \"off\" disables.",
+        ),
+        Setting::new(
+            "DUPLICATE_WINDOW_SECONDS",
+            "5",
+            "An identical order within this many seconds is refused. 0 disables.",
+        ),
+        Setting::new(
+            "CLOSE_COOLDOWN_SECONDS",
+            "45",
+            "A second close_position of a symbol within this many seconds is refused (positions lag).",
+        ),
+        Setting::new(
+            "TRADING_HALTED",
+            "false",
+            "Kill switch: true refuses every new entry; exits and cancels still work.",
+        ),
+        Setting::new(
+            "TRADING_HALT_FILE",
+            "",
+            "Kill switch by file: while this file exists, new entries are refused. Empty = no halt file.",
+        ),
+        Setting::new(
+            "ENFORCE_MARKET_HOURS",
+            "true",
+            "Refuse market entries outside NYSE regular hours (resting orders and exits are never trapped).",
+        ),
+        Setting::new(
+            "MARKET_EXTRA_CLOSURES",
+            "",
+            "Extra NYSE closures / 13:00 early closes, YYYY-MM-DD, comma-separated (no release needed).",
+        ),
+        Setting::new("MARKET_EXTRA_EARLY_CLOSES", "", ""),
+        Setting::new(
+            "ORDER_CONFIRMATION",
+            "required",
+            "required: every order tool needs the single-use token from preview_order. off: no token.",
+        ),
+        Setting::new("CONFIRMATION_TTL_SECONDS", "120", "How long a preview's token stays valid (1..3600 seconds)."),
+        Setting::new(
+            "READ_ONLY",
+            "false",
+            "true: register only read tools (no preview, order, cancel or reconcile tool exists).",
+        ),
+    ],
+};
 
 /// What the configuration says the account is. Only a label: the venue decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -295,12 +410,6 @@ impl Policy {
         }
         w
     }
-}
-
-/// The keys an `.env.example` text sets (`KEY=value` lines, comments skipped), for the tests
-/// that keep it and the settings in step.
-pub fn documented_keys(example: &str) -> Vec<&str> {
-    example.lines().filter_map(|l| l.split_once('=').map(|(k, _)| k.trim())).filter(|k| !k.starts_with('#')).collect()
 }
 
 /// Keys in `env` that start with one of `prefixes` but are not in `known`: likely typos.

@@ -8,9 +8,18 @@ use rust_decimal_macros::dec;
 
 use super::*;
 use crate::{
-    config::{IBKR_KEYS, Policy},
+    config::{Policy, PolicyKeys},
     money::{Money, Price, Qty},
     order::{BracketRequest, TimeInForce},
+};
+
+/// The reference's messages name IBKR's keys: the guard is checked against them.
+const IBKR: PolicyKeys = PolicyKeys {
+    venue: "IBKR",
+    server: "ibkr-mcp",
+    trading_mode: "IBKR_TRADING_MODE",
+    account_id: "IBKR_ACCOUNT_ID",
+    ..PolicyKeys::GENERIC
 };
 
 /// Tuesday 2026-11-24, 10:00 in New York: the market is open.
@@ -20,7 +29,7 @@ fn open_now() -> DateTime<Utc> {
 
 fn policy(pairs: &[(&str, &str)]) -> Policy {
     let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Policy::from_env(&env, IBKR_KEYS).unwrap()
+    Policy::from_env(&env, IBKR).unwrap()
 }
 
 fn caps() -> Capabilities {

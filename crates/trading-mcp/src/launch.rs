@@ -1,12 +1,12 @@
-//! What every server binary does the same way: settings for the transport, where state lives,
-//! logging to stderr, and serving over stdio or HTTP until told to stop.
+//! What every server binary does the same way: its command line and subcommands, logging to
+//! stderr, and serving over stdio or HTTP until told to stop.
 
-use std::{collections::HashMap, future::Future, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, path::PathBuf, process::ExitCode, sync::Arc};
 
-use rmcp::ServiceExt;
+use rmcp::{ServiceExt, handler::server::router::tool::ToolRouter};
 use trading_core::{
     broker::GuardedBroker,
-    config::{ConfigError, Policy, Settings},
+    config::ConfigError,
     journal::Journal,
     ports::{Clock, Venue},
 };
@@ -14,177 +14,11 @@ use trading_core::{
 use crate::{
     ServerSettings, TradingServer,
     equity::{self, EquityError, EquityStore},
+    settings::{Common, ServerSpec, Toolset, Transport, environment},
 };
 
-/// How MCP clients reach the server.
-#[derive(Clone, Debug)]
-pub enum Transport {
-    Stdio,
-    Http(Box<crate::http::HttpOptions>),
-}
-
 fn bad(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { key: key.into(), message: message.into() }
-}
-
-/// `$XDG_STATE_HOME/tradegate` or `~/.local/state/tradegate`: a stable place whatever the
-/// working directory an MCP client starts us in.
-pub fn state_dir(env: &HashMap<String, String>) -> PathBuf {
-    let s = Settings(env);
-    if let Some(x) = s.get("XDG_STATE_HOME") {
-        return PathBuf::from(x).join("tradegate");
-    }
-    match s.get("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/state/tradegate"),
-        None => PathBuf::from("logs"),
-    }
-}
-
-/// Reads the transport from `--transport`/`--bind` (in `args`) or MCP_TRANSPORT/MCP_BIND.
-/// `server` names the default OAuth database (`<server>-oauth.sqlite` in the state directory).
-pub fn transport(s: &Settings<'_>, args: &[String], server: &str) -> Result<Transport, ConfigError> {
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let kind = flag("--transport").or(s.get("MCP_TRANSPORT").map(str::to_string)).unwrap_or_else(|| "stdio".into());
-    match kind.to_ascii_lowercase().as_str() {
-        "stdio" => return Ok(Transport::Stdio),
-        "http" => {}
-        other => return Err(bad("MCP_TRANSPORT", format!("'{other}' is not stdio or http (--transport)"))),
-    }
-    let bind_raw = flag("--bind").or(s.get("MCP_BIND").map(str::to_string)).unwrap_or_else(|| "127.0.0.1:8000".into());
-    let bind: std::net::SocketAddr = bind_raw
-        .parse()
-        .map_err(|_| bad("MCP_BIND", format!("'{bind_raw}' is not an address like 127.0.0.1:8000 (--bind)")))?;
-    let auth = auth(s, server)?;
-    if auth.is_none() && !bind.ip().is_loopback() {
-        return Err(bad(
-            "AUTH_MODE",
-            format!(
-                "binding {bind} without authentication is refused: set AUTH_MODE=oauth (with LOGIN_PASSWORD) or AUTH_MODE=bearer (with STATIC_BEARER_TOKEN), or bind 127.0.0.1"
-            ),
-        ));
-    }
-    let mut allowed_hosts: Vec<String> =
-        s.list("MCP_ALLOWED_HOSTS").into_iter().map(|h| h.to_ascii_lowercase()).collect();
-    let mut public_base_url = None;
-    if let Some(public) = s.get("PUBLIC_BASE_URL") {
-        let u = url::Url::parse(public)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
-            .ok_or_else(|| bad("PUBLIC_BASE_URL", format!("'{public}' is not an http(s) URL")))?;
-        if u.path() != "/" || u.query().is_some() {
-            return Err(bad("PUBLIC_BASE_URL", "give the origin only, e.g. https://mcp.example.com (no path)"));
-        }
-        if let Some(h) = u.host_str() {
-            allowed_hosts.push(h.to_string());
-        }
-        public_base_url = Some(public.trim_end_matches('/').to_string());
-    }
-    let allowed_origins = s
-        .get("MCP_ALLOWED_ORIGINS")
-        .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
-        .unwrap_or_default();
-    Ok(Transport::Http(Box::new(crate::http::HttpOptions {
-        bind,
-        auth,
-        allowed_hosts,
-        allowed_origins,
-        max_body_bytes: 1 << 20,
-        public_base_url,
-    })))
-}
-
-/// AUTH_MODE and its settings, strictly: a mode never runs without what it needs.
-fn auth(s: &Settings<'_>, server: &str) -> Result<crate::http::HttpAuth, ConfigError> {
-    let mode = s.get("AUTH_MODE").map(str::to_ascii_lowercase);
-    let (bearer, oauth) = match mode.as_deref() {
-        None | Some("none") => (false, false),
-        Some("bearer") => (true, false),
-        Some("oauth") => (false, true),
-        Some("both") => (true, true),
-        Some(v) => return Err(bad("AUTH_MODE", format!("'{v}' is not oauth, bearer or both"))),
-    };
-    let bearer = if bearer {
-        match s.get("STATIC_BEARER_TOKEN") {
-            // The token is a secret: messages never echo it.
-            Some(t) if t.len() >= 24 => Some(crate::http::StaticBearer::new(t)),
-            Some(_) => {
-                return Err(bad(
-                    "STATIC_BEARER_TOKEN",
-                    "is too short: use at least 24 random characters (e.g. `openssl rand -hex 32`)",
-                ));
-            }
-            None => return Err(bad("STATIC_BEARER_TOKEN", "is required with AUTH_MODE=bearer or both")),
-        }
-    } else {
-        None
-    };
-    let oauth = if oauth {
-        let password = match s.get("LOGIN_PASSWORD") {
-            Some(p) if p.chars().count() >= 12 => p,
-            Some(_) => return Err(bad("LOGIN_PASSWORD", "is too short: use at least 12 characters")),
-            None => {
-                return Err(bad(
-                    "LOGIN_PASSWORD",
-                    "is required with AUTH_MODE=oauth or both (the owner logs in with it to approve clients)",
-                ));
-            }
-        };
-        let access: u64 = s.parse("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 3600, "a whole number of seconds")?;
-        if !(60..=86_400).contains(&access) {
-            return Err(bad("OAUTH_ACCESS_TOKEN_TTL_SECONDS", "must be between 60 and 86400"));
-        }
-        let refresh: u64 = s.parse("OAUTH_REFRESH_TOKEN_TTL_DAYS", 30, "a whole number of days")?;
-        if !(1..=365).contains(&refresh) {
-            return Err(bad("OAUTH_REFRESH_TOKEN_TTL_DAYS", "must be between 1 and 365"));
-        }
-        Some(crate::oauth::OAuthConfig {
-            db_path: oauth_db_path(s, server),
-            password_sha256: <sha2::Sha256 as sha2::Digest>::digest(password.as_bytes()).into(),
-            access_ttl: std::time::Duration::from_secs(access),
-            refresh_ttl: std::time::Duration::from_secs(refresh * 86_400),
-            advertise_admin: s.bool("OAUTH_ADVERTISE_ADMIN", false)?,
-        })
-    } else {
-        None
-    };
-    Ok(crate::http::HttpAuth { bearer, oauth })
-}
-
-/// OAUTH_DB_PATH, or `<server>-oauth.sqlite` in the state directory.
-pub fn oauth_db_path(s: &Settings<'_>, server: &str) -> PathBuf {
-    s.get("OAUTH_DB_PATH").map(PathBuf::from).unwrap_or_else(|| state_dir(s.0).join(format!("{server}-oauth.sqlite")))
-}
-
-/// Keys the server does not know under its watched prefixes (likely typos), then the
-/// policy's own warnings.
-pub fn startup_warnings(
-    env: &HashMap<String, String>,
-    known: &[&str],
-    prefixes: &[&str],
-    policy: &Policy,
-) -> Vec<String> {
-    let mut all: Vec<&str> = known.to_vec();
-    all.extend_from_slice(trading_core::config::SHARED_KEYS);
-    let mut w: Vec<String> = trading_core::config::unknown_keys(env, &all, prefixes)
-        .into_iter()
-        .map(|k| format!("unknown setting {k} ignored (a typo? every setting is listed in .env.example)"))
-        .collect();
-    w.extend(policy.warnings());
-    w
-}
-
-/// The equity history for drawdown_tracker: `path_key` or `default_file` in the state
-/// directory, sampled every EQUITY_SAMPLE_SECONDS (0 turns it off).
-pub fn equity_history(
-    s: &Settings<'_>,
-    path_key: &str,
-    default_file: &str,
-) -> Result<Option<(PathBuf, Duration)>, ConfigError> {
-    let every: u64 = s.parse("EQUITY_SAMPLE_SECONDS", 300, "a whole number of seconds (0 turns sampling off)")?;
-    Ok((every > 0).then(|| {
-        let path = s.get(path_key).map(PathBuf::from).unwrap_or_else(|| state_dir(s.0).join(default_file));
-        (path, Duration::from_secs(every.max(10)))
-    }))
+    ConfigError::new(key, message)
 }
 
 /// `<server> auth ...`: the OAuth administration subcommand. `None` when `args` is not one.
@@ -200,28 +34,6 @@ pub fn auth_subcommand(args: &[String], env: &HashMap<String, String>, server: &
         Err(e) => {
             eprintln!("{server} auth: {e}");
             std::process::ExitCode::FAILURE
-        }
-    })
-}
-
-/// `<server> journal ...` when `args` is one: `journal_path` resolves the journal the server
-/// would open, from the same settings (.env included).
-pub fn journal_command(
-    server: &str,
-    tz: chrono_tz::Tz,
-    journal_path: impl FnOnce(&HashMap<String, String>) -> Result<PathBuf, ConfigError>,
-) -> Option<ExitCode> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("journal") {
-        return None;
-    }
-    let _ = dotenvy::dotenv();
-    let env: HashMap<String, String> = std::env::vars().collect();
-    Some(match journal_path(&env) {
-        Ok(path) => journal_subcommand(&args[1..], &path, tz, server),
-        Err(e) => {
-            eprintln!("{server} journal: {e}");
-            ExitCode::FAILURE
         }
     })
 }
@@ -345,18 +157,17 @@ pub async fn serve(server: TradingServer, transport: Transport, name: &'static s
 
 /// Everything a server needs once its venue exists.
 pub struct Launch {
-    /// "ibkr-mcp" or "crypto-mcp".
-    pub name: &'static str,
+    pub spec: &'static ServerSpec,
     /// What session_status reports as the backend ("sim", "gateway", "binance").
     pub backend: String,
     pub venue: Arc<dyn Venue>,
-    pub policy: Policy,
+    pub common: Common,
     pub journal: Journal,
     pub clock: Arc<dyn Clock>,
-    pub read_only: bool,
-    pub poll_interval: Duration,
-    pub equity_history: Option<(PathBuf, Duration)>,
-    pub transport: Transport,
+    /// The server's instructions to the model (the venue's words).
+    pub instructions: &'static str,
+    /// Tools only this venue serves, each in its toolset.
+    pub venue_tools: Vec<(Toolset, ToolRouter<TradingServer>)>,
 }
 
 /// Why a server could not start or stopped.
@@ -370,16 +181,19 @@ pub enum LaunchError {
 
 /// Starts the equity sampler, the guarded broker and the tool server, and serves it.
 pub async fn run(l: Launch) -> Result<(), LaunchError> {
+    let name = l.spec.name;
+    for w in &l.common.warnings {
+        tracing::warn!("{w}");
+    }
     tracing::info!(
         backend = %l.backend,
         venue = %l.venue.name(),
         journal = %l.journal.path().display(),
-        dry_run = l.policy.dry_run,
-        read_only = l.read_only,
-        "{} starting",
-        l.name
+        dry_run = l.common.policy.dry_run,
+        read_only = l.common.read_only,
+        "{name} starting"
     );
-    let equity = match &l.equity_history {
+    let equity = match &l.common.equity_history {
         Some((path, every)) => {
             let store = Arc::new(EquityStore::open(path)?);
             equity::spawn_sampler(l.venue.clone(), store.clone(), l.clock.clone(), *every);
@@ -387,58 +201,80 @@ pub async fn run(l: Launch) -> Result<(), LaunchError> {
         }
         None => None,
     };
-    let broker = Arc::new(GuardedBroker::new(l.venue, l.policy, Arc::new(l.journal), l.clock));
+    let broker = Arc::new(GuardedBroker::new(l.venue, l.common.policy, Arc::new(l.journal), l.clock));
     let settings = ServerSettings {
-        name: l.name.into(),
+        name: name.into(),
         backend: l.backend,
-        read_only: l.read_only,
-        poll_interval: l.poll_interval,
+        read_only: l.common.read_only,
+        toolsets: l.common.toolsets,
+        poll_interval: l.common.poll_interval,
         equity,
+        instructions: l.instructions,
     };
-    serve(TradingServer::new(broker, settings), l.transport, l.name).await?;
+    serve(TradingServer::with_venue_tools(broker, settings, l.venue_tools), l.common.transport, name).await?;
     Ok(())
 }
 
-/// A server binary's `main`: the `auth` subcommand, or `run` on a current-thread Tokio
-/// runtime (one client, sequential calls: no cross-thread wake-ups on the hot path), with any
-/// error printed on one line and a failure exit code.
-pub fn main<E, F>(name: &'static str, run: impl FnOnce() -> F) -> ExitCode
+/// Runs `fut` on a current-thread Tokio runtime (one client, sequential calls: no cross-thread
+/// wake-ups on the hot path); `None`, said on stderr, when the runtime cannot start.
+pub fn block_on<F: Future>(name: &str, fut: F) -> Option<F::Output> {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => Some(rt.block_on(fut)),
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+/// A server binary's `main`: its settings read once (`.env` included), then the `auth` or
+/// `journal` subcommand (`journal_path` resolves the journal the server would open), or the
+/// command line checked, logging started and `run` served, with any error printed on one line
+/// and a failure exit code.
+pub fn main<E, F>(
+    spec: &'static ServerSpec,
+    journal_path: impl FnOnce(&HashMap<String, String>) -> Result<PathBuf, ConfigError>,
+    run: impl FnOnce(HashMap<String, String>, Vec<String>) -> F,
+) -> ExitCode
 where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>>,
 {
+    let name = spec.name;
+    let env = environment();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if !matches!(args.first().map(String::as_str), Some("auth" | "journal")) {
-        use clap::{CommandFactory, FromArgMatches};
-        let parsed = Cli::command()
-            .name(name)
-            .try_get_matches_from(std::iter::once(name.to_string()).chain(args.iter().cloned()))
-            .and_then(|m| Cli::from_arg_matches(&m));
-        if let Err(e) = parsed {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    match args.first().map(String::as_str) {
+        Some("auth") => return auth_subcommand(&args, &env, name).unwrap_or(ExitCode::FAILURE),
+        Some("journal") => {
+            return match journal_path(&env) {
+                Ok(path) => journal_subcommand(&args[1..], &path, spec.policy_keys.journal_tz, name),
+                Err(e) => {
+                    eprintln!("{name} journal: {e}");
+                    ExitCode::FAILURE
+                }
+            };
         }
+        _ => {}
     }
-    if args.first().map(String::as_str) == Some("auth") {
-        // A .env in the working directory is read as the server reads it.
-        let _ = dotenvy::dotenv();
-        let env: HashMap<String, String> = std::env::vars().collect();
-        if let Some(code) = auth_subcommand(&args, &env, name) {
-            return code;
-        }
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .name(name)
+        .try_get_matches_from(std::iter::once(name.to_string()).chain(args.iter().cloned()))
+        .and_then(|m| Cli::from_arg_matches(&m));
+    if let Err(e) = parsed {
+        let _ = e.print();
+        return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{name}: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    if let Err(e) = init_logging(&env) {
+        eprintln!("{name} cannot start: {e}");
+        return ExitCode::FAILURE;
+    }
+    match block_on(name, run(env, args)) {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(e)) => {
             eprintln!("{name}: {e:#}");
             ExitCode::FAILURE
         }
+        None => ExitCode::FAILURE,
     }
 }

@@ -8,10 +8,11 @@ pub mod envelope;
 pub mod equity;
 pub mod params;
 pub mod server;
+pub mod settings;
 pub mod stdio;
+mod tools;
 
 pub use server::{ServerSettings, TradingServer, WRITE_TOOLS};
-pub mod client;
 pub mod http;
 pub mod launch;
 pub mod oauth;

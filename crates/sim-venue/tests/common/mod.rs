@@ -1,16 +1,17 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use sim_venue::{SimConfig, SimVenue};
+use test_support::orders::market;
 use trading_core::{
     broker::GuardedBroker,
-    config::{IBKR_KEYS, Policy},
+    config::{Policy, PolicyKeys},
     journal::Journal,
-    money::{Money, Price, Qty},
-    order::{OrderIntent, OrderRequest, OrderType, Side, Size, TimeInForce},
+    money::{Money, Qty},
+    order::{OrderIntent, OrderRequest, OrderType, Side, Size},
     ports::{Clock, Venue},
 };
 
@@ -41,8 +42,7 @@ pub struct Rig {
 }
 
 pub fn policy(pairs: &[(&str, &str)]) -> Policy {
-    let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Policy::from_env(&env, IBKR_KEYS).unwrap()
+    Policy::from_env(&test_support::orders::env(pairs), PolicyKeys::GENERIC).unwrap()
 }
 
 /// A simulator behind a GuardedBroker that sends orders (dry-run off, no tokens, no caps)
@@ -67,39 +67,23 @@ pub fn rig(seed: u64, pairs: &[(&str, &str)]) -> Rig {
 
 pub fn rig_with(venue: Arc<SimVenue>, clock: Arc<FixedClock>, pairs: &[(&str, &str)]) -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(Journal::open(&dir.path().join("trades.jsonl"), IBKR_KEYS.journal_tz).unwrap());
+    let journal = Arc::new(Journal::open(&dir.path().join("trades.jsonl"), PolicyKeys::GENERIC.journal_tz).unwrap());
     let broker = Arc::new(GuardedBroker::new(venue.clone() as Arc<dyn Venue>, policy(pairs), journal, clock.clone()));
     Rig { dir, sim: venue, broker, clock }
 }
 
 pub fn req(side: Side, t: OrderType, size: Size) -> OrderRequest {
-    OrderRequest {
-        symbol: "AAPL".into(),
-        side,
-        order_type: t,
-        size,
-        limit_price: None,
-        stop_price: None,
-        trail: None,
-        tif: TimeInForce::Day,
-    }
+    test_support::orders::order("AAPL", side, t, size)
 }
 
 pub fn cash_buy(sym: &str, cash: i64) -> OrderIntent {
-    let mut r = req(Side::Buy, OrderType::Market, Size::Cash(Money(Decimal::from(cash))));
-    r.symbol = sym.into();
-    OrderIntent::Single(r)
+    market(sym, Side::Buy, Size::Cash(Money(Decimal::from(cash))))
 }
 
 pub fn qty_order(sym: &str, side: Side, q: Decimal) -> OrderIntent {
-    let mut r = req(side, OrderType::Market, Size::Quantity(Qty(q)));
-    r.symbol = sym.into();
-    OrderIntent::Single(r)
+    market(sym, side, Size::Quantity(Qty(q)))
 }
 
 pub fn limit(sym: &str, side: Side, q: Decimal, px: Decimal) -> OrderIntent {
-    let mut r = req(side, OrderType::Limit, Size::Quantity(Qty(q)));
-    r.symbol = sym.into();
-    r.limit_price = Some(Price(px));
-    OrderIntent::Single(r)
+    test_support::orders::limit(sym, side, Size::Quantity(Qty(q)), &px.to_string())
 }

@@ -31,7 +31,7 @@ pub fn run(args: &[String], env: &HashMap<String, String>, server: &str) -> Resu
             other => rest.push(other),
         }
     }
-    let path = db.unwrap_or_else(|| crate::launch::oauth_db_path(&Settings(env), server));
+    let path = db.unwrap_or_else(|| crate::settings::oauth_db_path(&Settings(env), server));
     if !path.exists() {
         return Err(format!("no OAuth database at {} (has the server run with AUTH_MODE=oauth?)", path.display()));
     }

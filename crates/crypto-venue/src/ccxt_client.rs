@@ -1,0 +1,258 @@
+//! The raw exchange client: one ccxt instance behind a lock, every call run to completion.
+//!
+//! ccxt methods take `&mut self`, so calls are serialised on one instance. A ccxt future
+//! dropped mid-flight can break the instance for good (ccxt-notes §4.2), so each call runs in
+//! its own spawned task: if the MCP request that asked for it is cancelled, the call still
+//! finishes. ccxt's own timeout bounds every call; nothing here wraps one in a timeout.
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use ccxt::{Binance, ExchangeError, Value};
+use serde_json::json;
+
+use crate::settings::ExchangeOptions;
+
+/// A ccxt failure, classified most specific first (ccxt errors are strings in a hierarchy).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CcxtError {
+    #[error("insufficient funds: {0}")]
+    InsufficientFunds(String),
+    #[error("order not found: {0}")]
+    OrderNotFound(String),
+    #[error("order refused by the exchange: {0}")]
+    InvalidOrder(String),
+    #[error("unknown symbol: {0}")]
+    BadSymbol(String),
+    #[error("authentication failed (check CRYPTO_API_KEY / CRYPTO_API_SECRET): {0}")]
+    Auth(String),
+    #[error("rate limited by the exchange: {0}")]
+    RateLimited(String),
+    /// The exchange refused the request's timestamp (binance -1021): this machine's clock is
+    /// off; the request was not considered.
+    #[error(
+        "the exchange refused the request's timestamp: this machine's clock is off by more than the exchange allows (sync it, e.g. with NTP), nothing was placed: {0}"
+    )]
+    ClockSkew(String),
+    #[error("network error or exchange unavailable: {0}")]
+    Network(String),
+    #[error("not supported by the exchange: {0}")]
+    NotSupported(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("exchange error: {0}")]
+    Other(String),
+    /// The call died inside ccxt (a real panic, not an exchange error).
+    #[error("the exchange client failed: {0}")]
+    Crashed(String),
+}
+
+impl CcxtError {
+    fn classify(e: &ExchangeError) -> CcxtError {
+        let m = scrub(&e.message);
+        if e.is("InsufficientFunds") {
+            CcxtError::InsufficientFunds(m)
+        } else if e.is("OrderNotFound") {
+            CcxtError::OrderNotFound(m)
+        } else if e.is("InvalidOrder") {
+            CcxtError::InvalidOrder(m)
+        } else if e.is("BadSymbol") {
+            CcxtError::BadSymbol(m)
+        } else if e.is("AuthenticationError") {
+            CcxtError::Auth(m)
+        } else if e.is("InvalidNonce") || m.contains("-1021") {
+            CcxtError::ClockSkew(m)
+        } else if e.is("RateLimitExceeded") || e.is("DDoSProtection") {
+            CcxtError::RateLimited(m)
+        } else if e.is("NetworkError") {
+            CcxtError::Network(m)
+        } else if e.is("NotSupported") {
+            CcxtError::NotSupported(m)
+        } else if e.is("BadRequest") || e.is("ArgumentsRequired") {
+            CcxtError::BadRequest(m)
+        } else {
+            CcxtError::Other(m)
+        }
+    }
+
+    /// Whether the exchange answered and refused: nothing was placed.
+    pub fn is_definitive_refusal(&self) -> bool {
+        matches!(
+            self,
+            CcxtError::InsufficientFunds(_)
+                | CcxtError::InvalidOrder(_)
+                | CcxtError::BadSymbol(_)
+                | CcxtError::Auth(_)
+                | CcxtError::NotSupported(_)
+                | CcxtError::BadRequest(_)
+                | CcxtError::RateLimited(_)
+                | CcxtError::ClockSkew(_)
+        )
+    }
+}
+
+/// Exchange messages can echo a signed URL; its signature and key are cut out.
+fn scrub(message: &str) -> String {
+    let mut out = message.to_string();
+    for key in ["signature=", "apiKey=", "X-MBX-APIKEY"] {
+        while let Some(i) = out.find(key) {
+            let end = out[i..].find(['&', ' ', '"', '\'']).map_or(out.len(), |e| i + e);
+            out.replace_range(i..end, "<redacted>");
+        }
+    }
+    out
+}
+
+/// What the exchange says it can do (ccxt's `has` flags that matter to us).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Has {
+    pub market_buy_with_cost: bool,
+    pub stop_market: bool,
+    pub stop_limit: bool,
+    pub ohlcv: bool,
+    pub tickers: bool,
+    pub my_trades: bool,
+}
+
+/// A boxed ccxt call borrowing the instance.
+pub type Call<'a, T> = Pin<Box<dyn Future<Output = ccxt::Result<T>> + Send + 'a>>;
+
+/// One exchange instance, shared and serialised.
+#[derive(Clone)]
+pub struct CcxtClient {
+    inner: Arc<tokio::sync::Mutex<Binance>>,
+    pub id: String,
+    pub sandbox: bool,
+    pub has: Has,
+}
+
+impl std::fmt::Debug for CcxtClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CcxtClient").field("id", &self.id).field("sandbox", &self.sandbox).finish()
+    }
+}
+
+/// Every REST base binance's ccxt class uses, pointed at `base`.
+fn binance_urls(base: &str) -> serde_json::Value {
+    json!({
+        "public": format!("{base}/api/v3"), "private": format!("{base}/api/v3"), "v1": format!("{base}/api/v1"),
+        "sapi": format!("{base}/sapi/v1"), "sapiV2": format!("{base}/sapi/v2"), "sapiV3": format!("{base}/sapi/v3"),
+        "sapiV4": format!("{base}/sapi/v4"),
+        "fapiPublic": format!("{base}/fapi/v1"), "fapiPrivate": format!("{base}/fapi/v1"),
+        "dapiPublic": format!("{base}/dapi/v1"), "dapiPrivate": format!("{base}/dapi/v1"),
+    })
+}
+
+/// ccxt reports exchange errors as panics it catches; without this hook each one prints a
+/// panic message (and a backtrace under RUST_BACKTRACE) to stderr. Real panics still print.
+fn silence_ccxt_error_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let from_ccxt = info.location().is_some_and(|l| {
+                let f = l.file();
+                f.contains("/ccxt-base-") || f.contains("/ccxt-common-") || f.contains("/ccxt-4.")
+            });
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if from_ccxt && msg.starts_with('[') {
+                return;
+            }
+            default(info);
+        }));
+    });
+}
+
+impl CcxtClient {
+    /// Builds the instance (no request is made until the first call).
+    pub fn new(opts: &ExchangeOptions) -> Result<CcxtClient, CcxtError> {
+        silence_ccxt_error_panics();
+        let mut cfg = json!({
+            "enableRateLimit": opts.rate_limit,
+            "timeout": i64::try_from(opts.timeout.as_millis()).unwrap_or(10_000),
+            // Spot only: one exchangeInfo request, no futures or margin endpoints, and open
+            // orders across all symbols allowed (W-6).
+            "options": {
+                "fetchMarkets": { "types": ["spot"] },
+                "fetchCurrencies": false,
+                "fetchMargins": false,
+                "fetchOpenOrders": { "warnWithoutSymbol": false },
+                "defaultType": "spot",
+            },
+        });
+        for (k, v) in [("apiKey", &opts.api_key), ("secret", &opts.secret), ("password", &opts.password)] {
+            if !v.is_empty() {
+                cfg[k] = json!(v.expose());
+            }
+        }
+        if let Some(base) = &opts.base_url {
+            // Both the live and the testnet bases point at the override.
+            cfg["urls"] = json!({ "api": binance_urls(base), "test": binance_urls(base) });
+        }
+        let mut ex = Binance::new(Some(Value::from_json(&cfg)));
+        if opts.sandbox && opts.base_url.is_none() {
+            ex.set_sandbox_mode(true).map_err(|e| CcxtError::classify(&e))?;
+        }
+        let flag = |k: &str| ccxt::safe_bool(&ex.has, k, None).unwrap_or(false);
+        let has = Has {
+            market_buy_with_cost: flag("createMarketBuyOrderWithCost"),
+            stop_market: flag("createStopMarketOrder"),
+            stop_limit: flag("createStopLimitOrder") || flag("createStopOrder") || flag("createTriggerOrder"),
+            ohlcv: flag("fetchOHLCV"),
+            tickers: flag("fetchTickers"),
+            my_trades: flag("fetchMyTrades"),
+        };
+        Ok(CcxtClient { inner: Arc::new(tokio::sync::Mutex::new(ex)), id: opts.id.clone(), sandbox: opts.sandbox, has })
+    }
+
+    /// Runs one ccxt call to completion in its own task, whatever happens to the caller.
+    pub async fn run<T, F>(&self, call: F) -> Result<T, CcxtError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Binance) -> Call<'a, T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let task = tokio::spawn(async move {
+            let mut ex = inner.lock().await;
+            call(&mut ex).await
+        });
+        match task.await {
+            Ok(r) => r.map_err(|e| CcxtError::classify(&e)),
+            Err(e) => Err(CcxtError::Crashed(if e.is_panic() { "panicked".into() } else { e.to_string() })),
+        }
+    }
+
+    /// Loaded markets (the first call loads them: one exchangeInfo request).
+    pub async fn markets(&self) -> Result<Vec<ccxt::types::Market>, CcxtError> {
+        self.run(|ex| Box::pin(ex.try_load_markets(false))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_walks_the_hierarchy() {
+        let e = |kind: &str| ExchangeError { kind: kind.into(), message: "m".into() };
+        assert_eq!(CcxtError::classify(&e("InsufficientFunds")), CcxtError::InsufficientFunds("m".into()));
+        assert_eq!(CcxtError::classify(&e("OrderNotFound")), CcxtError::OrderNotFound("m".into()));
+        assert_eq!(CcxtError::classify(&e("DDoSProtection")), CcxtError::RateLimited("m".into()));
+        assert_eq!(CcxtError::classify(&e("RequestTimeout")), CcxtError::Network("m".into()));
+        assert_eq!(CcxtError::classify(&e("ExchangeNotAvailable")), CcxtError::Network("m".into()));
+        assert_eq!(CcxtError::classify(&e("PermissionDenied")), CcxtError::Auth("m".into()));
+        assert!(!CcxtError::Network("x".into()).is_definitive_refusal());
+        assert!(CcxtError::InvalidOrder("x".into()).is_definitive_refusal());
+    }
+
+    #[test]
+    fn signatures_are_scrubbed_from_messages() {
+        let m = scrub("GET http://x/api/v3/order?symbol=BTCUSDT&timestamp=1&signature=abcdef0123 failed");
+        assert!(!m.contains("abcdef0123"), "{m}");
+        assert!(m.contains("symbol=BTCUSDT"));
+    }
+}

@@ -1,0 +1,302 @@
+//! End to end against the fake gateway: the real `ibkr-mcp` (IBKR_BACKEND=gateway) driven over
+//! stdio through the full order flow, with faults; and `ibkr-healthcheck`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::process::Stdio;
+
+use cpapi_fake::{FakeGateway, Session, State};
+use serde_json::{Value, json};
+use sim_venue::SimConfig;
+use test_support::mcp_client::McpChild;
+
+const MCP: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
+const HEALTH: &str = env!("CARGO_BIN_EXE_ibkr-healthcheck");
+
+async fn server(fake: &FakeGateway, dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> McpChild {
+    let journal = dir.path().join("trades.jsonl").display().to_string();
+    let base = fake.base_url();
+    let mut env = vec![
+        ("IBKR_BACKEND", "gateway"),
+        ("IBKR_API_BASE_URL", base.as_str()),
+        ("TRADE_JOURNAL_PATH", journal.as_str()),
+        ("TRADING_DRY_RUN", "false"),
+        // The test runs on any day; the market-hours guard has its own tests.
+        ("ENFORCE_MARKET_HOURS", "false"),
+        ("LOG_LEVEL", "error"),
+    ];
+    env.extend_from_slice(extra);
+    McpChild::spawn(MCP.as_ref(), &env, Stdio::null()).await.unwrap()
+}
+
+async fn ok(c: &McpChild, tool: &str, args: Value) -> Value {
+    let a = c.call(tool, args).await.unwrap();
+    assert!(!a.is_error, "{tool}: {}", a.body);
+    a.data().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_order_flow_over_stdio() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+
+    let st = ok(&c, "session_status", json!({})).await;
+    assert_eq!(st["backend"], "gateway");
+    assert_eq!(st["simulator"], false);
+    assert_eq!(st["account_type"], "PAPER");
+    assert_eq!(st["session"]["session"]["state"], "authenticated");
+
+    let q = ok(&c, "get_quote", json!({"symbol": "AAPL"})).await;
+    assert!(q["last"].is_string(), "{q}");
+
+    let p = ok(&c, "preview_order", json!({"symbol": "AAPL", "cash_amount": 50})).await;
+    assert!(p["venue_preview"]["commission"].is_string(), "whatif commission: {p}");
+    let tok = p["confirmation_token"].as_str().unwrap().to_string();
+    let o = ok(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 50, "confirmation_token": tok})).await;
+    let id = o["order_id"].as_str().unwrap().to_string();
+    let w = ok(&c, "wait_for_fill", json!({"order_id": id, "timeout_seconds": 10})).await;
+    assert_eq!(w["order"]["status"], "filled", "{w}");
+
+    let pos = ok(&c, "positions", json!({})).await;
+    let qty = pos[0]["quantity"].as_str().unwrap().to_string();
+    assert_eq!(pos[0]["symbol"], "AAPL");
+
+    let p = ok(&c, "preview_order", json!({"symbol": "AAPL", "side": "SELL", "quantity": qty})).await;
+    let tok = p["confirmation_token"].as_str().unwrap().to_string();
+    let closed = ok(&c, "close_position", json!({"symbol": "AAPL", "confirmation_token": tok})).await;
+    assert_eq!(closed["closed"], true, "{closed}");
+
+    // The posted bodies carried the journal's client order ids.
+    let posts = fake.with(|s| s.requests_to("/iserver/account/DU1234567/orders"));
+    assert_eq!(posts.len(), 2);
+    let journal = std::fs::read_to_string(dir.path().join("trades.jsonl")).unwrap();
+    for p in &posts {
+        let coid = p.body["orders"][0]["cOID"].as_str().unwrap();
+        assert!(journal.contains(coid));
+    }
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_over_stdio_503_and_session_loss() {
+    let mut st = State::new(SimConfig::default(), "DU1234567");
+    st.faults.order_post_503_landed = 1;
+    let fake = FakeGateway::start(st, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[("ORDER_CONFIRMATION", "off")]).await;
+    // A 503 on the post: the order landed and is found by client order id, not resent.
+    let o = c.call("buy", json!({"symbol": "MSFT", "quantity": "0.1"})).await.unwrap();
+    assert!(!o.is_error, "{}", o.body);
+    assert_eq!(fake.with(|s| s.exchange.orders().len()), 1);
+    // The session is lost: reads say so and tell the user to log in.
+    fake.with(|s| s.session = Session::NoSession);
+    let q = c.call("get_quote", json!({"symbol": "MSFT"})).await.unwrap();
+    assert!(q.is_error);
+    assert_eq!(q.error()["code"], "SESSION_EXPIRED", "{}", q.body);
+    assert!(q.error()["message"].as_str().unwrap().contains("Log in to the Client Portal Gateway"));
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_ok_and_warn() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let base = fake.base_url();
+    let run = |url: String| async move {
+        tokio::process::Command::new(HEALTH).env_clear().env("IBKR_API_BASE_URL", url).output().await.unwrap()
+    };
+    let out = run(base.clone()).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Account: DU1234567 (PAPER)"), "{text}");
+    assert!(text.contains("supportsCashQty=true"), "{text}");
+    assert!(text.trim_end().ends_with("[OK] Connection healthy."), "{text}");
+
+    fake.with(|s| s.session = Session::NoSession);
+    let out = run(base).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(text.lines().filter(|l| l.starts_with("[WARN]")).count() == 1, "{text}");
+    assert!(text.contains("no logged-in session"), "{text}");
+
+    // Nothing listening: a hint, not a backtrace.
+    let out = run("http://127.0.0.1:9/v1/api".into()).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(text.contains("[WARN] cannot reach the Client Portal Gateway"), "{text}");
+    assert!(!err.contains("panicked") && !text.contains("panicked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_names_a_tls_mismatch() {
+    let fake = FakeGateway::start_tls(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let out = tokio::process::Command::new(HEALTH)
+        .env_clear()
+        .env("IBKR_API_BASE_URL", fake.base_url())
+        .env("IBKR_GATEWAY_CERT_SHA256", "ab".repeat(32))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(text.contains("[WARN] TLS with the gateway"), "{text}");
+    assert!(text.contains("IBKR_GATEWAY_CERT_SHA256"), "{text}");
+    // With the right pin the same gateway is healthy.
+    let out = tokio::process::Command::new(HEALTH)
+        .env_clear()
+        .env("IBKR_API_BASE_URL", fake.base_url())
+        .env("IBKR_GATEWAY_CERT_SHA256", fake.cert_sha256.clone().unwrap())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_tickles_and_stops_on_sigterm() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ibkr-keepalive"))
+        .env_clear()
+        .env("IBKR_API_BASE_URL", fake.base_url())
+        .env("TICKLE_INTERVAL_SECONDS", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut tickled = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if fake.with(|s| !s.requests_to("/tickle").is_empty()) {
+            tickled = true;
+            break;
+        }
+    }
+    assert!(tickled, "the first cycle runs at once and tickles");
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_over_the_gateway() {
+    use trading_core::{
+        money::Qty,
+        order::{OrderRequest, OrderType, Side, Size, TimeInForce},
+    };
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    for (sym, q) in [("AAPL", 10), ("KO", 40)] {
+        let o = OrderRequest {
+            symbol: sym.into(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            size: Size::Quantity(Qty(q.into())),
+            limit_price: None,
+            stop_price: None,
+            trail: None,
+            tif: TimeInForce::Day,
+        };
+        fake.with(|s| s.exchange.place(&o, "seed").unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    let r = ok(&c, "risk_report", json!({"lookback_days": 252})).await;
+    assert_eq!(r["observations"], 252, "{r}");
+    assert!(r["one_day_var"]["historical_99"].is_string());
+    let hist = fake.with(|s| s.requests_to("/iserver/marketdata/history"));
+    assert!(
+        hist.iter().all(|h| h.query.contains("period=2y") && h.query.contains("bar=1d")),
+        "{:?}",
+        hist.iter().map(|h| &h.query).collect::<Vec<_>>()
+    );
+    let e = ok(&c, "exposure", json!({})).await;
+    let keys: Vec<&str> = e["by_sector"].as_array().unwrap().iter().map(|b| b["key"].as_str().unwrap()).collect();
+    assert!(keys.contains(&"Technology") && keys.contains(&"Consumer Staples"), "sectors from contract info: {keys:?}");
+    let t = ok(&c, "technicals", json!({"symbol": "KO", "days": 120})).await;
+    assert!(t["sma_50"].is_number() && t["sma_200"].is_null(), "{t}");
+    let b = ok(&c, "briefing", json!({"compact": true})).await;
+    assert!(b["summary"].as_str().unwrap().contains("IBKR (Client Portal Gateway) PAPER DU1234567"), "{b}");
+    let infos = fake.with(|s| s.requests.iter().filter(|r| r.path.ends_with("/info")).count());
+    assert_eq!(infos, 2, "one contract-info request per holding, however many tools ask for sectors");
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn research_over_the_gateway() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    // A request the catalog rejects never reaches IBKR.
+    let bad = c
+        .call(
+            "run_scanner",
+            json!({"scan_code": "TOP_PERC_GAIN", "filters": [{"code": "moodyRatingAbove", "value": "AAA"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.error()["code"], "VALIDATION", "{}", bad.body);
+    assert!(fake.with(|s| s.requests_to("/iserver/scanner/run")).is_empty());
+    let run = ok(
+        &c,
+        "run_scanner",
+        json!({"scan_code": "TOP_PERC_GAIN", "filters": [{"code": "priceAbove", "value": 5}], "max_rows": 3}),
+    )
+    .await;
+    assert_eq!(run["rows"].as_array().unwrap().len(), 3);
+    assert!(run["rows"][0]["conid"].is_string());
+    ok(&c, "run_scanner", json!({"scan_code": "TOP_PERC_LOSE"})).await;
+    let runs = fake.with(|s| s.requests_to("/iserver/scanner/run"));
+    assert_eq!(
+        runs[0].body,
+        json!({"instrument": "STK", "type": "TOP_PERC_GAIN", "location": "STK.US.MAJOR", "filter": [{"code": "priceAbove", "value": 5}]})
+    );
+    assert!(runs[1].at - runs[0].at >= std::time::Duration::from_secs(1), "scanner runs are paced at 1/s");
+    let found = ok(&c, "search_contracts", json!({"query": "AAPL"})).await;
+    assert_eq!((found[0]["symbol"].as_str(), found[0]["conid"].as_str()), (Some("AAPL"), Some("265598")));
+    let d = ok(&c, "contract_details", json!({"symbol": "KO"})).await;
+    assert_eq!(d["industry"], "Consumer Staples");
+    let sch = ok(&c, "trading_schedule", json!({"symbol": "SPY"})).await;
+    // IBKR's newer schedule (REC-C shape): real dates, regular hours 09:30 New York in UTC.
+    let sessions = sch["sessions"].as_array().unwrap();
+    assert!(sessions.len() >= 4, "{sch}");
+    for d in sessions {
+        let open = chrono::DateTime::parse_from_rfc3339(d["regular"][0]["open"].as_str().unwrap()).unwrap();
+        assert!(["13:30", "14:30"].contains(&open.format("%H:%M").to_string().as_str()), "{d}");
+        assert!(!d["date"].as_str().unwrap().starts_with("2000"), "never a template date");
+    }
+    let h = ok(&c, "price_history", json!({"symbol": "SPY", "days": 20})).await;
+    assert_eq!(h["count"], 20);
+    // Thesis to candidates: income scans with a quality bias on US large caps, then history.
+    let scans = ok(&c, "scan_catalog", json!({"strategy": "income", "instrument": "STK"})).await;
+    let code = scans["results"][0]["code"].as_str().unwrap().to_string();
+    let quality = ok(&c, "scan_catalog", json!({"strategy": "quality", "instrument": "STK"})).await;
+    assert!(quality["count"].as_u64().unwrap() > 0);
+    let ranked = ok(
+        &c,
+        "run_scanner",
+        json!({"scan_code": code, "filters": [{"code": "marketCapAbove1e6", "value": 10000}], "max_rows": 5}),
+    )
+    .await;
+    let top = ranked["rows"][0]["symbol"].as_str().unwrap().to_string();
+    assert_eq!(ranked["rows"].as_array().unwrap().len(), 5);
+    let bars = ok(&c, "price_history", json!({"symbol": top, "days": 60})).await;
+    assert_eq!(bars["count"], 60);
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_leave_options_and_crypto_rows_out_and_say_so() {
+    let mut st = State::new(SimConfig::default(), "DU1234567");
+    // SPEC's example page: a SPY call, a BTC crypto row and IBM shares; no SPY shares.
+    st.extra_position_rows = cpapi_fake::fixtures::spec_position_rows();
+    let fake = FakeGateway::start(st, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    let e = ok(&c, "exposure", json!({})).await;
+    let not_counted = e["not_counted"].to_string();
+    assert!(not_counted.contains("SPY 2025-01-17 440 C (option)"), "{e}");
+    assert!(not_counted.contains("(crypto)"), "{e}");
+    assert!(!e.to_string().contains("\"symbol\":\"SPY\""), "an option is never measured as SPY shares: {e}");
+    c.shutdown().await.unwrap();
+}

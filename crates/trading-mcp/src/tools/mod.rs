@@ -1,0 +1,7 @@
+//! The shared tools, one router per concern; `TradingServer::new` composes them.
+
+mod account;
+mod analytics;
+mod research;
+mod session;
+mod trading;

@@ -1,0 +1,194 @@
+//! The trading toolset: previews, orders, modifications, cancels, fills and reconciliation.
+
+use std::time::Duration;
+
+use rmcp::{
+    RoleServer, handler::server::wrapper::Parameters, model::CallToolResult, service::RequestContext, tool, tool_router,
+};
+use serde_json::json;
+use trading_core::{broker::OrderChange, error::TradeError};
+
+use crate::{
+    TradingServer,
+    envelope::{fail, ok, respond},
+    params::*,
+    server::{MAX_WAIT_SECONDS, PROGRESS_EVERY},
+};
+
+#[tool_router(router = trading_router, vis = "pub(crate)")]
+impl TradingServer {
+    /// Step 1 of every order: checks the order against every safety rule and the venue's
+    /// estimate, and returns a single-use confirmation_token bound to exactly this order.
+    /// Takes the parameters of buy, sell, stop_order, trailing_stop or bracket_order.
+    #[tool(annotations(
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn preview_order(&self, Parameters(p): Parameters<PreviewParams>) -> CallToolResult {
+        match p.intent() {
+            Ok(i) => respond(self.broker.preview(i).await),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Buy by cash_amount (market, fractional) or by quantity (market, or LMT with
+    /// limit_price). Needs the confirmation_token from preview_order.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn buy(&self, Parameters(p): Parameters<BuyParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// Sell by quantity (market, or LMT with limit_price). Never opens a short unless
+    /// shorting is allowed. Needs the confirmation_token from preview_order.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn sell(&self, Parameters(p): Parameters<SellParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// Close the whole position in a symbol with an opposite market order. Preview it as
+    /// side=SELL (or BUY for a short) with quantity = the position, then pass the token.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn close_position(&self, Parameters(p): Parameters<CloseParams>) -> CallToolResult {
+        respond(self.broker.close_position(&p.symbol, p.confirmation_token.as_deref()).await)
+    }
+
+    /// A stop (STP) or, with limit_price, a stop-limit order. Needs the confirmation_token.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn stop_order(&self, Parameters(p): Parameters<StopParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// A trailing stop by trail_amount or trail_percent. Needs the confirmation_token.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn trailing_stop(&self, Parameters(p): Parameters<TrailParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// An entry (market, or LMT with entry_limit_price) with a take-profit and a stop-loss
+    /// that cancel each other. Needs the confirmation_token.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn bracket_order(&self, Parameters(p): Parameters<BracketParams>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    }
+
+    /// Change a working order's quantity or prices. Preview the order as modified (same
+    /// symbol, side and type) and pass the token; added quantity is guarded like a new order.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn modify_order(&self, Parameters(p): Parameters<ModifyParams>) -> CallToolResult {
+        let change = OrderChange { quantity: p.quantity, limit_price: p.limit_price, stop_price: p.stop_price };
+        if change == OrderChange::default() {
+            return fail(TradeError::validation("give at least one of quantity, limit_price, stop_price"));
+        }
+        respond(self.broker.modify(&p.order_id, change, p.confirmation_token.as_deref()).await)
+    }
+
+    /// The current status of one order.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn order_status(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
+        respond(self.broker.order_status(&p.order_id, p.symbol.as_deref()).await)
+    }
+
+    /// Wait until an order is filled, cancelled, rejected or inactive, at most 50 s per call
+    /// (hosts cut long calls; call again to keep waiting). Progress is notified every few
+    /// seconds when the caller asked for it.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn wait_for_fill(
+        &self,
+        Parameters(p): Parameters<WaitParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let timeout = p.timeout_seconds.unwrap_or(30.0);
+        if !timeout.is_finite() || !(0.0..=MAX_WAIT_SECONDS).contains(&timeout) {
+            return fail(TradeError::validation(format!(
+                "timeout_seconds must be a number from 0 to {MAX_WAIT_SECONDS} (call again to wait longer)"
+            )));
+        }
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs_f64(timeout);
+        let progress = context.meta.get_progress_token();
+        let mut next_note = started + PROGRESS_EVERY;
+        loop {
+            let r = match self.broker.order_status(&p.order_id, p.symbol.as_deref()).await {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            let done = r.status.is_terminal();
+            let now = tokio::time::Instant::now();
+            if done || now >= deadline {
+                let next = (!done).then_some("still working: call wait_for_fill again to keep waiting");
+                return ok(json!({ "order": r, "timed_out": !done, "next_step": next }));
+            }
+            if let Some(token) = &progress
+                && now >= next_note
+            {
+                next_note = now + PROGRESS_EVERY;
+                let waited = (now - started).as_secs_f64();
+                let note = rmcp::model::ProgressNotificationParam::new(token.clone(), waited.floor())
+                    .with_total(timeout)
+                    .with_message(format!("order {} is {} after {:.0}s", p.order_id, r.status.as_str(), waited));
+                let _ = context.peer.notify_progress(note).await;
+            }
+            tokio::time::sleep(self.settings.poll_interval.min(deadline - now)).await;
+        }
+    }
+
+    /// Cancel an open order. Never blocked by a safety rule.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn cancel_order(&self, Parameters(p): Parameters<OrderIdParams>) -> CallToolResult {
+        respond(self.broker.cancel(&p.order_id, p.symbol.as_deref()).await)
+    }
+
+    /// Resolve orders whose dispatch was never confirmed (a crash or timeout) by finding them
+    /// at the venue by client order id; they block identical orders until resolved.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn reconcile_pending(&self, Parameters(p): Parameters<ReconcileParams>) -> CallToolResult {
+        respond(self.broker.reconcile_pending(p.resolve_missing).await)
+    }
+}

@@ -1,0 +1,161 @@
+//! The tool surface in process, as rmcp's own tests run it: the server and an rmcp client over a
+//! duplex pipe, the simulator behind. The tools/list answer is kept in `tools.json`: a change to
+//! a tool's name, description, annotations or schema shows up in review
+//! (`UPDATE_GOLDEN=1 cargo test -p trading-mcp --test surface` rewrites it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use rmcp::{
+    RoleClient, ServiceExt,
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    model::{CallToolRequestParams, CallToolResult},
+    service::RunningService,
+    tool, tool_router,
+};
+use serde_json::{Value, json};
+use sim_venue::{SimConfig, SimVenue};
+use trading_core::{
+    broker::GuardedBroker,
+    config::{Policy, PolicyKeys},
+    journal::Journal,
+    ports::{Clock, SystemClock, Venue},
+};
+use trading_mcp::{ServerSettings, TradingServer, envelope::ok, server::adopt, settings::Toolset};
+
+struct Rig {
+    client: RunningService<RoleClient, ()>,
+    _dir: tempfile::TempDir,
+}
+
+fn settings(toolsets: &[Toolset], read_only: bool) -> ServerSettings {
+    ServerSettings {
+        name: "test-mcp".into(),
+        backend: "sim".into(),
+        read_only,
+        toolsets: toolsets.iter().copied().collect(),
+        instructions: "test instructions",
+        poll_interval: std::time::Duration::from_millis(10),
+        equity: None,
+    }
+}
+
+async fn rig(s: ServerSettings, venue_tools: Vec<(Toolset, ToolRouter<TradingServer>)>) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let venue: Arc<dyn Venue> = Arc::new(SimVenue::new(SimConfig::default(), clock.clone()));
+    let journal = Arc::new(Journal::open(&dir.path().join("j.jsonl"), PolicyKeys::GENERIC.journal_tz).unwrap());
+    let policy = Policy::from_env(&Default::default(), PolicyKeys::GENERIC).unwrap();
+    let broker = Arc::new(GuardedBroker::new(venue, policy, journal, clock));
+    let server = TradingServer::with_venue_tools(broker, s, venue_tools);
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let client = ().serve(client_io).await.unwrap();
+    Rig { client, _dir: dir }
+}
+
+async fn names(r: &Rig) -> BTreeSet<String> {
+    r.client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect()
+}
+
+async fn call(r: &Rig, tool: &str, args: Value) -> CallToolResult {
+    let mut p = CallToolRequestParams::new(tool.to_string());
+    p.arguments = args.as_object().cloned();
+    r.client.call_tool(p).await.unwrap()
+}
+
+#[tokio::test]
+async fn tools_list_is_the_golden_file() {
+    let r = rig(settings(&Toolset::ALL, false), vec![]).await;
+    let mut tools = serde_json::to_value(r.client.list_all_tools().await.unwrap()).unwrap();
+    tools.as_array_mut().unwrap().sort_by_key(|t| t["name"].as_str().unwrap().to_string());
+    let now = serde_json::to_string_pretty(&tools).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &now).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).expect("tests/tools.json: run with UPDATE_GOLDEN=1 once");
+    assert!(golden == now, "the tool surface changed: review it, then UPDATE_GOLDEN=1 to accept");
+    assert_eq!(tools.as_array().unwrap().len(), 33);
+    let info = r.client.peer_info().unwrap();
+    assert_eq!(info.instructions.as_deref(), Some("test instructions"), "the server's words, not a guess");
+}
+
+#[tokio::test]
+async fn toolsets_pick_the_routers_and_session_tools_always_stay() {
+    let r = rig(settings(&[Toolset::Research], false), vec![]).await;
+    let got = names(&r).await;
+    let want: BTreeSet<String> = [
+        "session_status",
+        "market_status",
+        "get_quote",
+        "get_quotes",
+        "search_contracts",
+        "contract_details",
+        "price_history",
+        "trading_schedule",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(got, want);
+    let refused = r.client.call_tool(CallToolRequestParams::new("buy")).await;
+    assert!(refused.is_err(), "a tool outside the toolsets does not exist: {refused:?}");
+
+    let r = rig(settings(&[Toolset::Trading, Toolset::Account], true), vec![]).await;
+    let got = names(&r).await;
+    assert!(got.contains("positions") && got.contains("order_status") && got.contains("wait_for_fill"));
+    for w in trading_mcp::WRITE_TOOLS {
+        assert!(!got.contains(*w), "READ_ONLY leaves no write tool: {w}");
+    }
+}
+
+/// A venue's own tool, defined on its own handler as a server crate does.
+struct Echo;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct EchoParams {
+    /// What to say back.
+    word: String,
+}
+
+#[tool_router]
+impl Echo {
+    /// Says the word back.
+    #[tool(annotations(read_only_hint = true))]
+    async fn echo(&self, Parameters(p): Parameters<EchoParams>) -> CallToolResult {
+        ok(json!({ "word": p.word }))
+    }
+}
+
+#[tokio::test]
+async fn venue_tools_join_in_their_toolset_behind_the_same_argument_checks() {
+    let venue_tools = || vec![(Toolset::Research, adopt(Arc::new(Echo), Echo::tool_router()))];
+    let r = rig(settings(&Toolset::ALL, false), venue_tools()).await;
+    assert!(names(&r).await.contains("echo"));
+    let a = call(&r, "echo", json!({"word": "hello"})).await;
+    assert_eq!(a.structured_content.unwrap()["data"]["word"], "hello");
+    let a = call(&r, "echo", json!({"wrd": "hello"})).await;
+    assert_eq!(a.is_error, Some(true));
+    let e = &a.structured_content.unwrap()["error"];
+    assert_eq!(e["code"], "VALIDATION", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("did you mean `word`"), "{e}");
+
+    let r = rig(settings(&[Toolset::Trading], false), venue_tools()).await;
+    assert!(!names(&r).await.contains("echo"), "a venue tool goes with its toolset");
+}
+
+#[tokio::test]
+async fn a_misspelled_order_field_is_refused_in_the_envelope() {
+    let r = rig(settings(&Toolset::ALL, false), vec![]).await;
+    let a = call(&r, "preview_order", json!({"symbol": "AAPL", "quantity": 1, "limit": 200})).await;
+    assert_eq!(a.is_error, Some(true));
+    let e = &a.structured_content.unwrap()["error"];
+    assert_eq!(e["code"], "VALIDATION", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("limit_price"), "{e}");
+}
