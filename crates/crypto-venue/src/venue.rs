@@ -672,23 +672,8 @@ impl Broker for CryptoVenue {
         let mut r = match sent {
             Ok(placed) => order_result(&placed),
             Err(e) if e.is_definitive_refusal() => return Err(venue_err(e)),
-            Err(e) => {
-                // The request may have landed: look for it by our client order id, never resend.
-                tracing::warn!(symbol = %o.symbol, client_order_id, "order post failed ({e}); looking it up");
-                match self.lookup_client_order_id(client_order_id, &o.symbol).await {
-                    Ok(Some(found)) => found,
-                    Ok(None) => {
-                        return Err(VenueError::Indeterminate(format!(
-                            "{e}; the order (client order id {client_order_id}) is not at the exchange yet, but it may still land"
-                        )));
-                    }
-                    Err(lookup) => {
-                        return Err(VenueError::Indeterminate(format!(
-                            "{e}; looking the order up by client order id {client_order_id} failed too ({lookup})"
-                        )));
-                    }
-                }
-            }
+            // The request may have landed: the guarded broker looks it up, nothing is resent.
+            Err(e) => return Err(VenueError::Unclear(e.to_string())),
         };
         if r.symbol.is_empty() {
             r.symbol = o.symbol.clone();

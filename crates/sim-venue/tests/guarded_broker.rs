@@ -141,6 +141,8 @@ struct LossyVenue {
     inner: Arc<SimVenue>,
     lose_next: AtomicBool,
     no_trailing: AtomicBool,
+    /// The venue does not list the order yet when it is looked up.
+    lagging: AtomicBool,
 }
 
 #[async_trait]
@@ -209,6 +211,9 @@ impl Broker for LossyVenue {
         self.inner.fills().await
     }
     async fn find_by_client_order_id(&self, c: &str, s: Option<&str>) -> Result<Option<OrderResult>, VenueError> {
+        if self.lagging.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
         self.inner.find_by_client_order_id(c, s).await
     }
     async fn session(&self) -> Result<serde_json::Value, VenueError> {
@@ -217,8 +222,12 @@ impl Broker for LossyVenue {
 }
 
 fn lossy_rig(dir: &std::path::Path, sim: Arc<SimVenue>) -> (Arc<LossyVenue>, GuardedBroker) {
-    let venue =
-        Arc::new(LossyVenue { inner: sim, lose_next: AtomicBool::new(false), no_trailing: AtomicBool::new(false) });
+    let venue = Arc::new(LossyVenue {
+        inner: sim,
+        lose_next: AtomicBool::new(false),
+        no_trailing: AtomicBool::new(false),
+        lagging: AtomicBool::new(false),
+    });
     let journal = Arc::new(
         Journal::open(&dir.join("trades.jsonl"), trading_core::config::PolicyKeys::GENERIC.journal_tz).unwrap(),
     );
@@ -232,6 +241,7 @@ async fn lost_response_is_indeterminate_blocks_a_resend_and_reconciles() {
     let sim = Arc::new(SimVenue::new(SimConfig::default(), FixedClock::open()));
     let (venue, broker) = lossy_rig(dir.path(), sim.clone());
     venue.lose_next.store(true, Ordering::SeqCst);
+    venue.lagging.store(true, Ordering::SeqCst);
     let e = broker.submit(cash_buy("AAPL", 50), None).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Indeterminate);
     assert!(e.message.contains("Not resending"), "{}", e.message);
@@ -253,6 +263,20 @@ async fn lost_response_is_indeterminate_blocks_a_resend_and_reconciles() {
     // The lost order still counts toward today's spend.
     let day = broker.journal().day_of(broker.now());
     assert_eq!(broker.journal().with_index(|i| i.spent_on(day)), dec!(100));
+}
+
+#[tokio::test]
+async fn a_lost_response_is_found_by_client_order_id_and_never_resent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Arc::new(SimVenue::new(SimConfig::default(), FixedClock::open()));
+    let (venue, broker) = lossy_rig(dir.path(), sim.clone());
+    venue.lose_next.store(true, Ordering::SeqCst);
+    let r = broker.submit(cash_buy("AAPL", 50), None).await.unwrap();
+    assert_eq!(r[0].status, OrderStatus::Filled, "{r:?}");
+    assert!(r[0].message.as_deref().unwrap().contains("found by client order id"), "{r:?}");
+    assert_eq!(r[0].symbol, "AAPL");
+    assert_eq!(sim.fills().await.unwrap().len(), 1, "placed once, never resent");
+    assert!(broker.posture().await.unresolved_orders.is_empty(), "the journal has its outcome");
 }
 
 #[tokio::test]

@@ -114,17 +114,6 @@ impl std::fmt::Debug for GuardedBroker {
     }
 }
 
-fn is_definitely_unsent(e: &VenueError) -> bool {
-    matches!(
-        e,
-        VenueError::Rejected(_)
-            | VenueError::InvalidRequest(_)
-            | VenueError::Unsupported { .. }
-            | VenueError::NotFound(_)
-            | VenueError::SessionExpired(_)
-    )
-}
-
 /// The preview_order arguments that describe `o`, for messages that say what to preview.
 fn preview_args(o: &OrderRequest) -> String {
     let mut args = vec![format!("symbol={}", o.symbol), format!("side={}", o.side)];
@@ -507,7 +496,7 @@ impl GuardedBroker {
 
     /// Journals a dispatch failure and turns it into the tool error.
     fn dispatch_failed(&self, base: &JournalRecord, e: VenueError, now: DateTime<Utc>) -> TradeError {
-        let unsent = is_definitely_unsent(&e);
+        let unsent = !e.may_have_landed();
         let rec = JournalRecord {
             timestamp: self.journal.timestamp(now),
             kind: RecordKind::Outcome,
@@ -538,6 +527,26 @@ impl GuardedBroker {
         )
     }
 
+    /// After an order post that may have landed: the venue's own record of `coid` when it has
+    /// one, else INDETERMINATE. The one place the rule lives: an unclear post is looked up by
+    /// client order id, never resent.
+    async fn look_up_unclear(&self, e: VenueError, coid: &str, symbol: &str) -> Result<OrderResult, VenueError> {
+        let venue = self.policy.keys.venue;
+        match self.venue.find_by_client_order_id(coid, Some(symbol)).await {
+            Ok(Some(mut r)) => {
+                tracing::warn!(client_order_id = coid, "order post unclear ({e}); found by client order id");
+                r.message = Some(format!("found by client order id after an unclear answer ({e})"));
+                Ok(r)
+            }
+            Ok(None) => Err(VenueError::Indeterminate(format!(
+                "the order post failed ({e}) and {venue} does not (yet) list client order id {coid}, so it may still land"
+            ))),
+            Err(lookup) => Err(VenueError::Indeterminate(format!(
+                "the order post failed ({e}) and looking up client order id {coid} failed too ({lookup})"
+            ))),
+        }
+    }
+
     async fn dispatch_single(
         &self,
         order: Approved<OrderRequest>,
@@ -551,8 +560,15 @@ impl GuardedBroker {
         intent_rec.sent = true;
         intent_rec.tag = tag.map(str::to_string);
         self.journal.append(intent_rec.clone()).map_err(Self::journal_err)?;
-        match self.venue.place(&order, &coid).await {
+        let placed = match self.venue.place(&order, &coid).await {
+            Err(e) if e.may_have_landed() => self.look_up_unclear(e, &coid, &order.get().symbol).await,
+            other => other,
+        };
+        match placed {
             Ok(mut r) => {
+                if r.symbol.is_empty() {
+                    r.symbol = order.get().symbol.clone();
+                }
                 r.client_order_id = Some(coid);
                 self.record_after_dispatch(self.outcome_record(&intent_rec, &r, self.clock.now()), &mut r);
                 Ok(r)
@@ -590,7 +606,35 @@ impl GuardedBroker {
             self.journal.append(r.clone()).map_err(Self::journal_err)?;
             recs.push(r);
         }
-        match self.venue.place_bracket(&b, &ids).await {
+        let placed = match self.venue.place_bracket(&b, &ids).await {
+            Err(e) if e.may_have_landed() => {
+                let mut found = vec![];
+                for (tag, o, coid, _) in &legs {
+                    match self.look_up_unclear(e.clone(), coid, &o.symbol).await {
+                        Ok(r) => found.push(OrderResult { leg: Some((*tag).into()), ..r }),
+                        Err(missing) => {
+                            // The legs found are recorded; the rest stay unresolved for reconcile.
+                            for r in &mut found {
+                                if let Some(pos) = legs.iter().position(|l| Some(l.0) == r.leg.as_deref()) {
+                                    let rec = self.outcome_record(&recs[pos], r, self.clock.now());
+                                    self.record_after_dispatch(rec, r);
+                                }
+                            }
+                            let done = self.clock.now();
+                            let first_missing = legs.iter().position(|l| l.2.as_str() == coid.as_str()).unwrap_or(0);
+                            let err = self.dispatch_failed(&recs[first_missing], missing.clone(), done);
+                            for r in &recs[first_missing + 1..] {
+                                let _ = self.dispatch_failed(r, missing.clone(), done);
+                            }
+                            return Err(err);
+                        }
+                    }
+                }
+                Ok(found)
+            }
+            other => other,
+        };
+        match placed {
             Ok(mut results) => {
                 let done = self.clock.now();
                 for (i, r) in results.iter_mut().enumerate() {

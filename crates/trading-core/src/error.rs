@@ -109,11 +109,24 @@ pub enum VenueError {
     SessionExpired(String),
     #[error("{message}")]
     Transport { message: String, retryable: bool },
-    /// The order may have landed; never resend without reconciling.
+    /// The venue's answer to an order post was unclear (a 5xx, a timeout, a dropped
+    /// connection, a garbled or empty acknowledgement): the order may have landed. The guarded
+    /// broker looks it up by client order id; nothing is resent.
+    #[error("{0}")]
+    Unclear(String),
+    /// The order may have landed and could not be found; never resend without reconciling.
     #[error("{0}")]
     Indeterminate(String),
     #[error("{0}")]
     InvalidRequest(String),
+}
+
+impl VenueError {
+    /// Whether a failed order post may still have placed the order (then it is looked up by
+    /// client order id, never resent).
+    pub fn may_have_landed(&self) -> bool {
+        matches!(self, VenueError::Unclear(_) | VenueError::Transport { .. } | VenueError::Indeterminate(_))
+    }
 }
 
 impl From<VenueError> for TradeError {
@@ -128,7 +141,7 @@ impl From<VenueError> for TradeError {
                 let e = TradeError::new(ErrorCode::VenueError, msg);
                 if retryable { e.retryable() } else { e }
             }
-            VenueError::Indeterminate(_) => TradeError::new(ErrorCode::Indeterminate, msg),
+            VenueError::Indeterminate(_) | VenueError::Unclear(_) => TradeError::new(ErrorCode::Indeterminate, msg),
             VenueError::InvalidRequest(_) => TradeError::new(ErrorCode::Validation, msg),
         }
     }

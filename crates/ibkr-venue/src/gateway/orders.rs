@@ -116,9 +116,9 @@ fn live_order(o: &wire::LiveOrder) -> OrderResult {
 
 impl GatewayVenue {
     /// Posts an order and walks IBKR's answer to acknowledgements: allow-listed questions are
-    /// confirmed, any other is declined and reported; a 503 is resolved by looking the order
-    /// up by client order id before anything is resent.
-    async fn post_order(&self, path: &str, body: &Value, coid: &str) -> Result<Vec<wire::OrderAck>, VenueError> {
+    /// confirmed, any other is declined and reported; an unclear answer (a 503, a timeout, an
+    /// expired question) is `Unclear`, which the guarded broker resolves by client order id.
+    async fn post_order(&self, path: &str, body: &Value) -> Result<Vec<wire::OrderAck>, VenueError> {
         self.keeper.ensure_usable().map_err(v_err)?;
         self.order_activity();
         let first = match self.http.post(path, body).await {
@@ -131,7 +131,7 @@ impl GatewayVenue {
         };
         let mut answer = match first {
             Ok(v) => v,
-            Err(e) => return self.order_post_failed(e, coid).await,
+            Err(e) => return Err(Self::order_post_failed(e)),
         };
         for _ in 0..self.settings.max_reply_rounds {
             match OrderAnswer::read(&answer) {
@@ -146,8 +146,8 @@ impl GatewayVenue {
                     )));
                 }
                 OrderAnswer::Unparseable(raw) => {
-                    return Err(VenueError::Indeterminate(format!(
-                        "IBKR's answer to the order could not be understood ({raw}); it may have been placed. It stays unresolved: check open_orders and run reconcile_pending before retrying."
+                    return Err(VenueError::Unclear(format!(
+                        "IBKR's answer to the order could not be understood ({raw})"
                     )));
                 }
                 OrderAnswer::Question { id, ids, text } => {
@@ -169,11 +169,11 @@ impl GatewayVenue {
                         Err(CpapiError::Status { status: 400, message, .. })
                             if message.contains("reply id not found") =>
                         {
-                            return self
-                                .lookup_or(coid, "the confirmation question expired before it was answered")
-                                .await;
+                            return Err(VenueError::Unclear(
+                                "the confirmation question expired before it was answered".into(),
+                            ));
                         }
-                        Err(e) => return self.order_post_failed(e, coid).await,
+                        Err(e) => return Err(Self::order_post_failed(e)),
                     };
                 }
             }
@@ -184,36 +184,17 @@ impl GatewayVenue {
         Err(VenueError::Rejected("Too many CPAPI confirmation rounds; order aborted.".into()))
     }
 
-    async fn order_post_failed(&self, e: CpapiError, coid: &str) -> Result<Vec<wire::OrderAck>, VenueError> {
+    /// What a failed order post means: refused outright (nothing placed), or unclear (it may
+    /// have landed; the guarded broker looks it up by client order id).
+    fn order_post_failed(e: CpapiError) -> VenueError {
         match e {
-            // Refused outright: nothing was placed.
             CpapiError::NotAuthenticated(_)
             | CpapiError::Rejected(_)
             | CpapiError::RateLimited { .. }
-            | CpapiError::AccountsFirst => Err(e.into()),
-            CpapiError::Status { status, .. } if (400..500).contains(&status) => {
-                Err(VenueError::Rejected(e.to_string()))
-            }
+            | CpapiError::AccountsFirst => e.into(),
+            CpapiError::Status { status, .. } if (400..500).contains(&status) => VenueError::Rejected(e.to_string()),
             // 503, 500, timeouts, dropped connections: the order may have landed.
-            other => self.lookup_or(coid, &other.to_string()).await,
-        }
-    }
-
-    /// After an unclear answer: the order if IBKR has it under our client order id, else
-    /// INDETERMINATE (never a resend).
-    async fn lookup_or(&self, coid: &str, why: &str) -> Result<Vec<wire::OrderAck>, VenueError> {
-        match self.find_by_client_order_id(coid, None).await {
-            Ok(Some(r)) => Ok(vec![wire::OrderAck {
-                order_id: r.order_id.clone(),
-                order_status: Some(r.status.as_str().into()),
-                text: Some(format!("found by client order id after an unclear answer ({why})")),
-            }]),
-            Ok(None) => Err(VenueError::Indeterminate(format!(
-                "The order post failed ({why}) and IBKR does not (yet) list client order id {coid}, so it is UNKNOWN whether the order landed. Not resending (would risk a duplicate)."
-            ))),
-            Err(e) => Err(VenueError::Indeterminate(format!(
-                "The order post failed ({why}) and the follow-up lookup failed ({e}), so it is UNKNOWN whether the order landed. Not resending (would risk a duplicate)."
-            ))),
+            other => VenueError::Unclear(other.to_string()),
         }
     }
 
@@ -259,10 +240,9 @@ impl Broker for GatewayVenue {
         let conid = self.conid(&o.symbol).await?;
         let acct = self.account().await.map_err(v_err)?.account;
         let body = json!({ "orders": [ticket(o, conid, client_order_id)] });
-        let acks = self.post_order(&format!("/iserver/account/{acct}/orders"), &body, client_order_id).await?;
-        let first = acks
-            .first()
-            .ok_or_else(|| VenueError::Indeterminate("IBKR acknowledged the order with an empty list".into()))?;
+        let acks = self.post_order(&format!("/iserver/account/{acct}/orders"), &body).await?;
+        let first =
+            acks.first().ok_or_else(|| VenueError::Unclear("IBKR acknowledged the order with an empty list".into()))?;
         Ok(Self::ack_result(first, o, None))
     }
 
@@ -289,9 +269,7 @@ impl Broker for GatewayVenue {
                 t
             })
             .collect();
-        let acks = self
-            .post_order(&format!("/iserver/account/{acct}/orders"), &json!({ "orders": tickets }), &ids.entry)
-            .await?;
+        let acks = self.post_order(&format!("/iserver/account/{acct}/orders"), &json!({ "orders": tickets })).await?;
         Ok(acks.iter().zip(legs.iter()).map(|(a, (leg, o, _))| Self::ack_result(a, o, Some(leg))).collect())
     }
 
@@ -357,10 +335,10 @@ impl Broker for GatewayVenue {
                 m.insert("parentId".into(), json!(p));
             }
         }
-        let acks = self.post_order(&format!("/iserver/account/{acct}/order/{order_id}"), &t, "").await?;
+        let acks = self.post_order(&format!("/iserver/account/{acct}/order/{order_id}"), &t).await?;
         let first = acks
             .first()
-            .ok_or_else(|| VenueError::Indeterminate("IBKR acknowledged the modification with an empty list".into()))?;
+            .ok_or_else(|| VenueError::Unclear("IBKR acknowledged the modification with an empty list".into()))?;
         Ok(OrderResult { order_id: Some(order_id.to_string()), ..Self::ack_result(first, o, None) })
     }
 
