@@ -210,7 +210,7 @@ impl CcxtClient {
     }
 
     /// Runs one ccxt call to completion in its own task, whatever happens to the caller.
-    pub async fn run<T, F>(&self, call: F) -> Result<T, CcxtError>
+    pub(crate) async fn run<T, F>(&self, call: F) -> Result<T, CcxtError>
     where
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut Binance) -> Call<'a, T> + Send + 'static,

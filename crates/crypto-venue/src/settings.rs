@@ -15,7 +15,8 @@ pub const CRYPTO_KEYS: PolicyKeys = PolicyKeys {
     trading_mode: "CRYPTO_TRADING_MODE",
     paper_label: "sandbox",
     account_id: "CRYPTO_ACCOUNT_ID",
-    allow_short: "CRYPTO_ALLOW_SHORT",
+    // Spot cannot short: there is no arm to set.
+    allow_short: None,
     allowlist: "CRYPTO_SYMBOL_ALLOWLIST",
     denylist: "CRYPTO_SYMBOL_DENYLIST",
     journal_tz: chrono_tz::UTC,
@@ -57,11 +58,6 @@ sandbox, because the exchange cannot prove the keys are testnet keys.",
             "CRYPTO_DRY_RUN",
             "true",
             "true: validate and journal crypto orders, send nothing (independent of TRADING_DRY_RUN).",
-        ),
-        Setting::new(
-            "CRYPTO_ALLOW_SHORT",
-            "false",
-            "Spot trading cannot short: a SELL above the held balance is refused whatever this says.",
         ),
         Setting::new(
             "CRYPTO_ACCOUNT_ID",

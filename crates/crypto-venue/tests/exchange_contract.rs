@@ -350,11 +350,11 @@ async fn stops_follow_the_exchange_capabilities() {
 #[tokio::test]
 async fn spot_guards_short_arm_and_per_venue_lists() {
     let r = rig(&[]).await;
-    // Spot only: no short, whatever CRYPTO_ALLOW_SHORT says.
+    // Spot only: no short, and no arm allows one (IBKR's never applies here).
     let e = r.broker.submit(order("BTC", Side::Sell, OrderType::Market, qty("1"), None, None), None).await.unwrap_err();
     assert_eq!(e.rule, Some("naked_short"));
     assert!(e.message.contains("spot only"), "{e:?}");
-    let shorty = rig(&[("CRYPTO_ALLOW_SHORT", "true")]).await;
+    let shorty = rig(&[("TRADING_ALLOW_SHORT", "true")]).await;
     let e = shorty
         .broker
         .submit(order("BTC", Side::Sell, OrderType::Market, qty("1"), None, None), None)

@@ -139,10 +139,6 @@ impl FakeExchange {
         self.lock().seen.clone()
     }
 
-    pub fn clear_requests(&self) {
-        self.lock().seen.clear();
-    }
-
     /// A balance's free amount.
     pub fn free(&self, asset: &str) -> rust_decimal::Decimal {
         self.lock().book.free(asset)

@@ -553,9 +553,9 @@ async fn tls_pinning_accepts_the_pinned_certificate_only() {
         })
         .unwrap()
     };
-    assert!(mk(TlsMode::Pinned(good)).post("/iserver/auth/status", &json!({})).await.is_ok());
-    assert!(mk(TlsMode::InsecureLoopback).post("/iserver/auth/status", &json!({})).await.is_ok());
-    let e = mk(TlsMode::Pinned("0".repeat(64))).post("/iserver/auth/status", &json!({})).await.unwrap_err();
+    assert!(mk(TlsMode::Pinned(good)).get("/iserver/accounts", &[]).await.is_ok());
+    assert!(mk(TlsMode::InsecureLoopback).get("/iserver/accounts", &[]).await.is_ok());
+    let e = mk(TlsMode::Pinned("0".repeat(64))).get("/iserver/accounts", &[]).await.unwrap_err();
     assert!(e.to_string().contains("not the pinned IBKR_GATEWAY_CERT_SHA256"), "{e}");
 }
 
@@ -575,7 +575,7 @@ async fn dropped_connections_and_slow_answers_are_transport_errors() {
         limits: ibkr_venue::cpapi::PacingLimits::ibkr(),
     })
     .unwrap();
-    let e = http.post("/iserver/auth/status", &json!({})).await.unwrap_err();
+    let e = http.get("/iserver/accounts", &[]).await.unwrap_err();
     assert!(matches!(e, ibkr_venue::cpapi::CpapiError::Timeout(_)), "{e:?}");
 }
 

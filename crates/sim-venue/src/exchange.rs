@@ -147,11 +147,6 @@ impl Exchange {
         &self.cfg
     }
 
-    /// The current step (simulated time).
-    pub fn current_step(&self) -> u64 {
-        self.lock().step
-    }
-
     fn market_open(&self) -> bool {
         match self.cfg.market_hours {
             MarketHoursModel::AlwaysOpen => true,

@@ -31,7 +31,8 @@ pub use exchange::{Exchange, commission};
 pub use market::{DailyBar, FAMILIAR, Market, NAMES, SECTORS, Tick, name_of, sector_of};
 pub use research::{SIM_SCANS, nyse_schedule};
 
-/// Simulator settings.
+/// What the simulator starts from: seed, cash, prices, market hours and the profile (a stock
+/// broker, or a spot exchange in one quote currency).
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: u64,

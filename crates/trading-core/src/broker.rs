@@ -12,7 +12,7 @@ use crate::{
     account::AccountIdentity,
     config::{ConfirmationMode, Policy},
     error::{ErrorCode, TradeError, VenueError},
-    guard::{Approved, Evaluation, Facts, evaluate},
+    guard::{Approved, ApprovedLegs, Evaluation, Facts, evaluate},
     journal::{Integrity, Journal, JournalRecord, RecordKind, Unresolved},
     money::{Money, Price, Qty, fmt_money},
     order::{BracketRequest, OrderIntent, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce},
@@ -397,7 +397,7 @@ impl GuardedBroker {
         TradeError::new(ErrorCode::Internal, format!("order not sent: the journal could not record it ({e})"))
     }
 
-    /// Places an order (or a bracket) through every guard. `tag` marks closes in the journal.
+    /// Places an order (or a bracket) through every guard, the token check and the journal.
     pub async fn submit(&self, intent: OrderIntent, token: Option<&str>) -> Result<Vec<OrderResult>, TradeError> {
         self.submit_tagged(intent, token, None, &[]).await
     }
@@ -454,11 +454,9 @@ impl GuardedBroker {
                 }
             }
         }
-        match approved.get() {
-            OrderIntent::Single(o) => {
-                self.dispatch_single(Approved::new(o.clone()), &eval, tag, now).await.map(|r| vec![r])
-            }
-            OrderIntent::Bracket(b) => self.dispatch_bracket(Approved::new(b.clone()), &eval, now).await,
+        match approved.into_legs() {
+            ApprovedLegs::Single(o) => self.dispatch_single(o, &eval, tag, now).await.map(|r| vec![r]),
+            ApprovedLegs::Bracket(b) => self.dispatch_bracket(b, &eval, now).await,
         }
     }
 
@@ -882,7 +880,7 @@ impl GuardedBroker {
             self.journal.append(rec).map_err(Self::journal_err)?;
             return Ok(OrderResult { message: Some(msg), dry_run: true, ..current });
         }
-        let OrderIntent::Single(o) = approved.get() else {
+        let ApprovedLegs::Single(approved) = approved.into_legs() else {
             return Err(TradeError::new(ErrorCode::Internal, "a modification approves a single order"));
         };
         let coid = self.journal.with_index(|i| i.client_order_id_of(order_id).map(str::to_string));
@@ -897,7 +895,7 @@ impl GuardedBroker {
             delta = Some(rec);
         }
         let parent = coid.as_deref().and_then(|c| self.journal.with_index(|i| i.parent_of(c).map(str::to_string)));
-        let result = self.venue.modify(order_id, &Approved::new(o.clone()), parent.as_deref()).await;
+        let result = self.venue.modify(order_id, &approved, parent.as_deref()).await;
         let done = self.clock.now();
         match result {
             Ok(mut r) => {

@@ -47,7 +47,8 @@ pub struct PolicyKeys {
     /// The value of `trading_mode` that means paper money ("paper"; "sandbox" on crypto).
     pub paper_label: &'static str,
     pub account_id: &'static str,
-    pub allow_short: &'static str,
+    /// The arm that allows opening shorts; none where the venue cannot short (spot).
+    pub allow_short: Option<&'static str>,
     pub allowlist: &'static str,
     pub denylist: &'static str,
     /// The journal's day boundary (spend caps reset at midnight here).
@@ -65,7 +66,7 @@ impl PolicyKeys {
         trading_mode: "TRADING_MODE",
         paper_label: "paper",
         account_id: "ACCOUNT_ID",
-        allow_short: "TRADING_ALLOW_SHORT",
+        allow_short: Some("TRADING_ALLOW_SHORT"),
         allowlist: "SYMBOL_ALLOWLIST",
         denylist: "SYMBOL_DENYLIST",
         journal_tz: chrono_tz::America::New_York,
@@ -365,7 +366,10 @@ impl Policy {
             mode,
             allow_live: s.bool(keys.allow_live, false)?,
             dry_run: s.bool(keys.dry_run, true)?,
-            allow_short: s.bool(keys.allow_short, false)?,
+            allow_short: match keys.allow_short {
+                Some(k) => s.bool(k, false)?,
+                None => false,
+            },
             halted: s.bool("TRADING_HALTED", false)?,
             halt_file: s.get("TRADING_HALT_FILE").map(PathBuf::from),
             allowlist: s.list(keys.allowlist),

@@ -21,12 +21,30 @@ use crate::{
 pub struct Approved<T>(T);
 
 impl<T> Approved<T> {
-    pub(crate) fn new(t: T) -> Self {
+    /// Only the guard (this module) approves.
+    fn new(t: T) -> Self {
         Self(t)
     }
-    /// The approved order.
+    /// The order as the guard approved it (read-only: changing it needs a new approval).
     pub fn get(&self) -> &T {
         &self.0
+    }
+}
+
+/// An approved intent taken apart into what a venue places: the approval carries over to the
+/// parts without anyone outside the guard building one.
+#[derive(Debug)]
+pub enum ApprovedLegs {
+    Single(Approved<OrderRequest>),
+    Bracket(Approved<crate::order::BracketRequest>),
+}
+
+impl Approved<OrderIntent> {
+    pub fn into_legs(self) -> ApprovedLegs {
+        match self.0 {
+            OrderIntent::Single(o) => ApprovedLegs::Single(Approved(o)),
+            OrderIntent::Bracket(b) => ApprovedLegs::Bracket(Approved(b)),
+        }
     }
 }
 
@@ -453,19 +471,23 @@ fn rule_symbol_lists(c: &Ctx) -> Option<TradeError> {
 
 /// No sell beyond what is held, unless shorting is allowed and the venue can short.
 fn rule_naked_short(c: &Ctx) -> Option<TradeError> {
-    let (o, k) = (c.o, c.keys());
+    let o = c.o;
     if o.side != Side::Sell || (c.policy.allow_short && c.caps.shorting) {
         return None;
     }
+    // The setting that would allow it, where the venue can short at all.
+    let arm = c.keys().allow_short.filter(|_| c.caps.shorting);
+    let or_arm = |what: &str| arm.map(|k| format!(", or set {k}=true{what}")).unwrap_or_default();
     let h = match &c.facts.held {
         Ok(h) => *h,
         Err(why) => {
             return Some(block(
                 "naked_short",
-                Some(k.allow_short),
+                arm,
                 format!(
-                    "Could not read the position in {} ({why}), so this SELL cannot be shown not to open a short. Refusing; retry when positions are readable, or set {}=true.",
-                    o.symbol, k.allow_short
+                    "Could not read the position in {} ({why}), so this SELL cannot be shown not to open a short. Refusing; retry when positions are readable{}.",
+                    o.symbol,
+                    or_arm("")
                 ),
             ));
         }
@@ -475,7 +497,7 @@ fn rule_naked_short(c: &Ctx) -> Option<TradeError> {
         Err(why) => {
             return Some(block(
                 "naked_short",
-                Some(k.allow_short),
+                arm,
                 format!(
                     "Could not read the working orders on {} ({why}), so this SELL cannot be shown not to open a short together with them. Refusing; retry when open orders are readable.",
                     o.symbol
@@ -491,31 +513,29 @@ fn rule_naked_short(c: &Ctx) -> Option<TradeError> {
     if !working.is_zero() {
         return Some(block(
             "naked_short",
-            Some(k.allow_short),
+            arm,
             format!(
-                "Sell of {} {} exceeds what is held ({}) less what working sell orders will sell first ({}): together they would open a short. Cancel a working order, reduce the quantity, or set {}=true to allow shorting.",
+                "Sell of {} {} exceeds what is held ({}) less what working sell orders will sell first ({}): together they would open a short. Cancel a working order or reduce the quantity{}.",
                 qty.normalize(),
                 o.symbol,
                 h.normalize(),
                 working.normalize(),
-                k.allow_short
+                or_arm(" to allow shorting")
             ),
         ));
     }
-    Some(if c.caps.shorting {
-        block(
+    Some(match arm {
+        Some(k) => block(
             "naked_short",
-            Some(k.allow_short),
+            Some(k),
             format!(
-                "Sell of {} {} exceeds the held position ({}) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set {}=true to allow it.",
+                "Sell of {} {} exceeds the held position ({}) — this would open a short. Reduce the quantity (or use close_position to exit fully), or set {k}=true to allow it.",
                 qty.normalize(),
                 o.symbol,
                 h.normalize(),
-                k.allow_short
             ),
-        )
-    } else {
-        block(
+        ),
+        None => block(
             "naked_short",
             None,
             format!(
@@ -524,7 +544,7 @@ fn rule_naked_short(c: &Ctx) -> Option<TradeError> {
                 o.symbol,
                 h.normalize(),
             ),
-        )
+        ),
     })
 }
 

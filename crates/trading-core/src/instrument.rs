@@ -14,8 +14,6 @@ pub struct Instrument {
     pub base: Option<String>,
     /// The pair's quote asset (none for a stock).
     pub quote: Option<String>,
-    /// The venue's own id, e.g. an IBKR conid.
-    pub venue_id: Option<String>,
 }
 
 impl Instrument {
@@ -32,8 +30,8 @@ impl Instrument {
             Some((b, q)) if b.is_empty() || q.is_empty() || q.contains('/') => {
                 Err(TradeError::validation(format!("symbol: '{raw}' is not a BASE/QUOTE pair")))
             }
-            Some((b, q)) => Ok(Instrument { key: format!("{b}/{q}"), base: Some(b), quote: Some(q), venue_id: None }),
-            None => Ok(Instrument { key: s, base: None, quote: None, venue_id: None }),
+            Some((b, q)) => Ok(Instrument { key: format!("{b}/{q}"), base: Some(b), quote: Some(q) }),
+            None => Ok(Instrument { key: s, base: None, quote: None }),
         }
     }
 

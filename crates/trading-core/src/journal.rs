@@ -40,7 +40,8 @@ pub enum JournalError {
     Encode(#[from] serde_json::Error),
 }
 
-/// The three kinds of line.
+/// What a line records: an order about to be sent, what came of it, a reconciliation, an
+/// HTTP call (audit), or a person's acknowledgement of damage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
@@ -126,7 +127,6 @@ struct Dispatch {
     parent: Option<String>,
     size: String,
     notional: Option<Decimal>,
-    first_time: Option<DateTime<Utc>>,
     sent: bool,
     dry_run: bool,
     order_id: Option<String>,
@@ -207,7 +207,6 @@ impl JournalIndex {
             parent: r.parent_client_order_id.clone(),
             size: r.cash_qty.map(|c| format!("cash {c}")).or(r.quantity.map(|q| q.to_string())).unwrap_or_default(),
             notional: r.notional.map(|n| n.0),
-            first_time: time,
             sent: false,
             dry_run: false,
             order_id: None,
@@ -327,7 +326,6 @@ impl JournalIndex {
             .collect()
     }
 
-    /// The client order id we sent with a venue order id.
     /// Every symbol the journal has an order for.
     pub fn symbols(&self) -> std::collections::BTreeSet<String> {
         self.by_coid.values().filter_map(|d| d.symbol.clone()).collect()
@@ -338,6 +336,7 @@ impl JournalIndex {
         self.order_to_coid.get(order_id).and_then(|c| self.by_coid.get(c)).and_then(|d| d.symbol.as_deref())
     }
 
+    /// The client order id we sent with a venue order id.
     pub fn client_order_id_of(&self, order_id: &str) -> Option<&str> {
         self.order_to_coid.get(order_id).map(String::as_str)
     }
@@ -355,11 +354,6 @@ impl JournalIndex {
     /// When a close of `symbol` was last dispatched.
     pub fn last_close(&self, symbol: &str) -> Option<DateTime<Utc>> {
         self.last_close.get(symbol).copied()
-    }
-
-    /// The first dispatch time of a client order id.
-    pub fn dispatched_at(&self, coid: &str) -> Option<DateTime<Utc>> {
-        self.by_coid.get(coid).and_then(|d| d.first_time)
     }
 }
 

@@ -20,7 +20,7 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The real clock.
+/// The wall clock; tests pass a fixed one so every rule that reads the time is repeatable.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -30,7 +30,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// Prices.
+/// Market data: quotes, daily bars, scanners and contract lookups; what a venue cannot serve
+/// answers `Unsupported` by default.
 #[async_trait]
 pub trait MarketData: Send + Sync {
     async fn quote(&self, symbol: &str) -> Result<Quote, VenueError>;
@@ -42,7 +43,7 @@ pub trait MarketData: Send + Sync {
         let _ = (symbol, days);
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "price history" })
     }
-    /// Runs a market scanner.
+    /// Runs one of the venue's market scanners (IBKR's; others answer Unsupported).
     async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
         let _ = request;
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "market scanners" })

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use portfolio_analytics::{
     book::{Holding, concentration, exposure_by, margin_breach_level, stress},
     rebalance::{self, parse_targets},
@@ -257,9 +256,4 @@ pub fn movers(book: &Book, closes: &HashMap<String, Vec<f64>>) -> Vec<Value> {
         b["change_pct"].as_f64().unwrap_or(0.0).abs().total_cmp(&a["change_pct"].as_f64().unwrap_or(0.0).abs())
     });
     out
-}
-
-/// When a sample was taken, for answers.
-pub fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

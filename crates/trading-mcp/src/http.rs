@@ -56,7 +56,8 @@ impl HttpAuth {
     }
 }
 
-/// HTTP settings.
+/// The HTTP transport's settings: the bind address, authentication, the accepted Host and
+/// Origin values, the body cap and the public URL behind a proxy.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
     pub bind: SocketAddr,

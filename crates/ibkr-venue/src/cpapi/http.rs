@@ -39,7 +39,8 @@ pub struct GatewayConfig {
 #[error("{0}")]
 pub struct GatewayConfigError(pub String);
 
-/// The raw client.
+/// The raw CPAPI client: paced requests to the gateway, its TLS pin, and errors classified
+/// into `CpapiError`. Order entry goes through the venue's port, never through this directly.
 #[derive(Debug)]
 pub struct GatewayHttp {
     client: reqwest::Client,
@@ -196,7 +197,7 @@ impl GatewayHttp {
     }
 
     /// POSTs always carry a body (the gateway answers 411 without one).
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CpapiError> {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<Value, CpapiError> {
         self.send(Method::POST, path, &[], Some(body)).await
     }
 

@@ -35,7 +35,8 @@ use crate::{
 pub const DEFAULT_CONFIRM_ALLOWLIST: &[&str] =
     &["o354", "o163", "o10152", "o10164", "o10223", "o10151", "o10153", "o10331"];
 
-/// Adapter settings.
+/// How the adapter behaves: the account it expects, the confirmation questions it may answer
+/// yes to, and its retry spacing.
 #[derive(Clone, Debug)]
 pub struct GatewaySettings {
     /// The account to trade (`IBKR_ACCOUNT_ID`); the gateway's selected account when absent.
@@ -72,7 +73,8 @@ struct Identity {
     accounts: wire::IserverAccounts,
 }
 
-/// The IBKR venue.
+/// The IBKR venue: trading-core's ports over the Client Portal API, with the caches (account,
+/// conids, sectors) that spare IBKR's paced endpoints.
 #[derive(Debug)]
 pub struct GatewayVenue {
     http: Arc<GatewayHttp>,

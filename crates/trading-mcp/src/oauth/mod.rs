@@ -107,7 +107,8 @@ pub fn mint(prefix: &str) -> Result<String, Fault> {
     Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(buf)))
 }
 
-/// OAuth settings.
+/// The authorization server's settings: where clients and tokens are kept, the owner's
+/// password digest, token lifetimes and whether the admin scope is offered.
 #[derive(Clone)]
 pub struct OAuthConfig {
     pub db_path: PathBuf,
