@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod ccxt_client;
+mod map;
+pub mod rules;
 pub mod settings;
 pub mod venue;
 

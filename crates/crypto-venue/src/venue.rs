@@ -6,135 +6,27 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    str::FromStr,
     sync::{Arc, Mutex},
 };
 
 use async_trait::async_trait;
 use ccxt::Params;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use trading_core::{
     account::{AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, MarketHoursModel, Position, Quote},
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty, fmt_money},
-    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce},
+    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderType, Side, Size, TimeInForce},
     ports::{Account, BracketIds, Broker, MarketData, VenuePreview},
 };
 
 use crate::ccxt_client::{CcxtClient, CcxtError};
 
-/// A market's trading rules, in Decimal.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MarketRules {
-    pub symbol: String,
-    pub base: String,
-    pub quote: String,
-    pub active: bool,
-    pub amount_step: Option<Decimal>,
-    pub price_tick: Option<Decimal>,
-    pub min_amount: Option<Decimal>,
-    pub max_amount: Option<Decimal>,
-    pub min_cost: Option<Decimal>,
-    pub taker_fee: Option<Decimal>,
-}
-
-/// An f64 from ccxt as the decimal it prints as (ccxt parsed it from the exchange's string,
-/// and the shortest round-trip form gives that string back).
-pub fn dec(f: f64) -> Option<Decimal> {
-    if !f.is_finite() {
-        return None;
-    }
-    Decimal::from_str(&f.to_string()).ok().or_else(|| Decimal::from_scientific(&format!("{f:e}")).ok())
-}
-
-fn dec_opt(f: Option<f64>) -> Option<Decimal> {
-    f.and_then(dec)
-}
-
-/// The f64 ccxt takes, from a Decimal's exact digits.
-pub fn float(d: Decimal) -> Result<f64, VenueError> {
-    d.normalize().to_string().parse::<f64>().map_err(|_| VenueError::InvalidRequest(format!("{d} is not a number")))
-}
-
-/// Truncates `v` to a multiple of `step` (quantities never grow).
-pub fn floor_to_step(v: Decimal, step: Option<Decimal>) -> Decimal {
-    match step.filter(|s| *s > Decimal::ZERO) {
-        Some(s) => ((v / s).trunc() * s).normalize(),
-        None => v,
-    }
-}
-
-/// Rounds a limit price to the tick in the trader's favour: buys down, sells up.
-pub fn price_to_tick(p: Decimal, tick: Option<Decimal>, side: Side) -> Decimal {
-    match tick.filter(|t| *t > Decimal::ZERO) {
-        Some(t) => {
-            let strategy = match side {
-                Side::Buy => RoundingStrategy::ToNegativeInfinity,
-                Side::Sell => RoundingStrategy::ToPositiveInfinity,
-            };
-            ((p / t).round_dp_with_strategy(0, strategy) * t).normalize()
-        }
-        None => p,
-    }
-}
-
-impl MarketRules {
-    fn from_ccxt(m: &ccxt::types::Market) -> MarketRules {
-        MarketRules {
-            symbol: m.symbol.clone(),
-            base: m.base.clone(),
-            quote: m.quote.clone(),
-            active: m.active,
-            amount_step: dec_opt(m.precision.amount),
-            price_tick: dec_opt(m.precision.price),
-            min_amount: dec_opt(m.limits.amount.min),
-            max_amount: dec_opt(m.limits.amount.max),
-            min_cost: dec_opt(m.limits.cost.min),
-            taker_fee: dec_opt(m.taker),
-        }
-    }
-
-    /// Refuses an amount or cost outside the market's limits, naming the limit.
-    pub fn check(&self, amount: Decimal, price: Option<Decimal>) -> Result<(), VenueError> {
-        if amount <= Decimal::ZERO {
-            return Err(VenueError::InvalidRequest(format!(
-                "the quantity rounds to 0 at {}'s step size ({})",
-                self.symbol,
-                self.amount_step.map(|s| s.normalize().to_string()).unwrap_or_else(|| "unknown".into())
-            )));
-        }
-        if let Some(min) = self.min_amount.filter(|m| amount < *m) {
-            return Err(VenueError::InvalidRequest(format!(
-                "quantity {} is below {}'s minimum order size {} {} (limits.amount.min)",
-                amount.normalize(),
-                self.symbol,
-                min.normalize(),
-                self.base
-            )));
-        }
-        if let Some(max) = self.max_amount.filter(|m| amount > *m) {
-            return Err(VenueError::InvalidRequest(format!(
-                "quantity {} is above {}'s maximum order size {} {} (limits.amount.max)",
-                amount.normalize(),
-                self.symbol,
-                max.normalize(),
-                self.base
-            )));
-        }
-        if let (Some(min), Some(p)) = (self.min_cost, price)
-            && amount * p < min
-        {
-            return Err(VenueError::InvalidRequest(format!(
-                "order value {} is below {}'s minimum order value {} (limits.cost.min)",
-                fmt_money(amount * p, &self.quote),
-                self.symbol,
-                fmt_money(min, &self.quote)
-            )));
-        }
-        Ok(())
-    }
-}
+use crate::{
+    map::{base_of, order_result, ticker_quote, venue_err},
+    rules::{MarketRules, dec, dec_opt, float, floor_to_step, price_to_tick},
+};
 
 /// A spot crypto exchange reached through ccxt.
 #[derive(Debug)]
@@ -146,107 +38,6 @@ pub struct CryptoVenue {
     /// journal's symbols, what is held, and what was traded since start.
     known_symbols: Mutex<BTreeSet<String>>,
 }
-
-fn venue_err(e: CcxtError) -> VenueError {
-    match e {
-        CcxtError::OrderNotFound(m) => VenueError::NotFound(format!("order not found: {m}")),
-        CcxtError::BadSymbol(m) => VenueError::NotFound(format!("unknown symbol: {m}")),
-        CcxtError::Auth(m) => VenueError::SessionExpired(format!(
-            "the exchange refused the API credentials (check CRYPTO_API_KEY / CRYPTO_API_SECRET and the key's permissions): {m}"
-        )),
-        CcxtError::RateLimited(m) => VenueError::Transport { message: format!("rate limited: {m}"), retryable: true },
-        CcxtError::Network(m) => {
-            VenueError::Transport { message: format!("exchange unreachable: {m}"), retryable: true }
-        }
-        CcxtError::InvalidOrder(m) => VenueError::Rejected(format!("the exchange refused the order: {m}")),
-        CcxtError::InsufficientFunds(m) => VenueError::Rejected(format!("insufficient funds: {m}")),
-        e @ CcxtError::ClockSkew(_) => VenueError::Rejected(e.to_string()),
-        CcxtError::NotSupported(m) => VenueError::Rejected(format!("not supported by the exchange: {m}")),
-        CcxtError::BadRequest(m) => VenueError::InvalidRequest(m),
-        e @ (CcxtError::Other(_) | CcxtError::Crashed(_)) => {
-            VenueError::Transport { message: e.to_string(), retryable: false }
-        }
-    }
-}
-
-fn status_of(o: &ccxt::types::Order) -> OrderStatus {
-    let filled = o.filled.is_some_and(|f| f > 0.0);
-    match o.status.as_deref() {
-        Some("open") if filled => OrderStatus::PartiallyFilled,
-        Some("open") => OrderStatus::Submitted,
-        Some("closed") => OrderStatus::Filled,
-        Some("canceled" | "cancelled" | "canceling") => OrderStatus::Cancelled,
-        Some("rejected") => OrderStatus::Rejected,
-        Some("expired") => OrderStatus::Inactive,
-        _ => OrderStatus::Unknown,
-    }
-}
-
-fn type_of(o: &ccxt::types::Order) -> Option<OrderType> {
-    let trigger = o.trigger_price.or(o.stop_price).is_some_and(|p| p > 0.0);
-    match o.order_type.as_deref()? {
-        "market" if trigger => Some(OrderType::Stop),
-        "market" => Some(OrderType::Market),
-        "limit" if trigger => Some(OrderType::StopLimit),
-        "limit" | "limit_maker" => Some(OrderType::Limit),
-        "stop_loss_limit" | "stop_limit" | "take_profit_limit" => Some(OrderType::StopLimit),
-        "stop_loss" | "stop" | "stop_market" | "take_profit" => Some(OrderType::Stop),
-        _ => None,
-    }
-}
-
-/// ccxt's order as ours.
-pub fn order_result(o: &ccxt::types::Order) -> OrderResult {
-    let order_type = type_of(o);
-    let filled = dec_opt(o.filled);
-    let avg =
-        dec_opt(o.average).or_else(|| if filled.is_some_and(|f| f > Decimal::ZERO) { dec_opt(o.price) } else { None });
-    OrderResult {
-        order_id: o.id.clone(),
-        client_order_id: o.client_order_id.clone(),
-        status: status_of(o),
-        symbol: o.symbol.clone(),
-        side: match o.side.as_deref() {
-            Some("buy") => Some(Side::Buy),
-            Some("sell") => Some(Side::Sell),
-            _ => None,
-        },
-        order_type,
-        quantity: dec_opt(o.amount).map(Qty),
-        filled_quantity: filled.map(Qty),
-        avg_price: avg.filter(|p| *p > Decimal::ZERO).map(Price),
-        limit_price: if matches!(order_type, Some(OrderType::Limit | OrderType::StopLimit)) {
-            dec_opt(o.price).filter(|p| *p > Decimal::ZERO).map(Price)
-        } else {
-            None
-        },
-        stop_price: dec_opt(o.trigger_price.or(o.stop_price)).filter(|p| *p > Decimal::ZERO).map(Price),
-        tif: match o.time_in_force.as_deref() {
-            Some("GTC") => Some(TimeInForce::Gtc),
-            _ => None,
-        },
-        message: None,
-        dry_run: false,
-        leg: None,
-    }
-}
-
-fn ticker_quote(symbol: &str, t: &ccxt::types::Ticker, ccy: &str) -> Quote {
-    let last = dec_opt(t.last.or(t.close));
-    Quote {
-        symbol: symbol.to_string(),
-        last: last.map(Price),
-        bid: dec_opt(t.bid).map(Price),
-        ask: dec_opt(t.ask).map(Price),
-        currency: ccy.to_string(),
-        note: last.is_none().then(|| "the exchange reported no last price".to_string()),
-    }
-}
-
-fn base_of(symbol: &str) -> &str {
-    symbol.split_once('/').map_or(symbol, |(b, _)| b)
-}
-
 impl CryptoVenue {
     pub fn new(client: CcxtClient, quote: &str, journal_symbols: impl IntoIterator<Item = String>) -> Self {
         Self {
@@ -397,7 +188,7 @@ impl CryptoVenue {
     }
 
     /// The amount and the f64 arguments of an order, checked against the market's rules.
-    async fn sized(&self, o: &OrderRequest, rules: &MarketRules) -> Result<Sized, VenueError> {
+    async fn sized(&self, o: &OrderRequest, rules: &MarketRules) -> Result<SizedOrder, VenueError> {
         let limit = o.limit_price.map(|p| price_to_tick(p.0, rules.price_tick, o.side));
         let stop = o.stop_price.map(|p| price_to_tick(p.0, rules.price_tick, o.side.opposite()));
         let mut notes = vec![];
@@ -458,11 +249,11 @@ impl CryptoVenue {
         if o.tif == TimeInForce::Day && o.order_type != OrderType::Market {
             notes.push("crypto has no trading day: placed good-till-cancelled".into());
         }
-        Ok(Sized { amount, cost, limit, stop, ref_price, notes })
+        Ok(SizedOrder { amount, cost, limit, stop, ref_price, notes })
     }
 }
 
-struct Sized {
+struct SizedOrder {
     amount: Option<Decimal>,
     /// Market buy by cost (quoteOrderQty).
     cost: Option<Decimal>,
@@ -857,56 +648,5 @@ impl Broker for CryptoVenue {
                 "ohlcv": self.client.has.ohlcv,
             },
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rust_decimal_macros::dec;
-
-    use super::*;
-
-    #[test]
-    fn floats_come_back_as_the_decimals_they_print_as() {
-        assert_eq!(dec(0.1), Some(dec!(0.1)));
-        assert_eq!(dec(1e-5), Some(dec!(0.00001)));
-        assert_eq!(dec(65000.01), Some(dec!(65000.01)));
-        assert_eq!(dec(f64::NAN), None);
-        assert_eq!(float(dec!(0.00123)).unwrap(), 0.00123);
-    }
-
-    #[test]
-    fn steps_truncate_and_ticks_favour_the_trader() {
-        assert_eq!(floor_to_step(dec!(0.123456), Some(dec!(0.00001))), dec!(0.12345));
-        assert_eq!(floor_to_step(dec!(0.00000999), Some(dec!(0.00001))), dec!(0));
-        assert_eq!(floor_to_step(dec!(3.7), None), dec!(3.7));
-        assert_eq!(price_to_tick(dec!(50000.005), Some(dec!(0.01)), Side::Buy), dec!(50000));
-        assert_eq!(price_to_tick(dec!(50000.005), Some(dec!(0.01)), Side::Sell), dec!(50000.01));
-        assert_eq!(price_to_tick(dec!(50000.01), Some(dec!(0.01)), Side::Sell), dec!(50000.01));
-    }
-
-    #[test]
-    fn market_limits_name_the_limit() {
-        let r = MarketRules {
-            symbol: "BTC/USDT".into(),
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            active: true,
-            amount_step: Some(dec!(0.00001)),
-            price_tick: Some(dec!(0.01)),
-            min_amount: Some(dec!(0.00001)),
-            max_amount: Some(dec!(9000)),
-            min_cost: Some(dec!(5)),
-            taker_fee: Some(dec!(0.001)),
-        };
-        let e = r.check(dec!(0.00005), Some(dec!(50000))).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "order value 2.5 USDT is below BTC/USDT's minimum order value 5 USDT (limits.cost.min)"
-        );
-        assert!(r.check(dec!(0.000001), None).unwrap_err().to_string().contains("limits.amount.min"));
-        assert!(r.check(dec!(10000), None).unwrap_err().to_string().contains("limits.amount.max"));
-        assert!(r.check(dec!(0), None).unwrap_err().to_string().contains("rounds to 0"));
-        assert!(r.check(dec!(0.001), Some(dec!(50000))).is_ok());
     }
 }

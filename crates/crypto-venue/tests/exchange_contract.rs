@@ -10,6 +10,7 @@ use crypto_venue::{
 };
 use exchange_fake::{FakeConfig, FakeExchange, Faults};
 use rust_decimal_macros::dec;
+use test_support::unclear_posts::{self, UnclearRig};
 use trading_core::{
     broker::GuardedBroker,
     config::Policy,
@@ -279,41 +280,44 @@ async fn exchange_refusals_map_to_clear_errors() {
     assert_eq!(r.broker.venue().quote("ETH/USDT").await.unwrap().last.unwrap().0, dec!(3200));
 }
 
+/// The shared unclear-post suite (test-support) through the fake exchange's faults.
+impl UnclearRig for Rig {
+    fn broker(&self) -> &GuardedBroker {
+        &self.broker
+    }
+    fn order(&self) -> OrderIntent {
+        order("BTC", Side::Buy, OrderType::Market, qty("0.001"), None, None)
+    }
+    fn land_and_lose_the_answer(&self) {
+        self.fake.fault(Faults { lose_next_order_response: true, ..Faults::default() });
+    }
+    fn fail_without_landing(&self) {
+        self.fake.fault(Faults { fail_order_posts: 1, ..Faults::default() });
+    }
+    fn order_posts(&self) -> usize {
+        self.posts().len()
+    }
+}
+
 #[tokio::test]
 async fn a_lost_order_response_is_found_by_client_order_id_never_resent() {
     let r = rig(&[]).await;
-    // Executed, answer lost: the lookup by client order id finds it.
-    r.fake.fault(Faults { lose_next_order_response: true, ..Faults::default() });
-    let res =
-        r.broker.submit(order("BTC", Side::Buy, OrderType::Market, qty("0.001"), None, None), None).await.unwrap();
+    let res = unclear_posts::a_landed_order_is_found_not_resent(&r).await;
     assert_eq!(res[0].status, OrderStatus::Filled);
-    assert_eq!(r.posts().len(), 1, "one post, no resend");
     let coid = res[0].client_order_id.clone().unwrap();
-    assert!(r.fake.order_by_client_id(&coid).is_some());
+    assert!(r.fake.order_by_client_id(&coid).is_some(), "the exchange has it under our id");
+}
 
-    // Not executed and not found: INDETERMINATE, journaled unresolved, the same order blocked.
-    r.fake.fault(Faults { fail_order_posts: 1, ..Faults::default() });
-    let sell = order("BTC", Side::Sell, OrderType::Market, qty("0.001"), None, None);
-    let e = r.broker.submit(sell.clone(), None).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::Indeterminate, "{e:?}");
-    assert_eq!(r.posts().len(), 2);
-    let unresolved = r.broker.journal().with_index(|i| i.unresolved());
-    assert_eq!(unresolved.len(), 1);
-    assert_eq!(unresolved[0].symbol.as_deref(), Some("BTC/USDT"));
-    let e = r.broker.submit(sell, None).await.unwrap_err();
-    assert_eq!(e.rule, Some("unresolved_dispatch"));
-    // Reconcile asks the exchange by client order id and symbol; not there, it stays open
-    // until the operator accepts it as resolved.
-    let rep = r.broker.reconcile_pending(false).await.unwrap();
-    assert_eq!((rep.resolved.len(), rep.still_unresolved.len()), (0, 1), "{rep:?}");
+#[tokio::test]
+async fn an_unplaced_order_is_indeterminate_and_reconcile_asks_by_id_and_symbol() {
+    let r = rig(&[]).await;
+    unclear_posts::a_lost_order_is_indeterminate_and_blocks_its_twin(&r).await;
     let lookups: Vec<_> =
         r.fake.requests().into_iter().filter(|x| x.method == "GET" && x.path == "/api/v3/order").collect();
     assert!(
         lookups.iter().any(|x| x.params.contains("origClientOrderId=") && x.params.contains("symbol=BTCUSDT")),
         "{lookups:?}"
     );
-    let rep = r.broker.reconcile_pending(true).await.unwrap();
-    assert_eq!(rep.resolved.len(), 1);
 }
 
 #[tokio::test]

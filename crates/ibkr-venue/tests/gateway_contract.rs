@@ -12,6 +12,7 @@ use gateway_common::*;
 use ibkr_venue::{gateway::GatewaySettings, session::SessionState};
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
+use test_support::unclear_posts::{self, UnclearRig};
 use trading_core::{
     error::ErrorCode,
     money::{Money, Price, Qty},
@@ -214,37 +215,44 @@ async fn a_stale_reply_id_is_never_answered_blindly() {
     assert_eq!(r.order_posts().len(), 1, "never resent");
 }
 
+/// The shared unclear-post suite (test-support) through the fake gateway's 503s.
+struct Unclear(Rig);
+
+impl UnclearRig for Unclear {
+    fn broker(&self) -> &trading_core::broker::GuardedBroker {
+        &self.0.broker
+    }
+    fn order(&self) -> OrderIntent {
+        OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Cash(Money(dec!(20)))))
+    }
+    fn land_and_lose_the_answer(&self) {
+        self.0.fake.with(|s| s.faults.order_post_503_landed = 1);
+    }
+    fn fail_without_landing(&self) {
+        self.0.fake.with(|s| s.faults.order_post_503_lost = 1);
+    }
+    fn order_posts(&self) -> usize {
+        self.0.order_posts().len()
+    }
+}
+
+async fn unclear() -> Unclear {
+    let mut st = fake_state();
+    st.ask_cash_qty_question = false;
+    Unclear(rig_with(st, GatewaySettings::default(), &[]).await)
+}
+
 #[tokio::test]
 async fn order_post_503_where_the_order_landed_is_found_by_client_order_id() {
-    let mut st = fake_state();
-    st.faults.order_post_503_landed = 1;
-    st.ask_cash_qty_question = false;
-    let r = rig_with(st, GatewaySettings::default(), &[]).await;
-    let res = r
-        .broker
-        .submit(OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Cash(Money(dec!(20))))), None)
-        .await
-        .unwrap();
-    assert!(res[0].order_id.is_some());
-    assert_eq!(r.order_posts().len(), 1, "looked up, not resent");
-    assert_eq!(r.fake.with(|s| s.exchange.orders()).len(), 1);
-    assert!(r.count("/iserver/account/orders") >= 1);
-    assert!(r.broker.posture().await.unresolved_orders.is_empty());
+    let r = unclear().await;
+    unclear_posts::a_landed_order_is_found_not_resent(&r).await;
+    assert_eq!(r.0.fake.with(|s| s.exchange.orders()).len(), 1);
+    assert!(r.0.count("/iserver/account/orders") >= 1, "looked up among the live orders");
 }
 
 #[tokio::test]
 async fn order_post_503_that_cannot_be_found_is_indeterminate_and_blocks_a_duplicate() {
-    let mut st = fake_state();
-    st.faults.order_post_503_lost = 1;
-    st.ask_cash_qty_question = false;
-    let r = rig_with(st, GatewaySettings::default(), &[]).await;
-    let intent = OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Cash(Money(dec!(20)))));
-    let e = r.broker.submit(intent.clone(), None).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::Indeterminate);
-    assert!(e.message.contains("Not resending"), "{}", e.message);
-    let e = r.broker.submit(intent, None).await.unwrap_err();
-    assert_eq!(e.rule, Some("unresolved_dispatch"));
-    assert_eq!(r.order_posts().len(), 1);
+    unclear_posts::a_lost_order_is_indeterminate_and_blocks_its_twin(&unclear().await).await;
 }
 
 #[tokio::test]

@@ -15,13 +15,14 @@ use common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim_venue::{SimConfig, SimVenue};
+use test_support::unclear_posts::{self, UnclearRig};
 use trading_core::{
     account::{AccountIdentity, AccountSummary, Capabilities, Position, Quote},
     broker::GuardedBroker,
     error::{ErrorCode, VenueError},
     guard::Approved,
     journal::{Journal, RecordKind},
-    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderStatus, Side},
+    order::{BracketRequest, Fill, OrderIntent, OrderRequest, OrderResult, OrderStatus, Side},
     ports::{Account, BracketIds, Broker, MarketData, Venue, VenuePreview},
 };
 
@@ -143,6 +144,9 @@ struct LossyVenue {
     no_trailing: AtomicBool,
     /// The venue does not list the order yet when it is looked up.
     lagging: AtomicBool,
+    /// The next post fails unclearly before it reaches the simulator.
+    drop_next: AtomicBool,
+    posts: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -182,6 +186,10 @@ impl Broker for LossyVenue {
         c
     }
     async fn place(&self, o: &Approved<OrderRequest>, coid: &str) -> Result<OrderResult, VenueError> {
+        self.posts.fetch_add(1, Ordering::SeqCst);
+        if self.drop_next.swap(false, Ordering::SeqCst) {
+            return Err(VenueError::Unclear("connection reset before the answer".into()));
+        }
         let r = self.inner.place(o, coid).await;
         if self.lose_next.swap(false, Ordering::SeqCst) {
             return Err(VenueError::Transport { message: "read timeout".into(), retryable: true });
@@ -227,6 +235,8 @@ fn lossy_rig(dir: &std::path::Path, sim: Arc<SimVenue>) -> (Arc<LossyVenue>, Gua
         lose_next: AtomicBool::new(false),
         no_trailing: AtomicBool::new(false),
         lagging: AtomicBool::new(false),
+        drop_next: AtomicBool::new(false),
+        posts: Default::default(),
     });
     let journal = Arc::new(
         Journal::open(&dir.join("trades.jsonl"), trading_core::config::PolicyKeys::GENERIC.journal_tz).unwrap(),
@@ -265,18 +275,49 @@ async fn lost_response_is_indeterminate_blocks_a_resend_and_reconciles() {
     assert_eq!(broker.journal().with_index(|i| i.spent_on(day)), dec!(100));
 }
 
-#[tokio::test]
-async fn a_lost_response_is_found_by_client_order_id_and_never_resent() {
+/// The shared unclear-post suite (test-support) on the simulator behind a lossy wire.
+struct Unclear {
+    venue: Arc<LossyVenue>,
+    broker: GuardedBroker,
+    _dir: tempfile::TempDir,
+}
+
+impl UnclearRig for Unclear {
+    fn broker(&self) -> &GuardedBroker {
+        &self.broker
+    }
+    fn order(&self) -> OrderIntent {
+        cash_buy("AAPL", 50)
+    }
+    fn land_and_lose_the_answer(&self) {
+        self.venue.lose_next.store(true, Ordering::SeqCst);
+    }
+    fn fail_without_landing(&self) {
+        self.venue.drop_next.store(true, Ordering::SeqCst);
+    }
+    fn order_posts(&self) -> usize {
+        self.venue.posts.load(Ordering::SeqCst)
+    }
+}
+
+fn unclear() -> Unclear {
     let dir = tempfile::tempdir().unwrap();
     let sim = Arc::new(SimVenue::new(SimConfig::default(), FixedClock::open()));
-    let (venue, broker) = lossy_rig(dir.path(), sim.clone());
-    venue.lose_next.store(true, Ordering::SeqCst);
-    let r = broker.submit(cash_buy("AAPL", 50), None).await.unwrap();
-    assert_eq!(r[0].status, OrderStatus::Filled, "{r:?}");
-    assert!(r[0].message.as_deref().unwrap().contains("found by client order id"), "{r:?}");
-    assert_eq!(r[0].symbol, "AAPL");
-    assert_eq!(sim.fills().await.unwrap().len(), 1, "placed once, never resent");
-    assert!(broker.posture().await.unresolved_orders.is_empty(), "the journal has its outcome");
+    let (venue, broker) = lossy_rig(dir.path(), sim);
+    Unclear { venue, broker, _dir: dir }
+}
+
+#[tokio::test]
+async fn a_lost_response_is_found_by_client_order_id_and_never_resent() {
+    let r = unclear();
+    let res = unclear_posts::a_landed_order_is_found_not_resent(&r).await;
+    assert_eq!(res[0].status, OrderStatus::Filled, "{res:?}");
+    assert_eq!(res[0].symbol, "AAPL");
+}
+
+#[tokio::test]
+async fn a_post_that_never_landed_is_indeterminate_and_blocks_its_twin() {
+    unclear_posts::a_lost_order_is_indeterminate_and_blocks_its_twin(&unclear()).await;
 }
 
 #[tokio::test]

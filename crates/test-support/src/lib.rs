@@ -6,5 +6,6 @@
 pub mod browser;
 pub mod mcp_client;
 pub mod orders;
+pub mod unclear_posts;
 
 pub use browser::{Browser, BrowserError};
