@@ -9,44 +9,14 @@ use test_support::mcp_client::McpChild;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
 
-const MIRRORED: &[&str] = &[
-    "session_status",
-    "market_status",
-    "get_quote",
-    "get_quotes",
-    "account_summary",
-    "positions",
-    "portfolio",
-    "preview_order",
-    "buy",
-    "sell",
-    "close_position",
-    "stop_order",
-    "trailing_stop",
-    "bracket_order",
-    "order_status",
-    "wait_for_fill",
-    "cancel_order",
-    "open_orders",
-    "trade_history",
-    "reconcile_pending",
-    "modify_order",
-    "risk_report",
-    "stress_test",
-    "exposure",
-    "rebalance_plan",
-    "technicals",
-    "what_if",
-    "drawdown_tracker",
-    "briefing",
-    "scan_catalog",
-    "filter_catalog",
-    "run_scanner",
-    "search_contracts",
-    "contract_details",
-    "price_history",
-    "trading_schedule",
-];
+/// The shared tools (trading-mcp's golden tools/list) plus IBKR's three scanner tools.
+fn mirrored() -> Vec<String> {
+    let golden = include_str!("../../trading-mcp/tests/tools.json");
+    let tools: Vec<serde_json::Value> = serde_json::from_str(golden).unwrap();
+    let mut names: Vec<String> = tools.iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+    names.extend(["scan_catalog", "filter_catalog", "run_scanner"].map(String::from));
+    names
+}
 
 struct Server {
     _dir: tempfile::TempDir,
@@ -74,9 +44,9 @@ async fn start_on(dir: tempfile::TempDir, journal: PathBuf, extra: &[(&str, &str
 async fn lists_the_mirrored_tools_with_annotations() {
     let s = start(&[]).await;
     let tools = s.client.list_tools().await.unwrap();
-    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
     names.sort();
-    let mut want = MIRRORED.to_vec();
+    let mut want = mirrored();
     want.sort();
     assert_eq!(names, want);
     let ann = |n: &str| tools.iter().find(|t| t.name == n).unwrap().annotations.clone().unwrap();
@@ -387,6 +357,14 @@ async fn research_tools_from_catalog_to_candidates() {
     assert_eq!(top["inverse"], "TOP_PERC_LOSE");
     let f = c.call("filter_catalog", json!({"group": "PRICE", "instrument": "STK"})).await.unwrap();
     assert!(f.data()["filters"].as_array().unwrap().iter().any(|x| x["code"] == "priceAbove"));
+    // The whole catalog comes in small pages with a cursor.
+    let all = c.call("filter_catalog", json!({})).await.unwrap();
+    assert!(all.body.to_string().len() < 8 * 1024, "{} bytes", all.body.to_string().len());
+    let (total, next) = (all.data()["count"].as_u64().unwrap(), all.data()["next"].as_u64().unwrap());
+    assert!(total > 500 && next == 25, "{}", all.data()["count"]);
+    let page2 = c.call("filter_catalog", json!({"offset": next})).await.unwrap();
+    assert_eq!(page2.data()["offset"], 25);
+    assert_ne!(page2.data()["filters"][0], all.data()["filters"][0]);
 
     let run = c
         .call(

@@ -16,22 +16,11 @@ use test_support::unclear_posts::{self, UnclearRig};
 use trading_core::{
     error::ErrorCode,
     money::{Money, Price, Qty},
-    order::{BracketRequest, OrderIntent, OrderRequest, OrderStatus, OrderType, Side, Size, TimeInForce, Trail},
+    order::{BracketRequest, OrderIntent, OrderStatus, OrderType, Side, Size, TimeInForce, Trail},
     ports::{Account, Broker, MarketData},
 };
 
-fn order(sym: &str, side: Side, t: OrderType, size: Size) -> OrderRequest {
-    OrderRequest {
-        symbol: sym.into(),
-        side,
-        order_type: t,
-        size,
-        limit_price: None,
-        stop_price: None,
-        trail: None,
-        tif: TimeInForce::Day,
-    }
-}
+use test_support::orders::order;
 
 fn journal_coids(r: &Rig) -> Vec<String> {
     let (recs, _) = r.broker.journal().tail(0).unwrap();

@@ -131,9 +131,15 @@ pub struct SearchParams {
 #[serde(deny_unknown_fields)]
 pub struct PriceHistoryParams {
     pub symbol: String,
-    /// Daily bars to return (default 60, at most 1000).
+    /// How many days of history to look through (default 60, at most 1000).
     #[serde(default)]
     pub days: Option<u32>,
+    /// At most this many bars in one answer, the latest first chosen (default 60, at most 250).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Only bars before this date (YYYY-MM-DD): the `next` of the previous page.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 /// "DAY" (default) or "GTC".

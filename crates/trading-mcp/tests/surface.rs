@@ -162,3 +162,24 @@ async fn a_misspelled_order_field_is_refused_in_the_envelope() {
     assert_eq!(e["code"], "VALIDATION", "{e}");
     assert!(e["message"].as_str().unwrap().contains("limit_price"), "{e}");
 }
+
+#[tokio::test]
+async fn price_history_comes_in_small_pages_with_a_cursor() {
+    let r = rig(settings(&Toolset::ALL, false), vec![]).await;
+    let a = call(&r, "price_history", json!({"symbol": "AAPL", "days": 400})).await;
+    let body = a.structured_content.unwrap();
+    assert!(body.to_string().len() < 8 * 1024, "the default page stays small: {} bytes", body.to_string().len());
+    let d = &body["data"];
+    assert_eq!(d["count"], 60);
+    let next = d["next"].as_str().expect("older bars remain").to_string();
+    let last_of_page2 = {
+        let a = call(&r, "price_history", json!({"symbol": "AAPL", "days": 400, "before": next})).await;
+        let d = a.structured_content.unwrap()["data"].clone();
+        assert_eq!(d["count"], 60);
+        d["bars"][59]["time"].as_str().unwrap().to_string()
+    };
+    assert!(last_of_page2[..10] < next[..], "page 2 ends before page 1 starts: {last_of_page2} < {next}");
+    let a = call(&r, "price_history", json!({"symbol": "AAPL", "before": "last week"})).await;
+    assert_eq!(a.is_error, Some(true));
+    assert!(a.structured_content.unwrap()["error"]["message"].as_str().unwrap().starts_with("before:"));
+}

@@ -1,6 +1,7 @@
 //! The research toolset every venue serves: quotes, contracts, price history, schedules.
 
 use rmcp::{handler::server::wrapper::Parameters, model::CallToolResult, tool, tool_router};
+use serde_json::json;
 use trading_core::error::TradeError;
 
 use crate::{
@@ -51,21 +52,40 @@ impl TradingServer {
         }
     }
 
-    /// Daily OHLCV bars, oldest first.
+    /// Daily OHLCV bars, oldest first, in pages: the latest `limit` bars of the span, and a
+    /// `next` cursor (pass it as `before`) while older bars remain.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn price_history(&self, Parameters(p): Parameters<PriceHistoryParams>) -> CallToolResult {
         let sym = match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => s,
             Err(e) => return fail(e),
         };
+        let before = match p.before.as_deref().map(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")) {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(_)) => {
+                return fail(TradeError::validation(
+                    "before: give a date as YYYY-MM-DD (the `next` of a previous page)",
+                ));
+            }
+        };
         let days = p.days.unwrap_or(60).clamp(1, 1000);
-        respond(
-            self.broker
-                .venue()
-                .bars(&sym, days)
-                .await
-                .map(|bars| serde_json::json!({ "symbol": sym, "bar": "1d", "count": bars.len(), "bars": bars })),
-        )
+        let limit = p.limit.unwrap_or(60).clamp(1, 250);
+        respond(self.broker.venue().bars(&sym, days).await.map(|mut bars| {
+            if let Some(b) = before {
+                bars.retain(|x| x.time.date_naive() < b);
+            }
+            let older = bars.len().saturating_sub(limit);
+            let page = bars.split_off(older);
+            let mut v = json!({ "symbol": sym, "bar": "1d", "count": page.len(), "bars": page });
+            if older > 0
+                && let Some(first) = page.first()
+            {
+                v["next"] = json!(first.time.date_naive().to_string());
+                v["older_bars"] = json!(older);
+            }
+            v
+        }))
     }
 
     /// The instrument's upcoming trading sessions (regular hours, early closes, closed days).
