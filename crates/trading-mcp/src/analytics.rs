@@ -239,9 +239,13 @@ pub async fn technicals(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Va
     }))
 }
 
+/// What was bought today per symbol: quantity and what it cost, from the venue's fills.
+pub type BoughtToday = HashMap<String, (Decimal, Decimal)>;
+
 /// Day movers: change of each holding's last close against the previous one, from closes
-/// already read.
-pub fn movers(book: &Book, closes: &HashMap<String, Vec<f64>>) -> Vec<Value> {
+/// already read. Shares bought today gained or lost from what they cost, not from yesterday's
+/// close (they were not held then).
+pub fn movers(book: &Book, closes: &HashMap<String, Vec<f64>>, bought_today: &BoughtToday) -> Vec<Value> {
     let mut out = vec![];
     for h in &book.holdings {
         let c = closes.get(&h.symbol).map(Vec::as_slice).unwrap_or_default();
@@ -249,7 +253,21 @@ pub fn movers(book: &Book, closes: &HashMap<String, Vec<f64>>) -> Vec<Value> {
             && prev > 0.0
         {
             let pct = (last / prev - 1.0) * 100.0;
-            out.push(json!({ "symbol": h.symbol, "change_pct": (pct * 100.0).round() / 100.0, "pnl_today": to_money(to_f64(h.quantity) * (last - prev)) }));
+            let held = to_f64(h.quantity);
+            let (new, cost) = match bought_today.get(&h.symbol) {
+                Some(&(q, cost)) if q > Decimal::ZERO && h.quantity > Decimal::ZERO => {
+                    let new = q.min(h.quantity);
+                    (new, to_f64(cost / q * new))
+                }
+                _ => (Decimal::ZERO, 0.0),
+            };
+            let pnl = (held - to_f64(new)) * (last - prev) + (to_f64(new) * last - cost);
+            let mut m =
+                json!({ "symbol": h.symbol, "change_pct": (pct * 100.0).round() / 100.0, "pnl_today": to_money(pnl) });
+            if new > Decimal::ZERO {
+                m["bought_today"] = json!(new.normalize().to_string());
+            }
+            out.push(m);
         }
     }
     out.sort_by(|a, b| {

@@ -42,11 +42,19 @@ fn settings(toolsets: &[Toolset], read_only: bool) -> ServerSettings {
 }
 
 async fn rig(s: ServerSettings, venue_tools: Vec<(Toolset, ToolRouter<TradingServer>)>) -> Rig {
+    rig_with_policy(s, venue_tools, &[]).await
+}
+
+async fn rig_with_policy(
+    s: ServerSettings,
+    venue_tools: Vec<(Toolset, ToolRouter<TradingServer>)>,
+    policy: &[(&str, &str)],
+) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let venue: Arc<dyn Venue> = Arc::new(SimVenue::new(SimConfig::default(), clock.clone()));
     let journal = Arc::new(Journal::open(&dir.path().join("j.jsonl"), PolicyKeys::GENERIC.journal_tz).unwrap());
-    let policy = Policy::from_env(&Default::default(), PolicyKeys::GENERIC).unwrap();
+    let policy = Policy::from_env(&test_support::orders::env(policy), PolicyKeys::GENERIC).unwrap();
     let broker = Arc::new(GuardedBroker::new(venue, policy, journal, clock));
     let server = TradingServer::with_venue_tools(broker, s, venue_tools);
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
@@ -182,4 +190,26 @@ async fn price_history_comes_in_small_pages_with_a_cursor() {
     let a = call(&r, "price_history", json!({"symbol": "AAPL", "before": "last week"})).await;
     assert_eq!(a.is_error, Some(true));
     assert!(a.structured_content.unwrap()["error"]["message"].as_str().unwrap().starts_with("before:"));
+}
+
+#[tokio::test]
+async fn a_position_bought_today_gains_from_its_cost_not_from_yesterdays_close() {
+    let sending = [("TRADING_DRY_RUN", "false"), ("ORDER_CONFIRMATION", "off"), ("ENFORCE_MARKET_HOURS", "false")];
+    let r = rig_with_policy(settings(&Toolset::ALL, false), vec![], &sending).await;
+    let b = call(&r, "buy", json!({"symbol": "AAPL", "quantity": "0.2"})).await;
+    assert_ne!(b.is_error, Some(true), "{b:?}");
+    let h = call(&r, "trade_history", json!({})).await.structured_content.unwrap();
+    let fill: rust_decimal::Decimal = h["data"]["executions"][0]["price"].as_str().unwrap().parse().unwrap();
+    let bars = call(&r, "price_history", json!({"symbol": "AAPL", "days": 5})).await.structured_content.unwrap();
+    let bars = bars["data"]["bars"].as_array().unwrap().clone();
+    let close = |i: usize| -> rust_decimal::Decimal { bars[i]["close"].as_str().unwrap().parse().unwrap() };
+    let (prev, last) = (close(bars.len() - 2), close(bars.len() - 1));
+    let br = call(&r, "briefing", json!({})).await.structured_content.unwrap();
+    let m = br["data"]["movers"].as_array().unwrap().iter().find(|m| m["symbol"] == "AAPL").unwrap().clone();
+    let pnl: rust_decimal::Decimal = m["pnl_today"].as_str().unwrap().parse().unwrap();
+    let from_cost = (rust_decimal::Decimal::new(2, 1) * (last - fill)).round_dp(2);
+    let from_close = (rust_decimal::Decimal::new(2, 1) * (last - prev)).round_dp(2);
+    assert_eq!(m["bought_today"], "0.2", "{m}");
+    assert!((pnl - from_cost).abs() <= rust_decimal::Decimal::new(1, 2), "{pnl} vs cost-based {from_cost}");
+    assert_ne!(from_cost, from_close, "the test tells the two apart");
 }

@@ -171,11 +171,12 @@ impl TradingServer {
         let bench = venue.capabilities().benchmark;
         let closes = analytics::history(venue.as_ref(), &book, &[bench.as_str()], 61).await;
         let risk = closes.as_ref().map_err(Clone::clone).and_then(|c| analytics::risk_from(&book, c, 60, &bench));
+        let bought = self.bought_today().await;
         let movers = match &closes {
-            Ok(c) => analytics::movers(&book, c),
+            Ok(c) => analytics::movers(&book, c, &bought),
             Err(_) => analytics::history(venue.as_ref(), &book, &[], 61)
                 .await
-                .map(|c| analytics::movers(&book, &c))
+                .map(|c| analytics::movers(&book, &c, &bought))
                 .unwrap_or_default(),
         };
         let open = venue.open_orders().await;
@@ -223,5 +224,22 @@ impl TradingServer {
             "open_orders": open.unwrap_or_default(),
             "posture": posture,
         }))
+    }
+}
+
+impl TradingServer {
+    /// Today's buys per symbol (the journal's trading day), from the venue's fills.
+    async fn bought_today(&self) -> analytics::BoughtToday {
+        let journal = self.broker.journal();
+        let today = journal.day_of(self.broker.now());
+        let mut out = analytics::BoughtToday::new();
+        for f in self.broker.venue().fills().await.unwrap_or_default() {
+            if f.side == trading_core::order::Side::Buy && journal.day_of(f.time) == today {
+                let e = out.entry(f.symbol.clone()).or_default();
+                e.0 += f.quantity.0;
+                e.1 += f.quantity.0 * f.price.0;
+            }
+        }
+        out
     }
 }
