@@ -322,9 +322,30 @@ async fn analytics_tools_answer_from_live_state() {
     assert!(plan.data()["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("sum to 30%")));
 
     let t = c.call("technicals", json!({"symbol": "AAPL"})).await.unwrap();
-    let rsi = t.data()["rsi_14"].as_f64().unwrap();
+    // Every figure is a decimal string with its kind's rounding (trading-mcp's figures).
+    let rsi: f64 = t.data()["rsi_14"].as_str().unwrap().parse().unwrap();
     assert!((0.0..=100.0).contains(&rsi));
-    assert!(t.data()["sma_200"].is_number(), "{}", t.body);
+    assert_eq!(t.data()["rsi_14"].as_str().unwrap().split('.').nth(1).map(str::len), Some(2), "{}", t.body);
+    let sma: rust_decimal::Decimal = t.data()["sma_200"].as_str().unwrap().parse().unwrap();
+    assert!(sma > rust_decimal::Decimal::ZERO, "{}", t.body);
+    assert!(t.data()["macd_12_26_9"]["signal"].is_string(), "{}", t.body);
+    let risk = c.call("risk_report", json!({})).await.unwrap();
+    assert!(risk.data()["beta"]["weighted"].is_string(), "{}", risk.body);
+    fn no_float(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => n.is_i64() || n.is_u64(),
+            serde_json::Value::Array(a) => a.iter().all(no_float),
+            serde_json::Value::Object(o) => o.values().all(no_float),
+            _ => true,
+        }
+    }
+    for tool in ["briefing", "stress_test", "exposure", "drawdown_tracker", "portfolio"] {
+        let a = c.call(tool, json!({})).await.unwrap();
+        assert!(no_float(&a.body), "{tool} has a float figure: {}", a.body);
+    }
+    for (tool, body) in [("technicals", &t.body), ("risk_report", &risk.body)] {
+        assert!(no_float(body), "{tool} has a float figure: {body}");
+    }
 
     let w = c.call("what_if", json!({"symbol": "AAPL", "quantity": 3})).await.unwrap();
     assert_eq!(w.data()["position"]["before"], "10");

@@ -13,6 +13,8 @@ use portfolio_analytics::{
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+
+use crate::figures;
 use trading_core::{
     account::{AccountSummary, Position},
     error::{ErrorCode, TradeError},
@@ -76,10 +78,6 @@ fn equity(b: &Book) -> Decimal {
 /// Daily closes as f64 (statistics side of the boundary).
 async fn closes(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Vec<f64>, TradeError> {
     Ok(venue.bars(symbol, days).await?.iter().map(|b| to_f64(b.close.0)).collect())
-}
-
-fn r4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// Daily closes of every holding and of `extra` symbols, read once for all the analytics
@@ -151,11 +149,11 @@ pub fn risk_from(
             "historical_95": historical_var(&pnl, 95.0).map(to_money), "historical_99": historical_var(&pnl, 99.0).map(to_money),
             "components": symbols.iter().zip(p95.components.iter().zip(&p99.components)).map(|(s, (c95, c99))| json!({ "symbol": s, "var_95": to_money(*c95), "var_99": to_money(*c99) })).collect::<Vec<_>>(),
         },
-        "correlation": { "symbols": symbols, "matrix": corr.iter().map(|row| row.iter().map(|x| r4(*x)).collect::<Vec<_>>()).collect::<Vec<_>>() },
+        "correlation": { "symbols": symbols, "matrix": corr.iter().map(|row| row.iter().map(|x| figures::ratio(*x)).collect::<Vec<_>>()).collect::<Vec<_>>() },
         "beta": {
             "benchmark": benchmark,
-            "per_position": symbols.iter().zip(&betas).map(|(s, b)| json!({ "symbol": s, "beta": b.map(r4) })).collect::<Vec<_>>(),
-            "weighted": r4(weighted_beta(&exposures, &known)),
+            "per_position": symbols.iter().zip(&betas).map(|(s, b)| json!({ "symbol": s, "beta": b.and_then(figures::ratio) })).collect::<Vec<_>>(),
+            "weighted": figures::ratio(weighted_beta(&exposures, &known)),
         },
         "currency": book.holdings.first().map(|h| h.currency.clone()),
         "warnings": warnings,
@@ -217,7 +215,7 @@ pub async fn rebalance_plan(
 pub async fn technicals(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Value, TradeError> {
     let c = closes(venue, symbol, days.max(30)).await?;
     let last = c.last().copied();
-    let round = |x: Option<f64>| x.map(r4);
+    let round = |x: Option<f64>| x.and_then(figures::price);
     let sma50 = technicals::sma(&c, 50);
     let sma200 = technicals::sma(&c, 200);
     let trend = match (last, sma50, sma200) {
@@ -232,9 +230,9 @@ pub async fn technicals(venue: &dyn Venue, symbol: &str, days: u32) -> Result<Va
         "last_close": round(last),
         "sma_20": round(technicals::sma(&c, 20)), "sma_50": round(sma50), "sma_200": round(sma200),
         "ema_12": round(technicals::ema(&c, 12)), "ema_26": round(technicals::ema(&c, 26)),
-        "rsi_14": round(technicals::rsi(&c, 14)),
-        "macd_12_26_9": technicals::macd(&c),
-        "bollinger_20_2": technicals::bollinger(&c, 20, 2.0),
+        "rsi_14": technicals::rsi(&c, 14).and_then(figures::index),
+        "macd_12_26_9": technicals::macd(&c).map(|m| json!({ "macd": figures::price(m.macd), "signal": figures::price(m.signal), "histogram": figures::price(m.histogram) })),
+        "bollinger_20_2": technicals::bollinger(&c, 20, 2.0).map(|b| json!({ "lower": figures::price(b.lower), "middle": figures::price(b.middle), "upper": figures::price(b.upper) })),
         "trend": trend,
     }))
 }
@@ -262,16 +260,13 @@ pub fn movers(book: &Book, closes: &HashMap<String, Vec<f64>>, bought_today: &Bo
                 _ => (Decimal::ZERO, 0.0),
             };
             let pnl = (held - to_f64(new)) * (last - prev) + (to_f64(new) * last - cost);
-            let mut m =
-                json!({ "symbol": h.symbol, "change_pct": (pct * 100.0).round() / 100.0, "pnl_today": to_money(pnl) });
+            let mut m = json!({ "symbol": h.symbol, "change_pct": figures::percent(pct), "pnl_today": to_money(pnl) });
             if new > Decimal::ZERO {
                 m["bought_today"] = json!(new.normalize().to_string());
             }
-            out.push(m);
+            out.push((pct.abs(), m));
         }
     }
-    out.sort_by(|a, b| {
-        b["change_pct"].as_f64().unwrap_or(0.0).abs().total_cmp(&a["change_pct"].as_f64().unwrap_or(0.0).abs())
-    });
-    out
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out.into_iter().map(|(_, m)| m).collect()
 }

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod arguments;
 pub mod envelope;
 pub mod equity;
+pub mod figures;
 pub mod params;
 pub mod server;
 pub mod settings;

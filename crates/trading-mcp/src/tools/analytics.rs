@@ -188,7 +188,7 @@ impl TradingServer {
             .as_ref()
             .ok()
             .and_then(|r| r["one_day_var"]["parametric_95"].as_str().and_then(|s| s.parse::<Decimal>().ok()));
-        let beta = risk.as_ref().ok().and_then(|r| r["beta"]["weighted"].as_f64());
+        let beta = risk.as_ref().ok().and_then(|r| r["beta"]["weighted"].as_str().and_then(|b| b.parse::<f64>().ok()));
         let open_n = open.as_ref().map(Vec::len).ok();
         let headline = format!(
             "{} {} {} · equity {} · unrealized {} · {} position(s){} · 1-day VaR95 {} · beta {} · {} open order(s) · {}",
