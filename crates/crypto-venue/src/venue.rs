@@ -488,16 +488,10 @@ impl Broker for CryptoVenue {
 
     async fn preview(&self, o: &OrderRequest) -> Result<VenuePreview, VenueError> {
         let rules = self.rules(&o.symbol).await?;
-        let (sized, warnings) = match self.sized(o, &rules).await {
-            Ok(s) => (Some(s), vec![]),
-            Err(VenueError::InvalidRequest(m)) => (None, vec![m]),
-            Err(e) => return Err(e),
-        };
-        let mut warnings = warnings;
-        let Some(s) = sized else {
-            return Ok(VenuePreview { warnings, ..VenuePreview::default() });
-        };
-        warnings.extend(s.notes.iter().cloned());
+        // A minimum or a step the order breaks is an error here too: previewing it must not
+        // hand out a token for an order the exchange would refuse.
+        let s = self.sized(o, &rules).await?;
+        let mut warnings = s.notes.clone();
         let (amount, ref_price) = match s.cost {
             // A buy by cost: estimate what it gets at the ask.
             Some(c) => {

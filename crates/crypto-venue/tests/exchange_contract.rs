@@ -246,6 +246,10 @@ async fn market_minimums_are_refused_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert!(e.message.contains("rounds to 0"), "{e:?}");
+    // The preview refuses the same orders, naming the minimum, and hands out no token.
+    let e = r.broker.preview(order("BTC", Side::Buy, OrderType::Market, cash("3"), None, None)).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation);
+    assert!(e.message.contains("minimum order value 5 USDT"), "{e:?}");
     assert!(r.posts().is_empty(), "nothing reached the exchange");
 }
 
@@ -404,8 +408,8 @@ async fn preview_estimates_cost_and_fee_from_market_data() {
     assert_eq!(v.estimated_value.unwrap().0, dec!(650.0001));
     assert_eq!(v.commission.unwrap().0, dec!(0.6500001), "binance's taker fee (0.1%) from the market");
     assert_eq!(v.cash_after.unwrap().0, dec!(10000) - dec!(650.0001) - dec!(0.6500001));
-    let p = r.broker.preview(order("BTC", Side::Buy, OrderType::Market, cash("2"), None, None)).await.unwrap();
-    assert!(p.venue_preview.unwrap().warnings[0].contains("limits.cost.min"));
+    let e = r.broker.preview(order("BTC", Side::Buy, OrderType::Market, cash("2"), None, None)).await.unwrap_err();
+    assert!(e.message.contains("limits.cost.min"), "below the minimum: refused, no token: {e:?}");
     assert!(r.posts().is_empty());
 }
 

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim_venue::commission;
 use trading_core::{
-    money::{Price, Qty},
+    money::{Money, Price, Qty},
     order::{BracketRequest, OrderIntent, OrderStatus, OrderType, Side, Size, Trail},
     ports::{Account, Broker, MarketData},
 };
@@ -210,4 +210,25 @@ async fn insufficient_cash_is_rejected_by_the_venue() {
     let res = r.broker.submit(qty_order("SPY", Side::Buy, dec!(1000)), None).await.unwrap();
     assert_eq!(res[0].status, OrderStatus::Rejected);
     assert!(res[0].message.as_deref().unwrap().starts_with("insufficient funds"));
+}
+
+#[tokio::test]
+async fn dust_and_finer_than_step_quantities_are_refused_at_preview_with_the_minimum() {
+    let r = rig(7, &[]);
+    let e = r.broker.preview(cash_buy("AAPL", 0)).await;
+    assert!(e.is_err(), "a zero cash amount never previews: {e:?}");
+    let dust = trading_core::order::OrderIntent::Single(trading_core::order::OrderRequest {
+        size: Size::Cash(Money(Decimal::new(1, 2))),
+        ..req(Side::Buy, OrderType::Market, Size::Cash(Money(Decimal::ONE)))
+    });
+    let e = r.broker.preview(dust).await.unwrap_err();
+    assert_eq!(e.code, trading_core::error::ErrorCode::Validation, "{e:?}");
+    assert!(e.message.contains("smallest quantity is 0.0001"), "{}", e.message);
+    let fine = qty_order("AAPL", Side::Buy, Decimal::new(1, 5));
+    let e = r.broker.preview(fine.clone()).await.unwrap_err();
+    assert!(e.message.contains("finer than its increment 0.0001"), "{}", e.message);
+    assert!(r.broker.submit(fine, None).await.is_err(), "nor is it placed");
+    let p = r.broker.preview(cash_buy("AAPL", 50)).await.unwrap();
+    let w = p.venue_preview.unwrap().warnings.join(" ");
+    assert!(w.contains("of the 50 USD asked, about") && w.contains("will be spent"), "{w}");
 }

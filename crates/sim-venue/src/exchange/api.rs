@@ -169,10 +169,24 @@ impl Exchange {
         }
     }
 
+    /// A quantity finer than the increment is refused, as the real venues refuse it.
+    fn check_increment(&self, o: &OrderRequest) -> Result<(), VenueError> {
+        let inc = self.increment();
+        match o.size.quantity() {
+            Some(q) if !(q % inc).is_zero() => Err(VenueError::InvalidRequest(format!(
+                "quantity {} of {} is finer than its increment {inc}: use a multiple of {inc}",
+                q.normalize(),
+                o.symbol
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn place(&self, order: &OrderRequest, client_order_id: &str) -> Result<OrderResult, VenueError> {
         if let Some(e) = self.unknown(&order.symbol) {
             return Err(e);
         }
+        self.check_increment(order)?;
         let mut s = self.lock();
         self.step(&mut s);
         let mut o = Self::new_order(&mut s, order, client_order_id);
@@ -193,6 +207,7 @@ impl Exchange {
         if let Some(e) = self.unknown(&b.entry.symbol) {
             return Err(e);
         }
+        self.check_increment(&b.entry)?;
         let mut s = self.lock();
         self.step(&mut s);
         let mut entry = Self::new_order(&mut s, &b.entry, &ids.entry);
@@ -224,15 +239,46 @@ impl Exchange {
             OrderType::Stop => order.stop_price.map(|p| p.0).unwrap_or(touch),
             _ => touch,
         };
+        let inc = self.increment();
         let qty = match order.size {
             Size::Quantity(q) => q.0,
-            Size::Cash(c) if price > Decimal::ZERO => (c.0 / price).round_dp_with_strategy(4, RoundingStrategy::ToZero),
-            Size::Cash(_) => Decimal::ZERO,
+            Size::Cash(c) => self.cash_quantity(c.0, price),
         };
+        let ccy = self.cfg.profile.currency();
+        if qty <= Decimal::ZERO {
+            return Err(VenueError::InvalidRequest(format!(
+                "{} buys no {} at ~{} {ccy}: the smallest quantity is {inc} (about {} {ccy}); raise cash_amount",
+                match order.size {
+                    Size::Cash(c) => format!("cash_amount {} {ccy}", c.0.normalize()),
+                    Size::Quantity(q) => format!("quantity {}", q.0.normalize()),
+                },
+                order.symbol,
+                price.round_dp(2),
+                cents(inc * price).max(Decimal::new(1, 2)),
+            )));
+        }
+        if !(qty % inc).is_zero() {
+            return Err(VenueError::InvalidRequest(format!(
+                "quantity {} of {} is finer than its increment {inc}: use a multiple of {inc}",
+                qty.normalize(),
+                order.symbol
+            )));
+        }
         let value = cents(qty * price);
         let fee = self.fee(qty, value);
         let cash_after = if order.side == Side::Buy { s.cash - value - fee } else { s.cash + value - fee };
         let mut warnings = vec![];
+        if let Size::Cash(c) = order.size {
+            warnings.push(format!(
+                "of the {} {ccy} asked, about {} {ccy} will be spent ({} {} at ~{}, rounded down to the {inc} step, plus {} commission)",
+                c.0.normalize(),
+                value + fee,
+                qty.normalize(),
+                order.symbol,
+                price.round_dp(2),
+                fee
+            ));
+        }
         if cash_after < Decimal::ZERO {
             warnings.push(format!(
                 "insufficient funds: this order needs about {} and cash is {}",

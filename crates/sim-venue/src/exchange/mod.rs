@@ -135,6 +135,24 @@ impl Exchange {
         }
     }
 
+    /// The smallest quantity step: IBKR's fractional shares go by 0.0001, a spot pair by
+    /// 0.00001 (binance's BTC step).
+    pub(crate) fn increment(&self) -> Decimal {
+        match self.cfg.profile {
+            crate::SimProfile::Stocks => Decimal::new(1, 4),
+            crate::SimProfile::Spot { .. } => Decimal::new(1, 5),
+        }
+    }
+
+    /// What a cash amount buys at `price`, rounded down to the increment.
+    pub(crate) fn cash_quantity(&self, cash: Decimal, price: Decimal) -> Decimal {
+        if price <= Decimal::ZERO {
+            return Decimal::ZERO;
+        }
+        let inc = self.increment();
+        ((cash / price) / inc).floor() * inc
+    }
+
     /// The profile's fee: IBKR's per share, or a spot exchange's 0.1% taker fee.
     fn fee(&self, qty: Decimal, value: Decimal) -> Decimal {
         match self.cfg.profile {
@@ -218,7 +236,7 @@ impl Exchange {
         };
         let total = match (o.qty, o.cash) {
             (Some(q), _) => q,
-            (None, Some(c)) => (c / price).round_dp_with_strategy(4, RoundingStrategy::ToZero),
+            (None, Some(c)) => self.cash_quantity(c, price),
             (None, None) => Decimal::ZERO,
         };
         let remaining = total - o.filled;

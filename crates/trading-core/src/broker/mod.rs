@@ -299,6 +299,9 @@ impl GuardedBroker {
         let (_, evaluation) = self.evaluate(&intent, &facts)?;
         let (venue_preview, venue_preview_error) = match self.venue.preview(intent.primary()).await {
             Ok(p) => (Some(p), None),
+            // The venue says the order itself cannot be placed (dust, a step, a minimum): no
+            // token for an order that would only be refused.
+            Err(VenueError::InvalidRequest(m)) => return Err(TradeError::validation(m)),
             Err(e) => (None, Some(e.to_string())),
         };
         let (token, expires) = match self.policy.confirmation {
