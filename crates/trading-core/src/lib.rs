@@ -7,6 +7,7 @@ pub mod account;
 pub mod broker;
 pub mod calendar;
 pub mod config;
+pub mod crash;
 pub mod error;
 pub mod guard;
 pub mod instrument;

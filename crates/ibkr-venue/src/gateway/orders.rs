@@ -133,6 +133,7 @@ impl GatewayVenue {
             Ok(v) => v,
             Err(e) => return Err(Self::order_post_failed(e)),
         };
+        trading_core::crash::point("after_post");
         for _ in 0..self.settings.max_reply_rounds {
             match OrderAnswer::read(&answer) {
                 OrderAnswer::Acks(a) => return Ok(a),
@@ -165,7 +166,10 @@ impl GatewayVenue {
                     }
                     answer = match self.http.post(&format!("/iserver/reply/{id}"), &json!({ "confirmed": true })).await
                     {
-                        Ok(v) => v,
+                        Ok(v) => {
+                            trading_core::crash::point("mid_reply");
+                            v
+                        }
                         Err(CpapiError::Status { status: 400, message, .. })
                             if message.contains("reply id not found") =>
                         {

@@ -227,17 +227,20 @@ impl GuardedBroker {
         intent_rec.sent = true;
         intent_rec.tag = tag.map(str::to_string);
         self.journal.append(intent_rec.clone()).map_err(Self::journal_err)?;
+        crate::crash::point("after_intent");
         let placed = match self.venue.place(&order, &coid).await {
             Err(e) if e.may_have_landed() => self.look_up_unclear(e, &coid, &order.get().symbol).await,
             other => other,
         };
         match placed {
             Ok(mut r) => {
+                crate::crash::point("after_ack");
                 if r.symbol.is_empty() {
                     r.symbol = order.get().symbol.clone();
                 }
                 r.client_order_id = Some(coid);
                 self.record_after_dispatch(self.outcome_record(&intent_rec, &r, self.clock.now()), &mut r);
+                crate::crash::point("after_outcome");
                 Ok(r)
             }
             Err(e) => Err(self.dispatch_failed(&intent_rec, e, self.clock.now())),
