@@ -34,9 +34,12 @@ pub struct ScanCatalogParams {
     /// Return the vocabularies (categories, strategies, instruments, vendors) instead of scans.
     #[serde(default)]
     pub list_meta: bool,
-    /// At most this many scans (default 25, at most 200).
+    /// At most this many scans (default 15, at most 100).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Skip this many matches: the `next` of the previous page.
+    #[serde(default)]
+    pub offset: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -123,9 +126,11 @@ impl ScannerTools {
         }
         let found =
             cat.search(p.query.as_deref(), p.category.as_deref(), p.strategy.as_deref(), p.instrument.as_deref());
-        let limit = p.limit.unwrap_or(25).clamp(1, 200);
+        let limit = p.limit.unwrap_or(15).clamp(1, 100);
+        let offset = p.offset.unwrap_or(0).min(found.len());
         let results: Vec<_> = found
             .iter()
+            .skip(offset)
             .take(limit)
             .map(|s| {
                 let mut v = serde_json::to_value(s).unwrap_or_default();
@@ -140,7 +145,12 @@ impl ScannerTools {
                 v
             })
             .collect();
-        ok(serde_json::json!({ "count": found.len(), "shown": results.len(), "results": results }))
+        let mut v =
+            serde_json::json!({ "count": found.len(), "offset": offset, "shown": results.len(), "results": results });
+        if offset + results.len() < found.len() {
+            v["next"] = serde_json::json!(offset + results.len());
+        }
+        ok(v)
     }
 
     /// IBKR's scanner filters: code, type (number, integer, choice, ...), unit, choices and the

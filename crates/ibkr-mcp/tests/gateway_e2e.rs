@@ -214,7 +214,7 @@ async fn analytics_over_the_gateway() {
     let keys: Vec<&str> = e["by_sector"].as_array().unwrap().iter().map(|b| b["key"].as_str().unwrap()).collect();
     assert!(keys.contains(&"Technology") && keys.contains(&"Consumer Staples"), "sectors from contract info: {keys:?}");
     let t = ok(&c, "technicals", json!({"symbol": "KO", "days": 120})).await;
-    assert!(t["sma_50"].is_number() && t["sma_200"].is_null(), "{t}");
+    assert!(t["sma_50"].is_string() && t["sma_200"].is_null(), "{t}");
     let b = ok(&c, "briefing", json!({"compact": true})).await;
     assert!(b["summary"].as_str().unwrap().contains("IBKR (Client Portal Gateway) PAPER DU1234567"), "{b}");
     let infos = fake.with(|s| s.requests.iter().filter(|r| r.path.ends_with("/info")).count());

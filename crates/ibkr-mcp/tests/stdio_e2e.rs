@@ -366,6 +366,8 @@ async fn analytics_tools_answer_from_live_state() {
 async fn research_tools_from_catalog_to_candidates() {
     let s = start(&[]).await;
     let c = &s.client;
+    let first = c.call("scan_catalog", json!({})).await.unwrap();
+    assert!(first.body.to_string().len() < 8 * 1024, "scan_catalog {{}} is {} bytes", first.body.to_string().len());
     let meta = c.call("scan_catalog", json!({"list_meta": true})).await.unwrap();
     assert_eq!(meta.data()["scans"], 636);
     assert!(meta.data()["strategies"]["income"].as_u64().unwrap() > 0);

@@ -13,7 +13,11 @@
 use rust_decimal::{Decimal, prelude::FromPrimitive};
 
 fn fixed(x: f64, dp: u32) -> Option<String> {
-    Decimal::from_f64(x).map(|d| d.round_dp(dp).to_string())
+    Decimal::from_f64(x).map(|d| {
+        let mut d = d.round_dp(dp);
+        d.rescale(dp);
+        d.to_string()
+    })
 }
 
 pub fn percent(x: f64) -> Option<String> {
