@@ -132,7 +132,7 @@ pub enum ServeError {
 pub async fn serve(server: TradingServer, transport: Transport, name: &'static str) -> Result<(), ServeError> {
     match transport {
         Transport::Stdio => {
-            let pipes = crate::stdio::fronted(tokio::io::stdin(), tokio::io::stdout());
+            let pipes = crate::stdio::fronted_stdio();
             let service = server.serve(pipes).await.map_err(|e| ServeError::Stdio(e.to_string()))?;
             service.waiting().await.map_err(|e| ServeError::Stdio(e.to_string()))?;
         }
