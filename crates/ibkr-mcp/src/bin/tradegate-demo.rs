@@ -223,7 +223,7 @@ async fn run() -> anyhow::Result<()> {
     );
 
     step(12, "the journal (hash-chained JSON lines)");
-    let h = must(&c, "trade_history", json!({"limit": 0})).await?;
+    let h = must(&c, "trade_history", json!({"limit": 200})).await?;
     for r in h["journal"].as_array().into_iter().flatten() {
         println!(
             "   {:<10} {:<4} {:<5} {:<10} {:<9} {}",

@@ -1,0 +1,24 @@
+//! README's main job: `cargo run -p ibkr-mcp --bin tradegate-demo` walks the simulator from the
+//! first quote to the journal. The demo itself runs here, against the real server binary, and
+//! must finish every step.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::process::Command;
+
+#[test]
+fn the_demo_runs_every_step_to_the_end() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tradegate-demo"))
+        .env("IBKR_MCP_BIN", env!("CARGO_BIN_EXE_ibkr-mcp"))
+        .env_remove("TRADE_JOURNAL_PATH")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("the journal (hash-chained JSON lines)"), "{stdout}");
+    assert!(
+        stdout.contains("done: every order was previewed, confirmed with a single-use token, guarded and journaled."),
+        "{stdout}"
+    );
+}
