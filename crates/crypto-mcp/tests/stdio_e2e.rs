@@ -278,3 +278,12 @@ async fn crypto_mcp_serves_http_with_a_bearer_token_too() {
     );
     drop(server);
 }
+
+#[test]
+fn both_binaries_answer_version_with_the_commit() {
+    for bin in [BIN, env!("CARGO_BIN_EXE_crypto-healthcheck")] {
+        let out = std::process::Command::new(bin).arg("--version").output().unwrap();
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && line.contains(trading_mcp::launch::VERSION), "{bin}: {line}");
+    }
+}

@@ -22,3 +22,20 @@ fn the_demo_runs_every_step_to_the_end() {
         "{stdout}"
     );
 }
+
+#[test]
+fn every_binary_answers_version_with_the_commit() {
+    for bin in [
+        env!("CARGO_BIN_EXE_ibkr-mcp"),
+        env!("CARGO_BIN_EXE_ibkr-healthcheck"),
+        env!("CARGO_BIN_EXE_ibkr-keepalive"),
+        env!("CARGO_BIN_EXE_tradegate-demo"),
+    ] {
+        let out = Command::new(bin).arg("--version").output().unwrap();
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{bin}: {line}");
+        assert!(line.contains(trading_mcp::launch::VERSION), "{bin} --version: {line}");
+        let bad = Command::new(bin).arg("--no-such-flag").output().unwrap();
+        assert_eq!(bad.status.code(), Some(2), "{bin}: an unknown flag is refused as any CLI refuses it");
+    }
+}

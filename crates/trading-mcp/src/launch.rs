@@ -119,6 +119,20 @@ struct Cli {
     bind: Option<String>,
 }
 
+/// The command line of a helper binary (healthcheck, keep-alive, demo): `--help` and
+/// `--version` as any CLI answers them, anything else refused. `Some(code)` when the process
+/// should exit now.
+pub fn helper_cli(name: &'static str, about: &'static str) -> Option<ExitCode> {
+    let cmd = clap::Command::new(name).version(VERSION).about(about);
+    match cmd.try_get_matches_from(std::env::args()) {
+        Ok(_) => None,
+        Err(e) => {
+            let _ = e.print();
+            Some(if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+    }
+}
+
 /// A failure of the transport itself.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

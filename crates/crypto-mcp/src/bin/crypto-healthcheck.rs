@@ -84,5 +84,11 @@ async fn run() -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = trading_mcp::launch::helper_cli(
+        "crypto-healthcheck",
+        "Can crypto-mcp reach the exchange with working keys? Settings come from the environment (see .env.example)",
+    ) {
+        return code;
+    }
     trading_mcp::launch::block_on("crypto-healthcheck", run()).unwrap_or(ExitCode::FAILURE)
 }

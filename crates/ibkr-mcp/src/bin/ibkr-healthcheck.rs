@@ -116,5 +116,11 @@ async fn run() -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = trading_mcp::launch::helper_cli(
+        "ibkr-healthcheck",
+        "Is the Client Portal Gateway up, logged in and able to trade? Settings come from the environment (see .env.example)",
+    ) {
+        return code;
+    }
     trading_mcp::launch::block_on("ibkr-healthcheck", run()).unwrap_or(ExitCode::FAILURE)
 }

@@ -24,6 +24,12 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = trading_mcp::launch::helper_cli(
+        "ibkr-keepalive",
+        "Keeps the Client Portal Gateway session alive and alerts when a person must log in again",
+    ) {
+        return code;
+    }
     match launch::block_on("ibkr-keepalive", run()) {
         Some(Ok(())) => ExitCode::SUCCESS,
         Some(Err(e)) => {

@@ -242,6 +242,12 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
+    if let Some(code) = trading_mcp::launch::helper_cli(
+        "tradegate-demo",
+        "Walks the simulator through quotes, guarded orders, analytics and the journal, driving the real ibkr-mcp",
+    ) {
+        return code;
+    }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
