@@ -142,6 +142,7 @@ impl CryptoConfig {
             account_id: "SIM-SPOT".into(),
             partial_fills: false,
             profile: SimProfile::Spot { quote },
+            live: common.sim_live,
         };
         Ok(CryptoConfig { backend, common, exchange, sim })
     }

@@ -140,6 +140,9 @@ impl ServerConfig {
             starting_cash: common.sim_starting_cash,
             prices: sim_prices(&s)?,
             market_hours,
+            live: common.sim_live,
+            // IBKR's paper accounts start with DU, live ones with U.
+            account_id: if common.sim_live { "USIM0001".into() } else { SimConfig::default().account_id },
             ..SimConfig::default()
         };
         let gateway = GatewayOptions::from_env(&s, common.policy.expected_account.clone())?;

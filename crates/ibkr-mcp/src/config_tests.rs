@@ -42,6 +42,7 @@ fn bad_values_name_their_key() {
         ("SIM_MARKET_HOURS", "lunch"),
         ("READ_ONLY", "perhaps"),
         ("WAIT_POLL_MILLISECONDS", "0"),
+        ("SIM_ACCOUNT_TYPE", "real"),
     ] {
         let e = ServerConfig::from_env(&env(&[(k, v)])).unwrap_err();
         assert_eq!(e.key, k, "{e}");

@@ -84,6 +84,38 @@ async fn session_status_says_simulator_and_paper() {
     assert_eq!(d["posture"]["safe_to_trade"], true);
 }
 
+/// SIM_ACCOUNT_TYPE=live: the simulator poses as a real-money account, and the live lock holds
+/// exactly as it would on IBKR (label first, then the arm), without a broker.
+#[tokio::test]
+async fn the_simulator_posing_as_live_is_held_by_the_live_lock() {
+    let buy = json!({"symbol": "AAPL", "cash_amount": 20});
+    let s = start(&[("SIM_ACCOUNT_TYPE", "live"), ("ORDER_CONFIRMATION", "off")]).await;
+    let d = s.client.call("session_status", json!({})).await.unwrap().data().clone();
+    assert_eq!(d["account_type"], "LIVE", "{d}");
+    assert_eq!(d["posture"]["safe_to_trade"], false, "{d}");
+    let e = s.client.call("buy", buy.clone()).await.unwrap();
+    assert_eq!(e.error()["rule"], "live_arm", "{}", e.body);
+    let label = e.error()["violations"].as_array().unwrap().iter().find(|v| v["rule"] == "label_vs_reality").cloned();
+    assert_eq!(label.unwrap()["setting"], "IBKR_TRADING_MODE", "the paper label is named too: {}", e.body);
+
+    let s = start(&[("SIM_ACCOUNT_TYPE", "live"), ("IBKR_TRADING_MODE", "live"), ("ORDER_CONFIRMATION", "off")]).await;
+    let e = s.client.call("buy", buy.clone()).await.unwrap();
+    assert_eq!(e.error()["rule"], "live_arm", "{}", e.body);
+    assert_eq!(e.error()["setting"], "TRADING_ALLOW_LIVE", "{}", e.body);
+    assert!(!e.body.to_string().contains("label_vs_reality"), "the label now agrees: {}", e.body);
+
+    let armed = [
+        ("SIM_ACCOUNT_TYPE", "live"),
+        ("IBKR_TRADING_MODE", "live"),
+        ("TRADING_ALLOW_LIVE", "true"),
+        ("ORDER_CONFIRMATION", "off"),
+    ];
+    let s = start(&armed).await;
+    let ok = s.client.call("buy", buy).await.unwrap();
+    assert!(!ok.is_error, "armed, a dry-run order is validated: {}", ok.body);
+    assert_eq!(ok.data()["dry_run"], true, "{}", ok.body);
+}
+
 #[tokio::test]
 async fn two_step_order_flow_and_single_use_tokens() {
     let s = start(&[("TRADING_DRY_RUN", "false")]).await;

@@ -37,13 +37,15 @@ pub use research::{SIM_SCANS, nyse_schedule};
 pub struct SimConfig {
     pub seed: u64,
     pub starting_cash: Decimal,
-    /// Starting prices that override the built-in ones (any other symbol still quotes).
+    /// Starting prices that override the built-in ones and add symbols to the universe.
     pub prices: HashMap<String, Decimal>,
     pub market_hours: MarketHoursModel,
     pub account_id: String,
     /// Fill half of each order first and the rest a step later (to exercise partial fills).
     pub partial_fills: bool,
     pub profile: SimProfile,
+    /// Pose as a LIVE (real-money) account, so the live lock can be tried offline.
+    pub live: bool,
 }
 
 /// What kind of market the simulator plays.
@@ -75,6 +77,7 @@ impl Default for SimConfig {
             account_id: "DUSIM0001".into(),
             partial_fills: false,
             profile: SimProfile::Stocks,
+            live: false,
         }
     }
 }

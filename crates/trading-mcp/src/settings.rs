@@ -17,6 +17,12 @@ pub const SIMULATOR_SECTION: Section = Section {
     settings: &[
         Setting::new("SIM_SEED", "42", "Same seed and same calls, same run."),
         Setting::new("SIM_STARTING_CASH", "100000", "The simulated account's cash at start (in its quote currency)."),
+        Setting::new(
+            "SIM_ACCOUNT_TYPE",
+            "paper",
+            "paper, or live: the simulator poses as a LIVE (real-money) account, so the live lock
+(TRADING_ALLOW_LIVE, the trading-mode label) can be tried without a broker. No real money moves.",
+        ),
     ],
 };
 
@@ -201,6 +207,8 @@ pub struct Common {
     pub transport: Transport,
     pub sim_seed: u64,
     pub sim_starting_cash: Decimal,
+    /// The simulator poses as a LIVE account (SIM_ACCOUNT_TYPE=live).
+    pub sim_live: bool,
     /// Unknown keys under the server's prefixes (typos?) and the policy's own warnings.
     pub warnings: Vec<String>,
 }
@@ -245,6 +253,11 @@ impl Common {
             read_only: s.bool("READ_ONLY", false)?,
             toolsets: toolsets(&s)?,
             sim_seed: s.parse("SIM_SEED", 42u64, "a whole number")?,
+            sim_live: match s.get("SIM_ACCOUNT_TYPE").map(str::to_ascii_lowercase).as_deref() {
+                None | Some("paper") => false,
+                Some("live") => true,
+                Some(v) => return Err(bad("SIM_ACCOUNT_TYPE", format!("'{v}' is not paper or live"))),
+            },
             sim_starting_cash: s
                 .cap("SIM_STARTING_CASH", Some(Decimal::from(100_000)))?
                 .unwrap_or(Decimal::from(100_000)),

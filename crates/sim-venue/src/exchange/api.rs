@@ -65,7 +65,11 @@ impl Exchange {
 
 impl Exchange {
     pub fn identity(&self) -> Result<AccountIdentity, VenueError> {
-        Ok(AccountIdentity { account_id: Some(self.cfg.account_id.clone()), is_paper: Some(true), verified: true })
+        Ok(AccountIdentity {
+            account_id: Some(self.cfg.account_id.clone()),
+            is_paper: Some(!self.cfg.live),
+            verified: true,
+        })
     }
 
     pub fn summary(&self) -> Result<AccountSummary, VenueError> {
