@@ -131,28 +131,34 @@ async fn deliver(line: Line, to_rmcp: &mut DuplexStream, out: &mpsc::Sender<Stri
     }
 }
 
+/// Takes what `buf` holds of the current line into `line` (keeping at most [`MAX_LINE`] bytes
+/// and counting the rest in `too_long`); returns how many bytes to consume and whether the
+/// line ended.
+fn take(buf: &[u8], line: &mut Vec<u8>, too_long: &mut usize) -> (usize, bool) {
+    let (chunk, end) = match buf.iter().position(|b| *b == b'\n') {
+        Some(i) => (&buf[..i], Some(i + 1)),
+        None => (buf, None),
+    };
+    if line.len() + chunk.len() <= MAX_LINE {
+        line.extend_from_slice(chunk);
+    } else {
+        *too_long += chunk.len();
+    }
+    (end.unwrap_or(buf.len()), end.is_some())
+}
+
 /// Reads one line from `reader` without holding more than [`MAX_LINE`] bytes of it; `None` at
 /// the end of input.
 async fn read_line<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Line> {
-    let mut line = Vec::with_capacity(4096);
-    let mut too_long = 0usize;
+    let (mut line, mut too_long) = (Vec::with_capacity(4096), 0usize);
     loop {
         let buf = reader.fill_buf().await.ok()?;
         if buf.is_empty() {
             return if line.is_empty() && too_long == 0 { None } else { Some(finish(line, too_long)) };
         }
-        let (chunk, done) = match buf.iter().position(|b| *b == b'\n') {
-            Some(i) => (&buf[..i], Some(i + 1)),
-            None => (buf, None),
-        };
-        if line.len() + chunk.len() <= MAX_LINE {
-            line.extend_from_slice(chunk);
-        } else {
-            too_long += chunk.len();
-        }
-        let used = done.unwrap_or(buf.len());
+        let (used, ended) = take(buf, &mut line, &mut too_long);
         reader.consume(used);
-        if done.is_some() {
+        if ended {
             return Some(finish(line, too_long));
         }
     }
@@ -190,35 +196,22 @@ fn stdin_lines() -> mpsc::Receiver<Line> {
         let stdin = std::io::stdin();
         let mut reader = stdin.lock();
         loop {
-            let mut line = Vec::with_capacity(4096);
-            let mut too_long = 0usize;
-            let done = loop {
+            let (mut line, mut too_long) = (Vec::with_capacity(4096), 0usize);
+            let at_end = loop {
                 let buf = match reader.fill_buf() {
-                    Ok(b) => b,
-                    Err(_) => break true,
+                    Ok(b) if !b.is_empty() => b,
+                    _ => break true,
                 };
-                if buf.is_empty() {
-                    break true;
-                }
-                let (chunk, end) = match buf.iter().position(|b| *b == b'\n') {
-                    Some(i) => (&buf[..i], Some(i + 1)),
-                    None => (buf, None),
-                };
-                if line.len() + chunk.len() <= MAX_LINE {
-                    line.extend_from_slice(chunk);
-                } else {
-                    too_long += chunk.len();
-                }
-                let used = end.unwrap_or(buf.len());
+                let (used, ended) = take(buf, &mut line, &mut too_long);
                 reader.consume(used);
-                if end.is_some() {
+                if ended {
                     break false;
                 }
             };
             if (!line.is_empty() || too_long > 0) && tx.blocking_send(finish(line, too_long)).is_err() {
                 return;
             }
-            if done {
+            if at_end {
                 return;
             }
         }
