@@ -134,44 +134,40 @@ impl ExchangeOptions {
     /// The exchange options from the environment, under `policy` (sandbox unless live) and in
     /// the `quote` currency.
     pub fn from_env(s: &Settings<'_>, policy: &Policy, quote: &str) -> Result<ExchangeOptions, ConfigError> {
-        exchange_options(s, policy, quote)
+        let id = s.get("CRYPTO_EXCHANGE").unwrap_or("binance").to_ascii_lowercase();
+        if !COMPILED_EXCHANGES.contains(&id.as_str()) {
+            return Err(bad(
+                "CRYPTO_EXCHANGE",
+                format!("'{id}' is not compiled into this build (available: {})", COMPILED_EXCHANGES.join(", ")),
+            ));
+        }
+        let base_url = match s.get("CRYPTO_API_BASE_URL") {
+            None => None,
+            Some(u) => match url::Url::parse(u) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                _ => return Err(bad("CRYPTO_API_BASE_URL", format!("'{u}' is not an http(s) URL"))),
+            },
+        };
+        let timeout: u64 = s.parse("CRYPTO_TIMEOUT_SECONDS", 10, "a whole number of seconds")?;
+        if !(1..=120).contains(&timeout) {
+            return Err(bad("CRYPTO_TIMEOUT_SECONDS", "must be between 1 and 120"));
+        }
+        let secret = |k: &str| Secret::new(s.get(k).unwrap_or_default());
+        Ok(ExchangeOptions {
+            id,
+            api_key: secret("CRYPTO_API_KEY"),
+            secret: secret("CRYPTO_API_SECRET"),
+            password: secret("CRYPTO_API_PASSWORD"),
+            sandbox: policy.mode == TradingMode::Paper,
+            // A local base URL is a fake or a recorder: no need to pace it. Anything else is paced.
+            rate_limit: !base_url.as_deref().is_some_and(is_loopback_url),
+            base_url,
+            quote: quote.to_string(),
+            timeout: Duration::from_secs(timeout),
+        })
     }
-}
-
-fn exchange_options(s: &Settings<'_>, policy: &Policy, quote: &str) -> Result<ExchangeOptions, ConfigError> {
-    let id = s.get("CRYPTO_EXCHANGE").unwrap_or("binance").to_ascii_lowercase();
-    if !COMPILED_EXCHANGES.contains(&id.as_str()) {
-        return Err(bad(
-            "CRYPTO_EXCHANGE",
-            format!("'{id}' is not compiled into this build (available: {})", COMPILED_EXCHANGES.join(", ")),
-        ));
-    }
-    let base_url = match s.get("CRYPTO_API_BASE_URL") {
-        None => None,
-        Some(u) => match url::Url::parse(u) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
-                Some(u.trim_end_matches('/').to_string())
-            }
-            _ => return Err(bad("CRYPTO_API_BASE_URL", format!("'{u}' is not an http(s) URL"))),
-        },
-    };
-    let timeout: u64 = s.parse("CRYPTO_TIMEOUT_SECONDS", 10, "a whole number of seconds")?;
-    if !(1..=120).contains(&timeout) {
-        return Err(bad("CRYPTO_TIMEOUT_SECONDS", "must be between 1 and 120"));
-    }
-    let secret = |k: &str| Secret::new(s.get(k).unwrap_or_default());
-    Ok(ExchangeOptions {
-        id,
-        api_key: secret("CRYPTO_API_KEY"),
-        secret: secret("CRYPTO_API_SECRET"),
-        password: secret("CRYPTO_API_PASSWORD"),
-        sandbox: policy.mode == TradingMode::Paper,
-        // A local base URL is a fake or a recorder: no need to pace it. Anything else is paced.
-        rate_limit: !base_url.as_deref().is_some_and(is_loopback_url),
-        base_url,
-        quote: quote.to_string(),
-        timeout: Duration::from_secs(timeout),
-    })
 }
 
 fn is_loopback_url(u: &str) -> bool {

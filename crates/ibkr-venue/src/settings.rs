@@ -104,52 +104,48 @@ pub struct GatewayOptions {
 impl GatewayOptions {
     /// The gateway options from the environment; `account_id` is the account the policy expects.
     pub fn from_env(s: &Settings<'_>, account_id: Option<String>) -> Result<GatewayOptions, ConfigError> {
-        gateway_options(s, account_id)
+        let base_url = s.get("IBKR_API_BASE_URL").unwrap_or("https://localhost:5000/v1/api").to_string();
+        crate::cpapi::http::loopback_base(&base_url).map_err(|e| bad("IBKR_API_BASE_URL", e.to_string()))?;
+        let tls = match s.get("IBKR_GATEWAY_CERT_SHA256") {
+            None => TlsMode::InsecureLoopback,
+            Some(raw) => TlsMode::Pinned(normalize_fingerprint(raw).ok_or_else(|| {
+                bad("IBKR_GATEWAY_CERT_SHA256", "not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+            })?),
+        };
+        let timeout: u64 = s.parse("REQUEST_TIMEOUT_SECONDS", 15, "a whole number of seconds")?;
+        let tickle: u64 = s.parse("TICKLE_INTERVAL_SECONDS", 60, "a whole number of seconds")?;
+        if !(1..=300).contains(&timeout) {
+            return Err(bad("REQUEST_TIMEOUT_SECONDS", "must be between 1 and 300"));
+        }
+        if !(5..=290).contains(&tickle) {
+            return Err(bad(
+                "TICKLE_INTERVAL_SECONDS",
+                "must be between 5 and 290 (the gateway drops an idle session after about 5 minutes)",
+            ));
+        }
+        let format: WebhookFormat =
+            s.parse("REAUTH_WEBHOOK_FORMAT", WebhookFormat::Slack, "slack, discord, ntfy or json")?;
+        let webhook = match s.get("REAUTH_WEBHOOK_URL") {
+            None => None,
+            // The URL is a secret (it often embeds a token): errors never echo it.
+            Some(u) => match url::Url::parse(u) {
+                Ok(url) if matches!(url.scheme(), "https" | "http") => Some((u.to_string(), format)),
+                _ => return Err(bad("REAUTH_WEBHOOK_URL", "is not an http(s) URL")),
+            },
+        };
+        let realert_cycles: u32 = s.parse("REAUTH_REALERT_CYCLES", 10, "a whole number")?;
+        let confirm_allowlist = match s.get("IBKR_CONFIRM_ALLOWLIST") {
+            None => DEFAULT_CONFIRM_ALLOWLIST.iter().map(|x| x.to_string()).collect(),
+            Some(_) => s.list("IBKR_CONFIRM_ALLOWLIST").into_iter().map(|x| x.to_ascii_lowercase()).collect(),
+        };
+        Ok(GatewayOptions {
+            base_url,
+            tls,
+            timeout: Duration::from_secs(timeout),
+            tickle_interval: Duration::from_secs(tickle),
+            webhook,
+            realert_cycles: realert_cycles.max(1),
+            settings: GatewaySettings { account_id, confirm_allowlist, ..GatewaySettings::default() },
+        })
     }
-}
-
-fn gateway_options(s: &Settings<'_>, account_id: Option<String>) -> Result<GatewayOptions, ConfigError> {
-    let base_url = s.get("IBKR_API_BASE_URL").unwrap_or("https://localhost:5000/v1/api").to_string();
-    crate::cpapi::http::loopback_base(&base_url).map_err(|e| bad("IBKR_API_BASE_URL", e.to_string()))?;
-    let tls = match s.get("IBKR_GATEWAY_CERT_SHA256") {
-        None => TlsMode::InsecureLoopback,
-        Some(raw) => TlsMode::Pinned(normalize_fingerprint(raw).ok_or_else(|| {
-            bad("IBKR_GATEWAY_CERT_SHA256", "not a SHA-256 fingerprint (64 hex digits, colons allowed)")
-        })?),
-    };
-    let timeout: u64 = s.parse("REQUEST_TIMEOUT_SECONDS", 15, "a whole number of seconds")?;
-    let tickle: u64 = s.parse("TICKLE_INTERVAL_SECONDS", 60, "a whole number of seconds")?;
-    if !(1..=300).contains(&timeout) {
-        return Err(bad("REQUEST_TIMEOUT_SECONDS", "must be between 1 and 300"));
-    }
-    if !(5..=290).contains(&tickle) {
-        return Err(bad(
-            "TICKLE_INTERVAL_SECONDS",
-            "must be between 5 and 290 (the gateway drops an idle session after about 5 minutes)",
-        ));
-    }
-    let format: WebhookFormat =
-        s.parse("REAUTH_WEBHOOK_FORMAT", WebhookFormat::Slack, "slack, discord, ntfy or json")?;
-    let webhook = match s.get("REAUTH_WEBHOOK_URL") {
-        None => None,
-        // The URL is a secret (it often embeds a token): errors never echo it.
-        Some(u) => match url::Url::parse(u) {
-            Ok(url) if matches!(url.scheme(), "https" | "http") => Some((u.to_string(), format)),
-            _ => return Err(bad("REAUTH_WEBHOOK_URL", "is not an http(s) URL")),
-        },
-    };
-    let realert_cycles: u32 = s.parse("REAUTH_REALERT_CYCLES", 10, "a whole number")?;
-    let confirm_allowlist = match s.get("IBKR_CONFIRM_ALLOWLIST") {
-        None => DEFAULT_CONFIRM_ALLOWLIST.iter().map(|x| x.to_string()).collect(),
-        Some(_) => s.list("IBKR_CONFIRM_ALLOWLIST").into_iter().map(|x| x.to_ascii_lowercase()).collect(),
-    };
-    Ok(GatewayOptions {
-        base_url,
-        tls,
-        timeout: Duration::from_secs(timeout),
-        tickle_interval: Duration::from_secs(tickle),
-        webhook,
-        realert_cycles: realert_cycles.max(1),
-        settings: GatewaySettings { account_id, confirm_allowlist, ..GatewaySettings::default() },
-    })
 }

@@ -111,7 +111,10 @@ impl Section {
         let mut out = format!("{rule}{}\n", "─".repeat(pad));
         for s in self.settings {
             for line in s.meaning.lines() {
-                out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
+                match line {
+                    "" => out.push_str("#\n"),
+                    l => out.push_str(&format!("# {l}\n")),
+                }
             }
             out.push_str(&format!("{}={}\n", s.key, s.default));
         }

@@ -261,13 +261,8 @@ impl Exchange {
                 cents(inc * price).max(Decimal::new(1, 2)),
             )));
         }
-        if !(qty % inc).is_zero() {
-            return Err(VenueError::InvalidRequest(format!(
-                "quantity {} of {} is finer than its increment {inc}: use a multiple of {inc}",
-                qty.normalize(),
-                order.symbol
-            )));
-        }
+        // A cash amount is cut to the step already; a quantity must be on it.
+        self.check_increment(order)?;
         let value = cents(qty * price);
         let fee = self.fee(qty, value);
         let cash_after = if order.side == Side::Buy { s.cash - value - fee } else { s.cash + value - fee };
