@@ -19,6 +19,8 @@ pub const CRYPTO_KEYS: PolicyKeys = PolicyKeys {
     allow_short: None,
     allowlist: "CRYPTO_SYMBOL_ALLOWLIST",
     denylist: "CRYPTO_SYMBOL_DENYLIST",
+    approval: "CRYPTO_APPROVAL",
+    approval_live: "CRYPTO_APPROVAL_LIVE",
     journal_tz: chrono_tz::UTC,
 };
 

@@ -51,6 +51,9 @@ pub struct PolicyKeys {
     pub allow_short: Option<&'static str>,
     pub allowlist: &'static str,
     pub denylist: &'static str,
+    /// How orders are approved by a person, and the channel forced on live accounts.
+    pub approval: &'static str,
+    pub approval_live: &'static str,
     /// The journal's day boundary (spend caps reset at midnight here).
     pub journal_tz: Tz,
 }
@@ -69,6 +72,8 @@ impl PolicyKeys {
         allow_short: Some("TRADING_ALLOW_SHORT"),
         allowlist: "SYMBOL_ALLOWLIST",
         denylist: "SYMBOL_DENYLIST",
+        approval: "TRADING_APPROVAL",
+        approval_live: "TRADING_APPROVAL_LIVE",
         journal_tz: chrono_tz::America::New_York,
     };
 }
@@ -266,6 +271,7 @@ pub struct Policy {
     pub close_cooldown_secs: u64,
     pub confirmation: ConfirmationMode,
     pub confirmation_ttl_secs: u64,
+    pub approval: crate::approval::ApprovalPolicy,
 }
 
 /// Read access to an environment map with typed, key-naming parsers.
@@ -399,6 +405,7 @@ impl Policy {
             )?,
             confirmation,
             confirmation_ttl_secs: ttl,
+            approval: crate::approval::ApprovalPolicy::from_env(&s, &keys, mode)?,
             keys,
         })
     }

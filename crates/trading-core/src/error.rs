@@ -26,6 +26,8 @@ pub enum ErrorCode {
     Internal,
     /// The caller's OAuth token lacks the scope this tool needs.
     InsufficientScope,
+    /// The order needs a person's approval and no approval channel can reach one.
+    ApprovalRequired,
 }
 
 /// A failed tool call: what went wrong, whether retrying can help, and for guard refusals
@@ -88,6 +90,10 @@ impl TradeError {
         first.message = format!("{} Also refused: {}", first.message, also.join(" "));
         first.violations = violations;
         Some(first)
+    }
+    pub fn with_setting(mut self, setting: &'static str) -> Self {
+        self.setting = Some(setting);
+        self
     }
     pub fn retryable(mut self) -> Self {
         self.retryable = true;

@@ -54,6 +54,9 @@ pub enum RecordKind {
     Call,
     /// A person acknowledged the damage found so far (`journal acknowledge`): entries resume.
     Acknowledgement,
+    /// A step of a person's approval of an order: asked, approved, rejected, expired,
+    /// cancelled, blocked or dropped at a restart.
+    Approval,
 }
 
 /// One journal line. Order lines fill the order fields; resolution lines leave them null.
@@ -95,6 +98,11 @@ pub struct JournalRecord {
     pub tool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// Approval lines: the approval and the channel it went through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     pub prev_hash: String,
 }
 
@@ -175,13 +183,24 @@ pub struct JournalIndex {
     unresolved: BTreeSet<String>,
     order_to_coid: HashMap<String, String>,
     last_close: HashMap<String, DateTime<Utc>>,
+    /// Approvals asked for and not yet answered (a restart drops them).
+    open_approvals: BTreeSet<String>,
 }
 
 const DISPATCH_TIMES_KEPT: usize = 16;
 
 impl JournalIndex {
     fn apply(&mut self, r: &JournalRecord, tz: Tz) {
-        if matches!(r.kind, RecordKind::Call | RecordKind::Acknowledgement) {
+        if r.kind == RecordKind::Approval
+            && let Some(id) = &r.approval_id
+        {
+            if r.status == "approval_pending" {
+                self.open_approvals.insert(id.clone());
+            } else {
+                self.open_approvals.remove(id);
+            }
+        }
+        if matches!(r.kind, RecordKind::Call | RecordKind::Acknowledgement | RecordKind::Approval) {
             return;
         }
         let time = r.time();
@@ -310,6 +329,11 @@ impl JournalIndex {
     }
 
     /// Dispatched orders whose fate is unknown (a crash or timeout between intent and outcome).
+    /// Approvals asked for that no later line answered.
+    pub fn open_approvals(&self) -> Vec<String> {
+        self.open_approvals.iter().cloned().collect()
+    }
+
     pub fn unresolved(&self) -> Vec<Unresolved> {
         self.unresolved
             .iter()

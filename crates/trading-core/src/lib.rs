@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod approval;
 pub mod broker;
 pub mod calendar;
 pub mod config;

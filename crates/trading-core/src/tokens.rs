@@ -4,6 +4,7 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -18,6 +19,8 @@ const MAX_LIVE_TOKENS: usize = 1024;
 struct Issued {
     binding: String,
     expires: DateTime<Utc>,
+    /// The price the preview saw (an approval's drift check starts from it).
+    reference: Option<Decimal>,
 }
 
 /// The store of outstanding tokens (in memory: a restart voids them, which fails closed).
@@ -41,8 +44,14 @@ impl TokenStore {
         self.ttl.num_seconds()
     }
 
-    /// Issues a token bound to this exact order, valid until `now + ttl`.
-    pub fn issue(&self, intent: &OrderIntent, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+    /// Issues a token bound to this exact order, valid until `now + ttl`; `reference` is the
+    /// price the preview saw.
+    pub fn issue(
+        &self,
+        intent: &OrderIntent,
+        now: DateTime<Utc>,
+        reference: Option<Decimal>,
+    ) -> (String, DateTime<Utc>) {
         let token = format!("ct_{}", uuid::Uuid::new_v4().simple());
         let expires = now + self.ttl;
         let mut map = self.issued.lock().unwrap_or_else(|p| p.into_inner());
@@ -52,13 +61,18 @@ impl TokenStore {
         {
             map.remove(&oldest);
         }
-        map.insert(token.clone(), Issued { binding: binding_of(intent), expires });
+        map.insert(token.clone(), Issued { binding: binding_of(intent), expires, reference });
         (token, expires)
     }
 
-    /// Consumes `token` for `intent`. The token is spent whether or not it matches, so a
-    /// token can never be tried twice.
-    pub fn redeem(&self, token: Option<&str>, intent: &OrderIntent, now: DateTime<Utc>) -> Result<(), TradeError> {
+    /// Consumes `token` for `intent`, giving the price its preview saw. The token is spent
+    /// whether or not it matches, so a token can never be tried twice.
+    pub fn redeem(
+        &self,
+        token: Option<&str>,
+        intent: &OrderIntent,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Decimal>, TradeError> {
         let refuse = |msg: String| Err(TradeError::new(ErrorCode::ConfirmationRequired, msg));
         let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
             return refuse(
@@ -78,7 +92,7 @@ impl TokenStore {
             Some(t) if t.binding != binding_of(intent) => refuse(
                 "confirmation_token was issued for a different order (symbol, side, type, size and prices must match the preview exactly). Call preview_order again with these parameters.".into(),
             ),
-            Some(_) => Ok(()),
+            Some(t) => Ok(t.reference),
         }
     }
 }

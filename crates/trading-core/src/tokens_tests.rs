@@ -28,7 +28,7 @@ fn t0() -> DateTime<Utc> {
 #[test]
 fn matching_token_redeems_once() {
     let store = TokenStore::new(120);
-    let (tok, exp) = store.issue(&intent(50), t0());
+    let (tok, exp) = store.issue(&intent(50), t0(), None);
     assert_eq!(exp, t0() + Duration::seconds(120));
     assert!(store.redeem(Some(&tok), &intent(50), t0()).is_ok());
     let again = store.redeem(Some(&tok), &intent(50), t0()).unwrap_err();
@@ -42,11 +42,11 @@ fn missing_expired_and_mismatched_tokens_are_refused() {
     let e = store.redeem(None, &intent(50), t0()).unwrap_err();
     assert!(e.message.contains("call preview_order"), "{}", e.message);
 
-    let (tok, _) = store.issue(&intent(50), t0());
+    let (tok, _) = store.issue(&intent(50), t0(), None);
     let e = store.redeem(Some(&tok), &intent(50), t0() + Duration::seconds(120)).unwrap_err();
     assert!(e.message.contains("expired"), "{}", e.message);
 
-    let (tok, _) = store.issue(&intent(50), t0());
+    let (tok, _) = store.issue(&intent(50), t0(), None);
     let e = store.redeem(Some(&tok), &intent(51), t0()).unwrap_err();
     assert!(e.message.contains("different order"), "{}", e.message);
     // The mismatched attempt spent the token.
@@ -65,7 +65,7 @@ fn sizes_written_differently_are_the_same_order() {
     if let OrderIntent::Single(o) = &mut b {
         o.size = Size::Quantity(Qty(Decimal::from(100)));
     }
-    let (tok, _) = store.issue(&a, t0());
+    let (tok, _) = store.issue(&a, t0(), None);
     assert!(store.redeem(Some(&tok), &b, t0()).is_ok());
 }
 
@@ -74,7 +74,7 @@ proptest! {
     #[test]
     fn tokens_are_single_use(presentations in proptest::collection::vec(0usize..4, 1..40)) {
         let store = TokenStore::new(120);
-        let toks: Vec<String> = (0..4).map(|_| store.issue(&intent(50), t0()).0).collect();
+        let toks: Vec<String> = (0..4).map(|_| store.issue(&intent(50), t0(), None).0).collect();
         let mut accepted = [0u32; 4];
         for i in presentations {
             if store.redeem(Some(&toks[i]), &intent(50), t0()).is_ok() {

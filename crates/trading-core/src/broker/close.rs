@@ -7,6 +7,17 @@ impl GuardedBroker {
     /// Closes the whole position in `symbol` with an opposite market order (through every
     /// guard; an exit is never value-capped, clock-trapped or halted).
     pub async fn close_position(&self, symbol: &str, token: Option<&str>) -> Result<CloseOutcome, TradeError> {
+        self.close_position_as(symbol, token, &Asker::local()).await
+    }
+
+    /// As [`GuardedBroker::close_position`] for `asker`: a close that needs a person's
+    /// approval is held and comes back with `pending_approval`.
+    pub async fn close_position_as(
+        &self,
+        symbol: &str,
+        token: Option<&str>,
+        asker: &Asker,
+    ) -> Result<CloseOutcome, TradeError> {
         let symbol = self.canonical_symbol(symbol)?;
         let now = self.clock.now();
         let cooldown = chrono::Duration::seconds(i64::try_from(self.policy.close_cooldown_secs).unwrap_or(0));
@@ -21,6 +32,7 @@ impl GuardedBroker {
                     self.policy.close_cooldown_secs
                 )),
                 result: None,
+                pending_approval: None,
                 cancelled_first: vec![],
             });
         }
@@ -37,7 +49,13 @@ impl GuardedBroker {
                     others.join(", ")
                 )
             };
-            return Ok(CloseOutcome { closed: false, reason: Some(reason), result: None, cancelled_first: vec![] });
+            return Ok(CloseOutcome {
+                closed: false,
+                reason: Some(reason),
+                result: None,
+                pending_approval: None,
+                cancelled_first: vec![],
+            });
         }
         let order = self.close_order(&symbol, held)?;
         if self.policy.confirmation == ConfirmationMode::Required && token.is_none_or(|t| t.trim().is_empty()) {
@@ -64,9 +82,28 @@ impl GuardedBroker {
             );
             (vec![], Some(note))
         };
-        let results = self.submit_tagged(OrderIntent::Single(order), token, Some("close"), &cancel).await?;
-        let cancelled_first = if self.policy.dry_run { vec![] } else { cancel };
-        Ok(CloseOutcome { closed: true, reason: note, result: results.into_iter().next(), cancelled_first })
+        match self.submit_tagged(OrderIntent::Single(order), token, Some("close"), &cancel, asker).await? {
+            Submitted::Sent(results) => {
+                let cancelled_first = if self.policy.dry_run { vec![] } else { cancel };
+                Ok(CloseOutcome {
+                    closed: true,
+                    reason: note,
+                    result: results.into_iter().next(),
+                    pending_approval: None,
+                    cancelled_first,
+                })
+            }
+            Submitted::Pending(a) => Ok(CloseOutcome {
+                closed: false,
+                reason: Some(format!(
+                    "waiting for a person's approval (fingerprint {}); the working exits are cancelled only when it is approved",
+                    a.fingerprint
+                )),
+                result: None,
+                pending_approval: Some(a),
+                cancelled_first: vec![],
+            }),
+        }
     }
 
     /// On a spot venue the sellable balance is the free one: a refused sell names the open

@@ -61,9 +61,25 @@ impl GuardedBroker {
         TradeError::new(ErrorCode::Internal, format!("order not sent: the journal could not record it ({e})"))
     }
 
-    /// Places an order (or a bracket) through every guard, the token check and the journal.
+    /// Places an order (or a bracket) through every guard, the token check and the journal,
+    /// for a local caller with no approval channel (an order that needs a person's approval
+    /// is refused).
     pub async fn submit(&self, intent: OrderIntent, token: Option<&str>) -> Result<Vec<OrderResult>, TradeError> {
-        self.submit_tagged(intent, token, None, &[]).await
+        match self.submit_as(intent, token, &Asker::local()).await? {
+            Submitted::Sent(v) => Ok(v),
+            Submitted::Pending(_) => Err(TradeError::new(ErrorCode::Internal, "held for approval without a channel")),
+        }
+    }
+
+    /// As [`GuardedBroker::submit`] for `asker`: an order that needs a person's approval is
+    /// held (nothing sent) and comes back as [`Submitted::Pending`].
+    pub async fn submit_as(
+        &self,
+        intent: OrderIntent,
+        token: Option<&str>,
+        asker: &Asker,
+    ) -> Result<Submitted, TradeError> {
+        self.submit_tagged(intent, token, None, &[], asker).await
     }
 
     /// `cancel_first`: working orders to cancel once the guard has passed and before the
@@ -74,15 +90,17 @@ impl GuardedBroker {
         token: Option<&str>,
         tag: Option<&str>,
         cancel_first: &[OrderResult],
-    ) -> Result<Vec<OrderResult>, TradeError> {
+        asker: &Asker,
+    ) -> Result<Submitted, TradeError> {
         let intent = self.canonical_intent(intent)?;
         intent.validate()?;
         self.check_capabilities(&intent)?;
         let _serial = self.placement.lock().await;
         let now = self.clock.now();
-        if self.policy.confirmation == ConfirmationMode::Required {
-            self.tokens.redeem(token, &intent, now)?;
-        }
+        let reference = match self.policy.confirmation {
+            ConfirmationMode::Required => self.tokens.redeem(token, &intent, now)?,
+            ConfirmationMode::Off => None,
+        };
         let except: Vec<String> = cancel_first.iter().filter_map(|w| w.order_id.clone()).collect();
         let (facts, _) = self.facts(intent.primary(), &except).await?;
         let (approved, eval) = match self.evaluate(&intent, &facts) {
@@ -101,8 +119,28 @@ impl GuardedBroker {
             }
         };
         if self.policy.dry_run {
-            return self.dry_run(&intent, &eval, now);
+            return self.dry_run(&intent, &eval, now).map(Submitted::Sent);
         }
+        if let Some(a) = self
+            .hold_for_approval(&intent, approve::Held::Order, &eval, &facts, reference, asker, tag, cancel_first)
+            .await?
+        {
+            return Ok(Submitted::Pending(Box::new(a)));
+        }
+        self.send(approved, &eval, tag, cancel_first, None, now).await.map(Submitted::Sent)
+    }
+
+    /// Sends an approved order: the working orders it replaces are cancelled first, then it
+    /// leaves under `ids` (derived from a person's approval) or fresh client order ids.
+    pub(super) async fn send(
+        &self,
+        approved: Approved<OrderIntent>,
+        eval: &Evaluation,
+        tag: Option<&str>,
+        cancel_first: &[OrderResult],
+        ids: Option<BracketIds>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderResult>, TradeError> {
         for w in cancel_first {
             let Some(id) = w.order_id.as_deref() else { continue };
             match self.venue.cancel(id, Some(&w.symbol)).await {
@@ -118,9 +156,14 @@ impl GuardedBroker {
                 }
             }
         }
+        let ids = ids.unwrap_or_else(|| BracketIds {
+            entry: new_client_order_id(),
+            take_profit: new_client_order_id(),
+            stop_loss: new_client_order_id(),
+        });
         match approved.into_legs() {
-            ApprovedLegs::Single(o) => self.dispatch_single(o, &eval, tag, now).await.map(|r| vec![r]),
-            ApprovedLegs::Bracket(b) => self.dispatch_bracket(b, &eval, now).await,
+            ApprovedLegs::Single(o) => self.dispatch_single(o, eval, tag, ids.entry, now).await.map(|r| vec![r]),
+            ApprovedLegs::Bracket(b) => self.dispatch_bracket(b, eval, ids, now).await,
         }
     }
 
@@ -219,9 +262,9 @@ impl GuardedBroker {
         order: Approved<OrderRequest>,
         eval: &Evaluation,
         tag: Option<&str>,
+        coid: String,
         now: DateTime<Utc>,
     ) -> Result<OrderResult, TradeError> {
-        let coid = new_client_order_id();
         let mut intent_rec = self.record(order.get(), Some(eval), RecordKind::Intent, now);
         intent_rec.client_order_id = Some(coid.clone());
         intent_rec.sent = true;
@@ -251,13 +294,9 @@ impl GuardedBroker {
         &self,
         b: Approved<BracketRequest>,
         eval: &Evaluation,
+        ids: BracketIds,
         now: DateTime<Utc>,
     ) -> Result<Vec<OrderResult>, TradeError> {
-        let ids = BracketIds {
-            entry: new_client_order_id(),
-            take_profit: new_client_order_id(),
-            stop_loss: new_client_order_id(),
-        };
         let exit_eval = Evaluation { notional: None, ..eval.clone() };
         let legs = [
             ("entry", b.get().entry.clone(), &ids.entry, eval),

@@ -30,6 +30,11 @@ pub struct PreviewReport {
     pub dry_run: bool,
     pub confirmation_token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// A short digest of the exact order on this account (`3f9a-2c1e`): a person approving
+    /// it sees the same one on the page, the phone or the form.
+    pub fingerprint: String,
+    /// How the order tool will be let through: "none", or the approval mode a person answers.
+    pub approval: &'static str,
     /// Working orders on the symbol on the same side as this exit: `close_position` cancels
     /// them before it closes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -51,6 +56,9 @@ pub struct CloseOutcome {
     pub closed: bool,
     pub reason: Option<String>,
     pub result: Option<OrderResult>,
+    /// Held for a person's approval (nothing sent yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_approval: Option<Box<crate::approval::Approval>>,
     /// Working exits on the symbol cancelled before the close (a resting stop would otherwise
     /// fire into a short once the position is gone).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -106,6 +114,9 @@ pub struct GuardedBroker {
     tokens: TokenStore,
     placement: tokio::sync::Mutex<()>,
     last_identity: Mutex<Option<AccountIdentity>>,
+    approvals: Arc<crate::approval::ApprovalStore>,
+    /// What each pending approval places once approved.
+    held: Mutex<std::collections::HashMap<String, approve::Held>>,
 }
 
 impl std::fmt::Debug for GuardedBroker {
@@ -136,7 +147,7 @@ fn new_client_order_id() -> String {
 impl GuardedBroker {
     pub fn new(venue: Arc<dyn Venue>, policy: Policy, journal: Arc<Journal>, clock: Arc<dyn Clock>) -> Self {
         let tokens = TokenStore::new(policy.confirmation_ttl_secs);
-        Self {
+        let broker = Self {
             venue,
             policy,
             journal,
@@ -144,7 +155,11 @@ impl GuardedBroker {
             tokens,
             placement: tokio::sync::Mutex::new(()),
             last_identity: Mutex::new(None),
-        }
+            approvals: crate::approval::ApprovalStore::new(),
+            held: Mutex::new(std::collections::HashMap::new()),
+        };
+        broker.drop_stale_approvals();
+        broker
     }
 
     /// The canonical key of what a user typed: `AAPL`, or `BTC/USDT` for "btc" on a venue
@@ -306,12 +321,15 @@ impl GuardedBroker {
         };
         let (token, expires) = match self.policy.confirmation {
             ConfirmationMode::Required => {
-                let (t, e) = self.tokens.issue(&intent, facts.now);
+                let reference = approve::reference_price(facts.quote.as_ref());
+                let (t, e) = self.tokens.issue(&intent, facts.now, reference);
                 (Some(t), Some(e))
             }
             ConfirmationMode::Off => (None, None),
         };
         let o = intent.primary().clone();
+        let fingerprint = crate::approval::fingerprint(&self.order_digest(&intent, &evaluation));
+        let approval = self.policy.approval.effective(self.policy.mode).as_str();
         let next_step = match &token {
             Some(_) => format!(
                 "Show this preview to the user. To place it, call the order tool with exactly these parameters and confirmation_token within {}s.{}",
@@ -328,6 +346,8 @@ impl GuardedBroker {
             dry_run: self.policy.dry_run,
             confirmation_token: token,
             expires_at: expires,
+            fingerprint,
+            approval,
             next_step: if working_exits.is_empty() {
                 next_step
             } else {
@@ -344,7 +364,10 @@ impl GuardedBroker {
     }
 }
 
+mod approve;
 mod close;
 mod dispatch;
+
+pub use approve::{Asker, Decision, Submitted};
 mod modify;
 mod reconcile;

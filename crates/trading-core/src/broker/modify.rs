@@ -38,6 +38,30 @@ impl GuardedBroker {
         change: OrderChange,
         token: Option<&str>,
     ) -> Result<OrderResult, TradeError> {
+        match self.modify_as(order_id, change, token, &Asker::local()).await? {
+            Submitted::Sent(mut v) if v.len() == 1 => Ok(v.remove(0)),
+            _ => Err(TradeError::new(ErrorCode::Internal, "a modification without a channel was held")),
+        }
+    }
+
+    /// As [`GuardedBroker::modify`] for `asker`: a modification that needs a person's
+    /// approval is held and comes back as [`Submitted::Pending`].
+    pub async fn modify_as(
+        &self,
+        order_id: &str,
+        change: OrderChange,
+        token: Option<&str>,
+        asker: &Asker,
+    ) -> Result<Submitted, TradeError> {
+        self.modify_inner(order_id, change, approve::Gate::Token(token, asker)).await
+    }
+
+    pub(super) async fn modify_inner(
+        &self,
+        order_id: &str,
+        change: OrderChange,
+        gate: approve::Gate<'_>,
+    ) -> Result<Submitted, TradeError> {
         let _serial = self.placement.lock().await;
         let current = self.venue.order_status(order_id, self.symbol_of_order(order_id).as_deref()).await?;
         if current.status.is_terminal() {
@@ -48,7 +72,10 @@ impl GuardedBroker {
         }
         let new = self.modified_order(&current, &change)?;
         let now = self.clock.now();
-        if self.policy.confirmation == ConfirmationMode::Required {
+        let mut reference = None;
+        if let approve::Gate::Token(token, _) = gate
+            && self.policy.confirmation == ConfirmationMode::Required
+        {
             if token.is_none_or(|t| t.trim().is_empty()) {
                 return Err(TradeError::new(
                     ErrorCode::ConfirmationRequired,
@@ -58,7 +85,7 @@ impl GuardedBroker {
                     ),
                 ));
             }
-            self.tokens.redeem(token, &OrderIntent::Single(new.clone()), now)?;
+            reference = self.tokens.redeem(token, &OrderIntent::Single(new.clone()), now)?;
         }
         let (facts, _) = self.facts(&new, &[order_id.to_string()]).await?;
         let per_order =
@@ -82,7 +109,18 @@ impl GuardedBroker {
             let mut rec = self.record(&new, Some(&eval), RecordKind::Outcome, now);
             rec.message = Some(msg.clone());
             self.journal.append(rec).map_err(Self::journal_err)?;
-            return Ok(OrderResult { message: Some(msg), dry_run: true, ..current });
+            return Ok(Submitted::Sent(vec![OrderResult { message: Some(msg), dry_run: true, ..current }]));
+        }
+        match gate {
+            approve::Gate::Token(_, asker) => {
+                let held = approve::Held::Modify { order_id: order_id.to_string(), change: change.clone() };
+                if let Some(a) =
+                    self.hold_for_approval(&whole, held, &eval, &facts, reference, asker, None, &[]).await?
+                {
+                    return Ok(Submitted::Pending(Box::new(a)));
+                }
+            }
+            approve::Gate::Approved(a) => self.check_still_approved(a, &whole, &eval, &facts)?,
         }
         let ApprovedLegs::Single(approved) = approved.into_legs() else {
             return Err(TradeError::new(ErrorCode::Internal, "a modification approves a single order"));
@@ -114,7 +152,7 @@ impl GuardedBroker {
                 rec.status = r.status.as_str().into();
                 rec.message = Some(format!("modified: {}", r.message.clone().unwrap_or_default()));
                 self.record_after_dispatch(rec, &mut r);
-                Ok(r)
+                Ok(Submitted::Sent(vec![r]))
             }
             Err(e) => Err(match &delta {
                 Some(base) => self.dispatch_failed(base, e, done),
