@@ -42,7 +42,7 @@ crypto-binance-equity.sqlite in $XDG_STATE_HOME/tradegate.",
 };
 
 /// Everything crypto-mcp reads, in `.env.example` order.
-pub const SECTIONS: [&Section; 7] = [
+pub const SECTIONS: [&Section; 8] = [
     SHARED_SECTIONS[0],
     SHARED_SECTIONS[1],
     &SECTION,
@@ -50,6 +50,7 @@ pub const SECTIONS: [&Section; 7] = [
     SHARED_SECTIONS[2],
     SHARED_SECTIONS[3],
     SHARED_SECTIONS[4],
+    SHARED_SECTIONS[5],
 ];
 
 /// The crypto server warns only about its own prefix (the IBKR keys may share the .env).

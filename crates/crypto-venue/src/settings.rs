@@ -57,6 +57,17 @@ exchange's own URLs (its testnet in sandbox mode).",
 sandbox, because the exchange cannot prove the keys are testnet keys.",
         ),
         Setting::new(
+            "CRYPTO_APPROVAL",
+            "",
+            "Who says yes to an order: none, elicit, web, push or auto, as TRADING_APPROVAL. Empty: auto on live,
+none on sandbox. none is refused on live.",
+        ),
+        Setting::new(
+            "CRYPTO_APPROVAL_LIVE",
+            "",
+            "web or push: the channel live orders must use, as TRADING_APPROVAL_LIVE.",
+        ),
+        Setting::new(
             "CRYPTO_DRY_RUN",
             "true",
             "true: validate and journal crypto orders, send nothing (independent of TRADING_DRY_RUN).",

@@ -48,7 +48,7 @@ outside the simulator's universe and this list is NOT_FOUND.",
 };
 
 /// Everything ibkr-mcp reads, in `.env.example` order.
-pub const SECTIONS: [&Section; 7] = [
+pub const SECTIONS: [&Section; 8] = [
     &SECTION,
     &ibkr_venue::settings::SECTION,
     SHARED_SECTIONS[0],
@@ -56,6 +56,7 @@ pub const SECTIONS: [&Section; 7] = [
     SHARED_SECTIONS[2],
     SHARED_SECTIONS[3],
     SHARED_SECTIONS[4],
+    SHARED_SECTIONS[5],
 ];
 
 pub static SPEC: ServerSpec = ServerSpec {
@@ -66,6 +67,7 @@ pub static SPEC: ServerSpec = ServerSpec {
         "MAX_",
         "SYMBOL_",
         "IBKR_",
+        "APPROVAL_",
         "DUPLICATE_",
         "MARKET_",
         "SIM_",

@@ -74,6 +74,18 @@ is declined). o2137 (oversell) is left out on purpose.",
         ),
         Setting::new("TRADING_ALLOW_LIVE", "false", "Arms real money. Without it a LIVE account refuses every order."),
         Setting::new("TRADING_DRY_RUN", "true", "true: validate and journal orders, send nothing."),
+        Setting::new(
+            "TRADING_APPROVAL",
+            "",
+            "Who says yes to an order: none, elicit (the client asks you), web (the approval page), push
+(your phone) or auto (elicit, else web, else push). Empty: auto on a LIVE account, none otherwise.
+none is refused on a LIVE account. See README \"Human approval\".",
+        ),
+        Setting::new(
+            "TRADING_APPROVAL_LIVE",
+            "",
+            "web or push: the channel live orders must use even when the client can elicit (the agent cannot answer it).",
+        ),
         Setting::new("TRADING_ALLOW_SHORT", "false", "Allow a SELL larger than the long holding (opening a short)."),
         Setting::new(
             "SYMBOL_ALLOWLIST",

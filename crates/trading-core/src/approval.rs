@@ -421,16 +421,10 @@ impl ApprovalStore {
         v
     }
 
-    /// Resolves at the next change of any approval (callers re-read and wait again).
-    pub async fn changed(&self) {
-        self.changed.notified().await
-    }
-
     /// A future that resolves at the next change, registered now (so a change between a
     /// read and the wait is not missed).
     pub fn next_change(&self) -> tokio::sync::futures::Notified<'_> {
-        let n = self.changed.notified();
-        n
+        self.changed.notified()
     }
 }
 

@@ -219,6 +219,7 @@ pub async fn serve(
         server: server.clone(),
         max_body_bytes: opts.max_body_bytes,
     });
+    let desk = server.desk().clone();
     let service = StreamableHttpService::new(move || Ok(server.clone()), LocalSessionManager::default().into(), config);
     // Nesting answers both /mcp and /mcp/, without a redirect.
     let mut app = Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(gate, authenticate));
@@ -228,9 +229,20 @@ pub async fn serve(
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
         app = app.merge(pages);
     }
+    if desk.may_use_page() {
+        app = app.merge(crate::approval::page::router(desk.clone()));
+    }
     use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(opts.bind).await?;
     let addr = listener.local_addr()?;
+    // The page answers on the server's own origin, behind the owner's login when OAuth is on.
+    let origin = opts.public_base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    if let Some(o) = &oauth {
+        let _ = desk.owner.set(o.clone());
+    }
+    if let Some(p) = crate::approval::PageOrigin::of(&origin, oauth.is_some()) {
+        let _ = desk.page.set(p);
+    }
     if let Some(o) = &oauth {
         o.set_issuer(opts.public_base_url.as_deref().unwrap_or(&format!("http://{addr}")));
         tracing::info!(issuer = %o.issuer(), "OAuth authorization server ready");

@@ -224,8 +224,23 @@ pub async fn run(l: Launch) -> Result<(), LaunchError> {
         poll_interval: l.common.poll_interval,
         equity,
         instructions: l.instructions,
+        approval: l.common.approval,
     };
-    serve(TradingServer::with_venue_tools(broker, settings, l.venue_tools), l.common.transport, name).await?;
+    let server = TradingServer::with_venue_tools(broker, settings, l.venue_tools);
+    let desk = server.desk().clone();
+    if let Transport::Stdio = l.common.transport
+        && desk.may_use_page()
+    {
+        match crate::approval::page::serve_loopback(desk.clone(), desk.settings.bind).await {
+            Ok(addr) => tracing::info!("approval page listening on http://{addr}"),
+            Err(e) => tracing::warn!(
+                "the approval page could not listen on {} ({e}): web approval is off",
+                desk.settings.bind
+            ),
+        }
+    }
+    desk.start_push_listener();
+    serve(server, l.common.transport, name).await?;
     Ok(())
 }
 

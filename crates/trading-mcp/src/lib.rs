@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analytics;
+pub mod approval;
 pub mod arguments;
 pub mod envelope;
 pub mod equity;

@@ -444,3 +444,20 @@ impl BracketParams {
 #[cfg(test)]
 #[path = "params_tests.rs"]
 mod tests;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitApprovalParams {
+    /// The approval_id an order tool returned with status pending_approval.
+    pub approval_id: String,
+    /// How long to wait for the person's answer, 0 to 50 seconds (default 30); call again to wait longer.
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalIdParams {
+    /// The approval_id an order tool returned with status pending_approval.
+    pub approval_id: String,
+}

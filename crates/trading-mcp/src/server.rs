@@ -13,7 +13,8 @@ use rmcp::{
 };
 use serde_json::json;
 use trading_core::{
-    broker::GuardedBroker,
+    approval::{Approval, Channel},
+    broker::{Asker, GuardedBroker, Submitted},
     error::{ErrorCode, TradeError},
     journal::{JournalRecord, RecordKind},
     order::{OrderIntent, OrderResult},
@@ -21,6 +22,7 @@ use trading_core::{
 
 use crate::{
     analytics,
+    approval::ApprovalDesk,
     envelope::{fail, ok},
     equity::EquityStore,
     oauth::Caller,
@@ -39,6 +41,9 @@ pub const WRITE_TOOLS: &[&str] = &[
     "modify_order",
     "cancel_order",
     "reconcile_pending",
+    "wait_approval",
+    "cancel_approval",
+    "pending_approvals",
 ];
 
 /// The longest wait_for_fill call: claude.ai cuts a tool call at about 60 s.
@@ -64,6 +69,8 @@ pub struct ServerSettings {
     pub poll_interval: Duration,
     /// Where `drawdown_tracker` reads (and a background task writes) equity history.
     pub equity: Option<Arc<EquityStore>>,
+    /// The approval channels' settings (the mode itself is guard policy).
+    pub approval: crate::approval::ApprovalSettings,
 }
 
 /// The MCP handler: state plus the tool router.
@@ -71,6 +78,7 @@ pub struct ServerSettings {
 pub struct TradingServer {
     pub(crate) broker: Arc<GuardedBroker>,
     pub(crate) settings: Arc<ServerSettings>,
+    pub(crate) desk: Arc<ApprovalDesk>,
     tool_router: ToolRouter<Self>,
     /// Each tool's input schema, which every call's arguments are checked against first.
     schemas: Arc<std::collections::HashMap<String, Arc<rmcp::model::JsonObject>>>,
@@ -112,6 +120,7 @@ impl TradingServer {
     ) -> Self {
         let shared = [
             (Toolset::Trading, Self::trading_router()),
+            (Toolset::Trading, Self::approval_router()),
             (Toolset::Account, Self::account_router()),
             (Toolset::Research, Self::research_router()),
             (Toolset::Analytics, Self::analytics_router()),
@@ -129,7 +138,13 @@ impl TradingServer {
         }
         let schemas =
             tool_router.list_all().into_iter().map(|t| (t.name.to_string(), t.input_schema.clone())).collect();
-        Self { broker, settings: Arc::new(settings), tool_router, schemas: Arc::new(schemas) }
+        let desk = ApprovalDesk::new(broker.clone(), settings.approval.clone());
+        Self { broker, settings: Arc::new(settings), desk, tool_router, schemas: Arc::new(schemas) }
+    }
+
+    /// The approval channels (the page is served from them).
+    pub fn desk(&self) -> &Arc<ApprovalDesk> {
+        &self.desk
     }
 
     /// The guarded broker the tools work through (venue tools use it too).
@@ -137,11 +152,65 @@ impl TradingServer {
         &self.broker
     }
 
-    pub(crate) async fn place(&self, intent: Result<OrderIntent, TradeError>, token: Option<&str>) -> CallToolResult {
+    pub(crate) async fn place(
+        &self,
+        intent: Result<OrderIntent, TradeError>,
+        token: Option<&str>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
         match intent {
-            Ok(i) => results(self.broker.submit(i, token).await),
+            Ok(i) => self.settle(self.broker.submit_as(i, token, &self.asker(context)).await, context).await,
             Err(e) => fail(e),
         }
+    }
+
+    /// Who asks, and which approval channels can reach a person for this call. Elicitation
+    /// needs a server-to-client request, which the stateless HTTP transport cannot carry.
+    pub(crate) fn asker(&self, context: &RequestContext<RoleServer>) -> Asker {
+        let caller = caller_of(context);
+        let elicits = caller.is_none() && crate::approval::elicit::client_elicits(context);
+        Asker { principal: caller.map(|c| c.id).unwrap_or_else(|| "local".into()), reach: self.desk.reach(elicits) }
+    }
+
+    /// An order tool's answer: the orders sent, or the approval it waits for (asked in the
+    /// call when the client elicits, else announced on the page or the phone).
+    pub(crate) async fn settle(
+        &self,
+        submitted: Result<Submitted, TradeError>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        match submitted {
+            Ok(Submitted::Sent(v)) => results(Ok(v)),
+            Ok(Submitted::Pending(a)) => self.pending(*a, context).await,
+            Err(e) => fail(e),
+        }
+    }
+
+    pub(crate) async fn pending(&self, a: Approval, context: &RequestContext<RoleServer>) -> CallToolResult {
+        if a.channel == Channel::Elicit {
+            return match crate::approval::elicit::ask(&self.desk, &a, context).await {
+                Ok(done) => ok(crate::approval::view(&done)),
+                Err(e) => fail(e),
+            };
+        }
+        self.desk.announce(&a).await;
+        ok(crate::approval::view(&a))
+    }
+
+    /// The approval mode in force and where the page is, for session_status and briefing.
+    pub(crate) fn approval_mode(&self) -> serde_json::Value {
+        let p = self.broker.policy();
+        json!({
+            "mode": p.approval.effective(p.mode).as_str(),
+            "setting": p.approval.key,
+            "live_channel": p.approval.live_channel,
+            "ttl_seconds": p.approval.ttl_secs,
+            "page": self.desk.page_address(),
+            "push": self.settings.approval.push.as_ref().map(|p| match p {
+                crate::approval::push::PushConfig::Ntfy { .. } => "ntfy",
+                crate::approval::push::PushConfig::Telegram { .. } => "telegram",
+            }),
+        })
     }
 }
 

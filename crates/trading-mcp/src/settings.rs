@@ -143,8 +143,14 @@ impl ServerSpec {
 }
 
 /// The sections every server reads, in `.env.example` order after its own.
-pub const SHARED_SECTIONS: [&Section; 5] =
-    [&POLICY_SECTION, &SIMULATOR_SECTION, &ANALYTICS_SECTION, &REMOTE_SECTION, &SERVER_SECTION];
+pub const SHARED_SECTIONS: [&Section; 6] = [
+    &POLICY_SECTION,
+    &crate::approval::APPROVAL_SECTION,
+    &SIMULATOR_SECTION,
+    &ANALYTICS_SECTION,
+    &REMOTE_SECTION,
+    &SERVER_SECTION,
+];
 
 /// A group of tools a user may leave out (TOOLSETS) to shorten tools/list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -209,6 +215,8 @@ pub struct Common {
     pub sim_starting_cash: Decimal,
     /// The simulator poses as a LIVE account (SIM_ACCOUNT_TYPE=live).
     pub sim_live: bool,
+    /// The approval channels (page, push).
+    pub approval: crate::approval::ApprovalSettings,
     /// Unknown keys under the server's prefixes (typos?) and the policy's own warnings.
     pub warnings: Vec<String>,
 }
@@ -261,6 +269,7 @@ impl Common {
             sim_starting_cash: s
                 .cap("SIM_STARTING_CASH", Some(Decimal::from(100_000)))?
                 .unwrap_or(Decimal::from(100_000)),
+            approval: crate::approval::ApprovalSettings::from_env(&s)?,
             policy,
             journal_path,
             poll_interval: Duration::from_millis(poll_ms),

@@ -38,6 +38,7 @@ fn settings(toolsets: &[Toolset], read_only: bool) -> ServerSettings {
         instructions: "test instructions",
         poll_interval: std::time::Duration::from_millis(10),
         equity: None,
+        approval: trading_mcp::approval::ApprovalSettings::none(),
     }
 }
 
@@ -92,7 +93,7 @@ async fn tools_list_is_the_golden_file() {
     // its `preserve_order` feature and builds that do not.
     let golden: Value = serde_json::from_str(&golden).unwrap();
     assert!(golden == tools, "the tool surface changed: review it, then UPDATE_GOLDEN=1 to accept");
-    assert_eq!(tools.as_array().unwrap().len(), 33);
+    assert_eq!(tools.as_array().unwrap().len(), 36);
     let info = r.client.peer_info().unwrap();
     assert_eq!(info.instructions.as_deref(), Some("test instructions"), "the server's words, not a guess");
 }

@@ -232,8 +232,8 @@ impl GuardedBroker {
     }
 
     /// A person's answer through `channel`. Approve places the order (once: a replay sees it
-    /// placed); `shown_digest` is the digest the channel showed the person, refused when it is
-    /// not this approval's order.
+    /// placed); `shown_digest` is the digest (or at least its first 8 digits) the channel
+    /// showed the person, refused when it is not this approval's order.
     pub async fn decide(
         &self,
         id: &str,
@@ -243,8 +243,9 @@ impl GuardedBroker {
     ) -> Result<Approval, TradeError> {
         self.expire_approvals();
         let current = self.approvals.get(id).ok_or_else(|| unknown_approval(id))?;
+        // A channel shows the whole digest (the page) or a prefix of it (a button's data).
         if let Some(seen) = shown_digest
-            && seen != current.digest
+            && (seen.len() < 8 || !current.digest.starts_with(seen))
         {
             return Err(TradeError::new(
                 ErrorCode::Validation,

@@ -4,7 +4,7 @@
 //! revocation. The authorize step is gated by the owner's password and an explicit consent.
 
 pub mod cli;
-mod pages;
+pub(crate) mod pages;
 mod routes;
 pub mod store;
 
@@ -253,6 +253,11 @@ impl OAuth {
         s.retain(|_, exp| *exp > at);
         s.insert(store::hash(&token), at + OWNER_SESSION_SECS);
         Ok(token)
+    }
+
+    /// Whether these request headers carry the owner's logged-in session.
+    pub fn owner_session(&self, headers: &axum::http::HeaderMap) -> bool {
+        self.session_valid(routes::cookie(headers, routes::SESSION_COOKIE).as_deref(), now())
     }
 
     fn session_valid(&self, cookie: Option<&str>, at: i64) -> bool {

@@ -329,14 +329,14 @@ fn refuse(o: &OAuth, r: Refusal) -> Response {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
         let (k, v) = c.trim().split_once('=')?;
         (k == name).then(|| v.to_string())
     })
 }
 
-const SESSION_COOKIE: &str = "tg_owner";
+pub(super) const SESSION_COOKIE: &str = "tg_owner";
 
 fn csrf_for(session: &str) -> String {
     super::store::hash(&format!("consent:{session}"))

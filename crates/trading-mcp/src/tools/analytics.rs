@@ -190,8 +190,9 @@ impl TradingServer {
             .and_then(|r| r["one_day_var"]["parametric_95"].as_str().and_then(|s| s.parse::<Decimal>().ok()));
         let beta = risk.as_ref().ok().and_then(|r| r["beta"]["weighted"].as_str().and_then(|b| b.parse::<f64>().ok()));
         let open_n = open.as_ref().map(Vec::len).ok();
+        let approval = self.approval_mode();
         let headline = format!(
-            "{} {} {} · equity {} · unrealized {} · {} position(s){} · 1-day VaR95 {} · beta {} · {} open order(s) · {}",
+            "{} {} {} · equity {} · unrealized {} · {} position(s){} · 1-day VaR95 {} · beta {} · {} open order(s) · approval {} · {}",
             venue.name(),
             account_type,
             identity.as_ref().and_then(|i| i.account_id.clone()).unwrap_or_default(),
@@ -202,6 +203,7 @@ impl TradingServer {
             money(var95),
             beta.map(|b| format!("{b:.2}")).unwrap_or("-".into()),
             open_n.map(|n| n.to_string()).unwrap_or("?".into()),
+            approval["mode"].as_str().unwrap_or("?"),
             if posture.safe_to_trade {
                 "safe to trade".to_string()
             } else {
@@ -223,6 +225,7 @@ impl TradingServer {
             "risk": risk.unwrap_or_else(|e| serde_json::json!({ "error": format!("VaR and beta (against {bench}) unavailable: {}", e.message) })),
             "open_orders": open.unwrap_or_default(),
             "posture": posture,
+            "approval": approval,
         }))
     }
 }

@@ -2,6 +2,7 @@
 
 mod account;
 mod analytics;
+mod approval;
 mod research;
 mod session;
 mod trading;

@@ -42,6 +42,7 @@ impl TradingServer {
             "capabilities": venue.capabilities(),
             "read_only": self.settings.read_only,
             "posture": self.broker.posture().await,
+            "approval": self.approval_mode(),
         });
         if simulator {
             data["notice"] = json!(

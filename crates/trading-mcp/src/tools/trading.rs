@@ -41,8 +41,8 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn buy(&self, Parameters(p): Parameters<BuyParams>) -> CallToolResult {
-        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    async fn buy(&self, Parameters(p): Parameters<BuyParams>, context: RequestContext<RoleServer>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
     /// Sell by quantity (market, or LMT with limit_price). Never opens a short unless
@@ -53,8 +53,8 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn sell(&self, Parameters(p): Parameters<SellParams>) -> CallToolResult {
-        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    async fn sell(&self, Parameters(p): Parameters<SellParams>, context: RequestContext<RoleServer>) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
     /// Close the whole position in a symbol with an opposite market order. Preview it as
@@ -65,8 +65,18 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn close_position(&self, Parameters(p): Parameters<CloseParams>) -> CallToolResult {
-        respond(self.broker.close_position(&p.symbol, p.confirmation_token.as_deref()).await)
+    async fn close_position(
+        &self,
+        Parameters(p): Parameters<CloseParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        match self.broker.close_position_as(&p.symbol, p.confirmation_token.as_deref(), &self.asker(&context)).await {
+            Ok(mut out) => match out.pending_approval.take() {
+                Some(a) => self.pending(*a, &context).await,
+                None => ok(out),
+            },
+            Err(e) => fail(e),
+        }
     }
 
     /// A stop (STP) or, with limit_price, a stop-limit order. Needs the confirmation_token.
@@ -76,8 +86,12 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn stop_order(&self, Parameters(p): Parameters<StopParams>) -> CallToolResult {
-        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    async fn stop_order(
+        &self,
+        Parameters(p): Parameters<StopParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
     /// A trailing stop by trail_amount or trail_percent. Needs the confirmation_token.
@@ -87,8 +101,12 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn trailing_stop(&self, Parameters(p): Parameters<TrailParams>) -> CallToolResult {
-        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    async fn trailing_stop(
+        &self,
+        Parameters(p): Parameters<TrailParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
     /// An entry (market, or LMT with entry_limit_price) with a take-profit and a stop-loss
@@ -99,8 +117,12 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn bracket_order(&self, Parameters(p): Parameters<BracketParams>) -> CallToolResult {
-        self.place(p.intent(), p.confirmation_token.as_deref()).await
+    async fn bracket_order(
+        &self,
+        Parameters(p): Parameters<BracketParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
     /// Change a working order's quantity or prices. Preview the order as modified (same
@@ -111,12 +133,18 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn modify_order(&self, Parameters(p): Parameters<ModifyParams>) -> CallToolResult {
+    async fn modify_order(
+        &self,
+        Parameters(p): Parameters<ModifyParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let change = OrderChange { quantity: p.quantity, limit_price: p.limit_price, stop_price: p.stop_price };
         if change == OrderChange::default() {
             return fail(TradeError::validation("give at least one of quantity, limit_price, stop_price"));
         }
-        respond(self.broker.modify(&p.order_id, change, p.confirmation_token.as_deref()).await)
+        let asker = self.asker(&context);
+        self.settle(self.broker.modify_as(&p.order_id, change, p.confirmation_token.as_deref(), &asker).await, &context)
+            .await
     }
 
     /// The current status of one order.
