@@ -101,7 +101,7 @@ fn layout(title: &str, banner: &str, body: &str, script: &str) -> String {
          th,td{{padding:.35em .4em;border-bottom:1px solid #eee}}.fp{{font:700 1.6em ui-monospace,monospace;letter-spacing:.08em}}\
          button{{font-size:1.05em;padding:.6em 1.4em;margin-right:.6em;border-radius:.3em;border:1px solid #888;cursor:pointer}}\
          .yes{{background:#0a7d32;color:#fff;border-color:#0a7d32}}.err{{color:#a00}}.muted{{color:#666;font-size:.9em}}\
-         ul{{padding-left:1.2em}}</style></head><body>{band}<h1>{t}</h1>{body}{script}</body></html>",
+         ul{{padding-left:1.2em}}.order{{font-size:1.35em;font-weight:600;margin:.4em 0}}.order .muted{{font-size:.6em;font-weight:400}}</style></head><body>{band}<h1>{t}</h1>{body}{script}</body></html>",
         t = escape(title)
     )
 }
@@ -209,7 +209,18 @@ fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>) -> (String, Str
         };
         (outcome, String::new())
     };
-    let body = format!("{note}{fp}{table}{form}{}", guards(a));
+    // What is asked and the buttons first; every detail right below them.
+    let line = format!(
+        "<p class=\"order\">{}<br><span class=\"muted\">{}</span></p>",
+        escape(&order_line(&a.order)),
+        escape(&format!(
+            "{} account {} · {}",
+            a.shown.banner,
+            a.shown.account_id.as_deref().unwrap_or("?"),
+            a.shown.estimated_value.map(|v| format!("about {}", fmt_money(v, &a.shown.currency))).unwrap_or_default()
+        ))
+    );
+    let body = format!("{note}{line}{fp}{form}{table}{}", guards(a));
     (layout(&title, a.shown.banner, &body, &script), nonce)
 }
 
@@ -257,11 +268,16 @@ fn post_ok(
 ) -> Result<(), String> {
     let page = desk.page.get().ok_or("not ready")?;
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if header("origin") != page.origin {
-        return Err("Origin not allowed: approve from the page itself.".into());
-    }
+    // The page's own form: Sec-Fetch-Site (set by the browser, never by a page) says
+    // same-origin, and Origin is the page's. Under `Referrer-Policy: no-referrer` a browser
+    // sends `Origin: null` for its form POSTs (Fetch, "serializing a request origin"), so
+    // null passes only together with same-origin; the exact Host check keeps a rebinding
+    // name out either way.
     if header("sec-fetch-site") != "same-origin" {
         return Err("Refused: the request did not come from the approval page (Sec-Fetch-Site).".into());
+    }
+    if header("origin") != page.origin && header("origin") != "null" {
+        return Err("Origin not allowed: approve from the page itself.".into());
     }
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if !crate::oauth::same(field("csrf").as_bytes(), csrf_of(a).as_bytes()) {

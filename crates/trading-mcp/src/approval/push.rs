@@ -112,7 +112,10 @@ impl Pusher {
 
     fn telegram(&self, method: &str) -> Option<url::Url> {
         match &self.cfg {
-            PushConfig::Telegram { api, bot_token, .. } => api.join(&format!("bot{}/{method}", bot_token.0)).ok(),
+            // Not Url::join: "bot123:abc" would read as a URL scheme.
+            PushConfig::Telegram { api, bot_token, .. } => {
+                url::Url::parse(&format!("{}/bot{}/{method}", api.as_str().trim_end_matches('/'), bot_token.0)).ok()
+            }
             PushConfig::Ntfy { .. } => None,
         }
     }
