@@ -392,6 +392,16 @@ impl ApprovalStore {
         self.lock().get(id).cloned()
     }
 
+    /// The approval whose secret (a page key, an elicitation's request state) is `secret`.
+    pub fn find_by_secret(&self, secret: &str) -> Option<Approval> {
+        let map = self.lock();
+        let found = map.values().find(|a| {
+            a.secret.len() == secret.len()
+                && a.secret.bytes().zip(secret.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        });
+        found.cloned()
+    }
+
     /// Changes one approval under the lock; `f` returns what the caller needs.
     pub fn update<T>(&self, id: &str, f: impl FnOnce(&mut Approval) -> T) -> Option<T> {
         let out = self.lock().get_mut(id).map(f);

@@ -7,7 +7,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use rmcp::{
     RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
-    model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig},
+    model::{CallToolResponse, CallToolResult, Implementation, ServerCapabilities, ServerConfig},
     service::RequestContext,
     tool_handler,
 };
@@ -45,6 +45,10 @@ pub const WRITE_TOOLS: &[&str] = &[
     "cancel_approval",
     "pending_approvals",
 ];
+
+/// The tools that may hold an order for a person's approval.
+const ORDER_TOOLS: &[&str] =
+    &["buy", "sell", "close_position", "stop_order", "trailing_stop", "bracket_order", "modify_order"];
 
 /// The longest wait_for_fill call: claude.ai cuts a tool call at about 60 s.
 pub(crate) const MAX_WAIT_SECONDS: f64 = 50.0;
@@ -157,10 +161,10 @@ impl TradingServer {
         intent: Result<OrderIntent, TradeError>,
         token: Option<&str>,
         context: &RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         match intent {
             Ok(i) => self.settle(self.broker.submit_as(i, token, &self.asker(context)).await, context).await,
-            Err(e) => fail(e),
+            Err(e) => fail(e).into(),
         }
     }
 
@@ -178,23 +182,29 @@ impl TradingServer {
         &self,
         submitted: Result<Submitted, TradeError>,
         context: &RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         match submitted {
-            Ok(Submitted::Sent(v)) => results(Ok(v)),
+            Ok(Submitted::Sent(v)) => results(Ok(v)).into(),
             Ok(Submitted::Pending(a)) => self.pending(*a, context).await,
-            Err(e) => fail(e),
+            Err(e) => fail(e).into(),
         }
     }
 
-    pub(crate) async fn pending(&self, a: Approval, context: &RequestContext<RoleServer>) -> CallToolResult {
-        if a.channel == Channel::Elicit {
-            return match crate::approval::elicit::ask(&self.desk, &a, context).await {
-                Ok(done) => ok(crate::approval::view(&done)),
-                Err(e) => fail(e),
-            };
+    /// An approval just asked for: the form in the call (or, on 2026-07-28, returned for the
+    /// client to ask and retry), else announced on the page or the phone.
+    pub(crate) async fn pending(&self, a: Approval, context: &RequestContext<RoleServer>) -> CallToolResponse {
+        use crate::approval::elicit;
+        if a.channel != Channel::Elicit {
+            self.desk.announce(&a).await;
+            return ok(crate::approval::view(&a)).into();
         }
-        self.desk.announce(&a).await;
-        ok(crate::approval::view(&a))
+        if elicit::is_mrtr(context) {
+            return elicit::input_required(&a).unwrap_or_else(|e| fail(e).into());
+        }
+        match elicit::ask(&self.desk, &a, context).await {
+            Ok(done) => ok(crate::approval::view(&done)).into(),
+            Err(e) => fail(e).into(),
+        }
     }
 
     /// The approval mode in force and where the page is, for session_status and briefing.
@@ -326,6 +336,27 @@ impl ServerHandler for TradingServer {
                 self.journal_call(c, &tool, &refusal);
             }
             return Ok(refusal.into());
+        }
+        // A retried order call carrying the person's answer (MRTR, protocol 2026-07-28).
+        if (request.request_state.is_some() || request.input_responses.is_some())
+            && ORDER_TOOLS.contains(&tool.as_str())
+        {
+            let client = context.client_info().map(|c| c.name).unwrap_or_else(|| "the client".into());
+            let principal = self.asker(&context).principal;
+            let state = request.request_state.as_deref();
+            let answer = crate::approval::elicit::resume(
+                &self.desk,
+                &principal,
+                state,
+                request.input_responses.as_ref(),
+                &client,
+            )
+            .await;
+            return Ok(match answer {
+                Ok(a) => ok(crate::approval::view(&a)),
+                Err(e) => fail(e),
+            }
+            .into());
         }
         let mut response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
         // What the schema cannot say (an enum's values, ...) rmcp reports as bare text: it is

@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use rmcp::{
-    RoleServer, handler::server::wrapper::Parameters, model::CallToolResult, service::RequestContext, tool, tool_router,
+    RoleServer,
+    handler::server::wrapper::Parameters,
+    model::{CallToolResponse, CallToolResult},
+    service::RequestContext,
+    tool, tool_router,
 };
 use serde_json::json;
 use trading_core::{broker::OrderChange, error::TradeError};
@@ -41,7 +45,7 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn buy(&self, Parameters(p): Parameters<BuyParams>, context: RequestContext<RoleServer>) -> CallToolResult {
+    async fn buy(&self, Parameters(p): Parameters<BuyParams>, context: RequestContext<RoleServer>) -> CallToolResponse {
         self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
@@ -53,7 +57,11 @@ impl TradingServer {
         idempotent_hint = false,
         open_world_hint = true
     ))]
-    async fn sell(&self, Parameters(p): Parameters<SellParams>, context: RequestContext<RoleServer>) -> CallToolResult {
+    async fn sell(
+        &self,
+        Parameters(p): Parameters<SellParams>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResponse {
         self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
@@ -69,13 +77,13 @@ impl TradingServer {
         &self,
         Parameters(p): Parameters<CloseParams>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         match self.broker.close_position_as(&p.symbol, p.confirmation_token.as_deref(), &self.asker(&context)).await {
             Ok(mut out) => match out.pending_approval.take() {
                 Some(a) => self.pending(*a, &context).await,
-                None => ok(out),
+                None => ok(out).into(),
             },
-            Err(e) => fail(e),
+            Err(e) => fail(e).into(),
         }
     }
 
@@ -90,7 +98,7 @@ impl TradingServer {
         &self,
         Parameters(p): Parameters<StopParams>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
@@ -105,7 +113,7 @@ impl TradingServer {
         &self,
         Parameters(p): Parameters<TrailParams>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
@@ -121,7 +129,7 @@ impl TradingServer {
         &self,
         Parameters(p): Parameters<BracketParams>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         self.place(p.intent(), p.confirmation_token.as_deref(), &context).await
     }
 
@@ -137,10 +145,10 @@ impl TradingServer {
         &self,
         Parameters(p): Parameters<ModifyParams>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         let change = OrderChange { quantity: p.quantity, limit_price: p.limit_price, stop_price: p.stop_price };
         if change == OrderChange::default() {
-            return fail(TradeError::validation("give at least one of quantity, limit_price, stop_price"));
+            return fail(TradeError::validation("give at least one of quantity, limit_price, stop_price")).into();
         }
         let asker = self.asker(&context);
         self.settle(self.broker.modify_as(&p.order_id, change, p.confirmation_token.as_deref(), &asker).await, &context)
