@@ -1,0 +1,64 @@
+//! The official MCP Python SDK (`mcp` on PyPI) as the client of the real `ibkr-mcp`: its
+//! `elicitation_callback` plays the person answering the approval prompt (protocol 2025-11-25,
+//! the SDK's handshake). The interpreter is `TRADEGATE_PYTHON`, else the workspace's
+//! `.venv-mcp` (README set-up and `.ci/run` create it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRADEGATE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-mcp/bin/python");
+    assert!(
+        venv.exists(),
+        "the MCP Python SDK is needed: python3 -m venv .venv-mcp && .venv-mcp/bin/pip install mcp==2.3.0 (or set TRADEGATE_PYTHON)"
+    );
+    venv
+}
+
+/// Runs the SDK client with `answer`; its report and how many orders the journal says left.
+fn run(answer: &str) -> (Value, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/elicit_client.py");
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .arg(BIN)
+        .arg(&journal)
+        .arg(answer)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the Python client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent = std::fs::read_to_string(&journal).unwrap().lines().filter(|l| l.contains("\"kind\":\"intent\"")).count();
+    (report, sent)
+}
+
+#[test]
+fn the_python_sdk_approves_through_its_elicitation_callback() {
+    let (r, sent) = run("approve");
+    let prompts = r["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "{r}");
+    assert!(prompts[0]["message"].as_str().unwrap().contains(r["fingerprint"].as_str().unwrap()));
+    assert_eq!(prompts[0]["schema"]["required"], serde_json::json!(["decision"]));
+    assert_eq!(r["buy"]["data"]["status"], "placed", "{r}");
+    assert_eq!(r["buy"]["data"]["orders"][0]["client_order_id"], r["buy"]["data"]["approval_id"]);
+    assert_eq!(sent, 1);
+}
+
+#[test]
+fn the_python_sdk_declining_or_answering_wrong_sends_nothing() {
+    for answer in ["reject", "decline", "cancel", "wrong"] {
+        let (r, sent) = run(answer);
+        assert_eq!(r["buy"]["data"]["status"], "rejected", "{answer}: {r}");
+        assert_eq!(sent, 0, "{answer}");
+    }
+}
