@@ -237,7 +237,74 @@ async fn run() -> anyhow::Result<()> {
     }
     println!("   file: {}", journal.display());
     c.shutdown().await?;
+
+    approvals(&bin, &dir).await?;
     println!("\ndone: every order was previewed, confirmed with a single-use token, guarded and journaled.");
+    Ok(())
+}
+
+/// A preview then a buy that waits for a person: the pending approval as the agent sees it.
+async fn held_buy(c: &McpChild, symbol: &str, cash: u32) -> anyhow::Result<Value> {
+    let p = must(c, "preview_order", json!({"symbol": symbol, "side": "BUY", "cash_amount": cash})).await?;
+    println!("   preview fingerprint {} (the agent shows it to the user)", s(&p["fingerprint"]));
+    let args = json!({"symbol": symbol, "cash_amount": cash, "confirmation_token": p["confirmation_token"]});
+    let a = must(c, "buy", args).await?;
+    println!(
+        "   buy → {}  approval {}  fingerprint {}  via {}  (no link in the answer: the agent cannot open it)",
+        s(&a["status"]).to_uppercase(),
+        s(&a["approval_id"]),
+        s(&a["fingerprint"]),
+        s(&a["channel"])
+    );
+    Ok(a)
+}
+
+/// A person says yes (or no) on the approval page: a second server with TRADING_APPROVAL=web
+/// sends each approval's link to the person's phone (ntfy; here a local stand-in), and the
+/// "person" submits the page's own form as a browser does.
+async fn approvals(bin: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<()> {
+    let phone = test_support::push_fakes::NtfyFake::start().await?;
+    let journal = dir.join("approvals.jsonl").display().to_string();
+    let env = [
+        ("IBKR_BACKEND", "sim"),
+        ("SIM_SEED", "7"),
+        ("TRADE_JOURNAL_PATH", journal.as_str()),
+        ("TRADING_DRY_RUN", "false"),
+        ("TRADING_APPROVAL", "web"),
+        ("APPROVAL_PUSH", "ntfy"),
+        ("APPROVAL_NTFY_URL", phone.url.as_str()),
+        ("APPROVAL_NTFY_TOPIC", "demo-approvals"),
+        ("LOG_LEVEL", "warn"),
+    ];
+    let c = McpChild::spawn(bin, &env, Stdio::inherit()).await?;
+    let st = must(&c, "session_status", json!({})).await?;
+    println!("\nsettings: TRADING_APPROVAL=web APPROVAL_PUSH=ntfy (a local stand-in for the phone)");
+    println!("   approval mode {}  page {}", s(&st["approval"]["mode"]), s(&st["approval"]["page"]));
+
+    step(13, "a person approves an order on the approval page");
+    let a = held_buy(&c, "AAPL", 40).await?;
+    let push = phone.wait_for(1, std::time::Duration::from_secs(10)).await?;
+    println!("   phone: \"{}\"", s(&push["title"]));
+    let link = test_support::push_fakes::NtfyFake::view_link(&push).context("the push has no link")?;
+    let (status, _) = test_support::approval_page::answer(&link, "approve").await?;
+    println!("   the person checks the fingerprint and presses Approve (HTTP {status})");
+    let done = must(&c, "wait_approval", json!({"approval_id": a["approval_id"], "timeout_seconds": 10})).await?;
+    println!("   wait_approval → {}  decided by {}", s(&done["status"]).to_uppercase(), s(&done["decided_by"]));
+    if let Some(o) = done["orders"].get(0) {
+        show_order(o);
+    }
+
+    step(14, "a person rejects one");
+    let a = held_buy(&c, "MSFT", 30).await?;
+    let push = phone.wait_for(2, std::time::Duration::from_secs(10)).await?;
+    let link = test_support::push_fakes::NtfyFake::view_link(&push).context("the push has no link")?;
+    test_support::approval_page::answer(&link, "reject").await?;
+    let done = must(&c, "wait_approval", json!({"approval_id": a["approval_id"], "timeout_seconds": 10})).await?;
+    println!("   wait_approval → {}: {}", s(&done["status"]).to_uppercase(), s(&done["reason"]));
+    if done["status"] != "rejected" || !done["orders"].is_null() {
+        bail!("the rejected order was not refused");
+    }
+    c.shutdown().await?;
     Ok(())
 }
 

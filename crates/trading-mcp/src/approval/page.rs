@@ -331,7 +331,7 @@ async fn answer(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>, b
             }
             Decision::Approve
         }
-        Some("reject") => Decision::Reject("rejected on the approval page".into()),
+        Some("reject") => Decision::Reject("the person pressed Reject".into()),
         _ => return plain(StatusCode::BAD_REQUEST, "Choose Approve or Reject."),
     };
     match desk.broker.decide(&id, decision, by, form.get("digest").map(String::as_str)).await {
