@@ -340,3 +340,80 @@ fn none_on_a_live_account_refuses_to_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("TRADING_APPROVAL") && err.contains("IBKR_TRADING_MODE=live"), "{err}");
 }
+
+/// One JSON-RPC tools/call over HTTP with the static bearer token: the envelope's data.
+async fn http_call(url: &str, tool: &str, args: Value) -> Value {
+    let body =
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": args } });
+    let v: Value = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .bearer_auth(HTTP_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"]["structuredContent"]["ok"], true, "{tool}: {v}");
+    v["result"]["structuredContent"]["data"].clone()
+}
+
+const HTTP_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const OWNER_PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn over_http_the_owner_logs_in_and_approves_from_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["--transport", "http", "--bind", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
+        .env("OAUTH_DB_PATH", dir.path().join("oauth.sqlite"))
+        .env("EQUITY_SAMPLE_SECONDS", "0")
+        .env("LOG_LEVEL", "info")
+        .env("AUTH_MODE", "both")
+        .env("STATIC_BEARER_TOKEN", HTTP_TOKEN)
+        .env("LOGIN_PASSWORD", OWNER_PASSWORD)
+        .env("TRADING_DRY_RUN", "false")
+        .env("TRADING_APPROVAL", "web");
+    let server = test_support::mcp_client::HttpChild::spawn(cmd).unwrap();
+    let mcp = server.url.clone();
+    let origin = mcp.trim_end_matches("/mcp").to_string();
+
+    let p = http_call(&mcp, "preview_order", json!({"symbol": "AAPL", "side": "BUY", "cash_amount": 20})).await;
+    let a = http_call(
+        &mcp,
+        "buy",
+        json!({"symbol": "AAPL", "cash_amount": 20, "confirmation_token": p["confirmation_token"]}),
+    )
+    .await;
+    assert_eq!(a["status"], "pending_approval", "{a}");
+    assert_eq!(a["channel"], "web");
+
+    let b = browser().await;
+    b.goto(&format!("{origin}/approvals")).await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "tradegate: owner login");
+    b.type_into("input[name=password]", OWNER_PASSWORD).await.unwrap();
+    b.click("button[type=submit]").await.unwrap();
+    heading(&b, "Orders waiting for your approval").await;
+    assert!(b.source().await.unwrap().contains(a["fingerprint"].as_str().unwrap()));
+    b.click("a[href^='/approve/']").await.unwrap();
+    heading(&b, "Approve this order?").await;
+    b.click("button[value=approve]").await.unwrap();
+    heading(&b, "This order is placed").await;
+    b.close().await;
+
+    let done = http_call(&mcp, "wait_approval", json!({"approval_id": a["approval_id"], "timeout_seconds": 5})).await;
+    assert_eq!(done["status"], "placed", "{done}");
+    assert_eq!(done["decided_by"], "owner (approval page, logged in)");
+    assert_eq!(done["orders"][0]["client_order_id"], a["approval_id"]);
+
+    // Without the owner's session the page shows only the login.
+    let anon = reqwest::get(format!("{origin}/approve/{}", a["approval_id"].as_str().unwrap())).await.unwrap();
+    assert_eq!(anon.status(), 401);
+    assert!(anon.text().await.unwrap().contains("owner login"));
+}

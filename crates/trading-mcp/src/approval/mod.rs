@@ -139,7 +139,7 @@ impl PageOrigin {
 /// The channels of one server: what can reach a person, and the announcements.
 pub struct ApprovalDesk {
     pub(crate) broker: Arc<GuardedBroker>,
-    pub(crate) settings: ApprovalSettings,
+    pub settings: ApprovalSettings,
     pub(crate) page: OnceLock<PageOrigin>,
     pub(crate) push: Option<Arc<push::Pusher>>,
     /// Wrong PINs per approval (five reject it).

@@ -29,6 +29,7 @@ type Desk = State<Arc<ApprovalDesk>>;
 /// The page's routes (served on the loopback listener, or merged into the HTTP server).
 pub fn router(desk: Arc<ApprovalDesk>) -> Router {
     Router::new()
+        .route("/approvals", get(list))
         .route("/approve/{id}", get(show).post(answer))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .with_state(desk)
@@ -232,15 +233,57 @@ fn owner_ok(desk: &ApprovalDesk, headers: &HeaderMap) -> bool {
     }
 }
 
+/// The owner's login form, coming back to the list of approvals.
+fn login() -> Response {
+    let nonce = nonce();
+    let mut r = respond(StatusCode::UNAUTHORIZED, crate::oauth::pages::login("/approvals", None), &nonce);
+    r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ));
+    r
+}
+
+/// What waits for the owner (HTTP mode, behind the login): each approval's link, key included.
+async fn list(State(desk): Desk, headers: HeaderMap) -> Response {
+    if let Some(r) = wrong_host(&desk, &headers) {
+        return r;
+    }
+    if desk.owner.get().is_none() {
+        return plain(StatusCode::NOT_FOUND, "This list is served behind the owner's login (AUTH_MODE=oauth or both).");
+    }
+    if !owner_ok(&desk, &headers) {
+        return login();
+    }
+    desk.broker.expire_approvals();
+    let pending = desk.broker.approvals().pending();
+    let items: String = pending
+        .iter()
+        .map(|a| {
+            format!(
+                "<li><a href=\"/approve/{}#k={}\">{}</a> <span class=\"muted\">{} · fingerprint {} · expires {}</span></li>",
+                escape(&a.id),
+                escape(&a.secret),
+                escape(&order_line(&a.order)),
+                escape(a.shown.banner),
+                escape(&a.fingerprint),
+                a.expires_at.format("%H:%M:%S UTC")
+            )
+        })
+        .collect();
+    let body = if pending.is_empty() {
+        "<p>Nothing waits for your approval.</p>".to_string()
+    } else {
+        format!("<ul>{items}</ul>")
+    };
+    respond(StatusCode::OK, layout("Orders waiting for your approval", "", &body, ""), "-")
+}
+
 async fn show(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Some(r) = wrong_host(&desk, &headers) {
         return r;
     }
     if !owner_ok(&desk, &headers) {
-        return plain(
-            StatusCode::UNAUTHORIZED,
-            "Log in as the owner first (open the server's /login page in this browser), then open the approval link again.",
-        );
+        return login();
     }
     desk.broker.expire_approvals();
     match desk.broker.approvals().get(&id) {
@@ -294,7 +337,7 @@ async fn answer(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>, b
         return r;
     }
     if !owner_ok(&desk, &headers) {
-        return plain(StatusCode::UNAUTHORIZED, "Log in as the owner first.");
+        return login();
     }
     desk.broker.expire_approvals();
     let Some(a) = desk.broker.approvals().get(&id) else {

@@ -32,10 +32,15 @@ pub fn login(next: &str, error: Option<&str>) -> String {
     page(
         "tradegate: owner login",
         &format!(
-            "<p>An application asks to connect to this tradegate server. Log in as its owner to review the request.</p>{err}\
+            "<p>{}</p>{err}\
              <form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"next\" value=\"{}\">\
              <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" autofocus required></label></p>\
              <p><button type=\"submit\">Log in</button></p></form>",
+            if next == "/approvals" {
+                "Orders may be waiting for your approval. Log in as the owner of this tradegate server to review them."
+            } else {
+                "An application asks to connect to this tradegate server. Log in as its owner to review the request."
+            },
             escape(next)
         ),
     )

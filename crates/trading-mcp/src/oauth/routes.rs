@@ -375,8 +375,12 @@ async fn authorize(State(o): Shared, headers: HeaderMap, RawQuery(query): RawQue
 }
 
 /// `next` must be our own authorize URL for a registered client and one of its redirect
-/// URIs: the login form never sends the browser anywhere else.
+/// URIs, or the owner's list of approvals: the login form never sends the browser anywhere else.
 fn next_ok(o: &OAuth, next: &str) -> bool {
+    // The owner's list of approvals waiting (the approval page, HTTP mode).
+    if next == "/approvals" {
+        return true;
+    }
     let Some(query) = next.strip_prefix("/authorize?") else { return false };
     let p = form(query.as_bytes());
     match (p.get("client_id"), p.get("redirect_uri")) {
