@@ -417,3 +417,25 @@ async fn over_http_the_owner_logs_in_and_approves_from_the_list() {
     assert_eq!(anon.status(), 401);
     assert!(anon.text().await.unwrap().contains("owner login"));
 }
+
+#[tokio::test]
+async fn with_a_pin_a_wrong_one_approves_nothing() {
+    let (s, ntfy) = with_ntfy(&[("APPROVAL_PIN", "2468")]).await;
+    let a = s.buy_held().await;
+    let link = NtfyFake::view_link(&ntfy.wait_for(1, WAIT).await.unwrap()).unwrap();
+    let b = browser().await;
+    b.goto(&link).await.unwrap();
+    b.type_into("input[name=pin]", "1111").await.unwrap();
+    b.click("button[value=approve]").await.unwrap();
+    b.wait_for(".err", WAIT).await.unwrap();
+    assert_eq!(b.text(".err").await.unwrap(), "Wrong PIN.");
+    assert!(s.intents().is_empty());
+    // The answer keeps the link's key in its form: the person just tries again.
+    b.type_into("input[name=pin]", "2468").await.unwrap();
+    b.click("button[value=approve]").await.unwrap();
+    heading(&b, "This order is placed").await;
+    b.close().await;
+    let done = s.call("wait_approval", json!({"approval_id": a["approval_id"], "timeout_seconds": 5})).await;
+    assert_eq!(done["status"], "placed");
+    assert!(!s.written().contains("2468"), "the PIN reached the log or the journal");
+}

@@ -160,7 +160,8 @@ fn guards(a: &Approval) -> String {
     format!("<p class=\"muted\">Safety checks passed at request:</p><ul class=\"muted\">{items}</ul>")
 }
 
-fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>) -> (String, String) {
+/// The page for `a`; `key` pre-fills the form after a POST that proved it (a wrong PIN).
+fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>, key: Option<&str>) -> (String, String) {
     let now = desk.broker.now();
     let nonce = nonce();
     let title = match a.state {
@@ -184,16 +185,17 @@ fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>) -> (String, Str
             format!(
                 "<p id=\"left\" data-left=\"{secs}\">Expires in {secs} s.</p>\
                  <form method=\"post\" action=\"/approve/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <input type=\"hidden\" name=\"key\" id=\"key\" value=\"\"><input type=\"hidden\" name=\"digest\" value=\"{digest}\">{pin}\
+                 <input type=\"hidden\" name=\"key\" id=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"digest\" value=\"{digest}\">{pin}\
                  <p><button class=\"yes\" type=\"submit\" name=\"decision\" value=\"approve\">Approve and send</button>\
                  <button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></p></form>",
                 id = escape(&a.id),
                 csrf = csrf_of(a),
                 digest = escape(&a.digest),
+                key = escape(key.unwrap_or_default()),
             ),
             format!(
                 "<script nonce=\"{nonce}\">(function(){{var m=/(?:^|&)k=([0-9a-f]+)/.exec(location.hash.slice(1));\
-                 document.getElementById('key').value=m?m[1]:'';\
+                 if(m){{document.getElementById('key').value=m[1];}}\
                  var l=document.getElementById('left'),s=+l.dataset.left;\
                  setInterval(function(){{s=Math.max(0,s-1);l.textContent=s?'Expires in '+s+' s.':'Expired: nothing will be sent.';}},1000);}})();</script>"
             ),
@@ -288,7 +290,7 @@ async fn show(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>) -> 
     desk.broker.expire_approvals();
     match desk.broker.approvals().get(&id) {
         Some(a) => {
-            let (body, nonce) = render(&desk, &a, None);
+            let (body, nonce) = render(&desk, &a, None, None);
             respond(StatusCode::OK, body, &nonce)
         }
         None => plain(StatusCode::NOT_FOUND, "No such approval (approvals do not survive a restart of the server)."),
@@ -349,7 +351,7 @@ async fn answer(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>, b
         return plain(StatusCode::FORBIDDEN, &why);
     }
     if a.state != ApprovalState::Pending {
-        let (body, nonce) = render(&desk, &a, Some("Already answered: nothing more was sent."));
+        let (body, nonce) = render(&desk, &a, Some("Already answered: nothing more was sent."), None);
         return respond(StatusCode::CONFLICT, body, &nonce);
     }
     let by = if desk.owner.get().is_some() { "owner (approval page, logged in)" } else { "approval page" };
@@ -368,7 +370,7 @@ async fn answer(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>, b
                         let _ = desk.broker.decide(&id, Decision::Reject("five wrong PINs".into()), by, None).await;
                     }
                     let a = desk.broker.approvals().get(&id).unwrap_or(a);
-                    let (body, nonce) = render(&desk, &a, Some("Wrong PIN."));
+                    let (body, nonce) = render(&desk, &a, Some("Wrong PIN."), form.get("key").map(String::as_str));
                     return respond(StatusCode::FORBIDDEN, body, &nonce);
                 }
             }
@@ -379,7 +381,7 @@ async fn answer(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>, b
     };
     match desk.broker.decide(&id, decision, by, form.get("digest").map(String::as_str)).await {
         Ok(done) => {
-            let (body, nonce) = render(&desk, &done, None);
+            let (body, nonce) = render(&desk, &done, None, None);
             respond(StatusCode::OK, body, &nonce)
         }
         Err(e) => plain(StatusCode::CONFLICT, &e.message),
