@@ -195,7 +195,8 @@ pub const POLICY_SECTION: Section = Section {
         Setting::new(
             "TRADING_HALT_FILE",
             "",
-            "Kill switch by file: while this file exists, new entries are refused. Empty = no halt file.",
+            "Kill switch by file: while this file exists, new entries are refused; the console's kill switch
+writes it. Empty: next to the journal (trades.jsonl -> trades.halt).",
         ),
         Setting::new(
             "ENFORCE_MARKET_HOURS",

@@ -145,7 +145,7 @@ async fn run() {
     let approval = ApprovalSettings::from_env(&trading_core::config::Settings(&env)).unwrap();
     let (web, server) = rig(dir.path(), "web", &[("TRADING_APPROVAL", "web")], approval).await;
     let bind = server.desk().settings.bind;
-    trading_mcp::approval::page::serve_loopback(server.desk().clone(), bind).await.unwrap();
+    trading_mcp::approval::page::serve_loopback(server.desk().clone(), bind, axum::Router::new()).await.unwrap();
     let http = reqwest::Client::new();
     let (mut held, mut posts) = (vec![], vec![]);
     for i in 0..WARMUP + N {

@@ -220,6 +220,7 @@ pub async fn serve(
         max_body_bytes: opts.max_body_bytes,
     });
     let desk = server.desk().clone();
+    let console_server = server.clone();
     let service = StreamableHttpService::new(move || Ok(server.clone()), LocalSessionManager::default().into(), config);
     // Nesting answers both /mcp and /mcp/, without a redirect.
     let mut app = Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(gate, authenticate));
@@ -229,8 +230,10 @@ pub async fn serve(
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
         app = app.merge(pages);
     }
-    if desk.may_use_page() {
-        app = app.merge(crate::approval::page::router(desk.clone()));
+    // The person's pages: behind the owner's login, or on a loopback-only server.
+    let pages_allowed = oauth.is_some() || opts.bind.ip().is_loopback();
+    if pages_allowed {
+        app = app.merge(crate::approval::page::router(desk.clone())).merge(crate::console::router(console_server));
     }
     use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(opts.bind).await?;
@@ -240,7 +243,7 @@ pub async fn serve(
     if let Some(o) = &oauth {
         let _ = desk.owner.set(o.clone());
     }
-    if let Some(p) = crate::approval::PageOrigin::of(&origin, oauth.is_some()) {
+    if pages_allowed && let Some(p) = crate::approval::PageOrigin::of(&origin, oauth.is_some()) {
         let _ = desk.page.set(p);
     }
     if let Some(o) = &oauth {

@@ -228,13 +228,12 @@ pub async fn run(l: Launch) -> Result<(), LaunchError> {
     };
     let server = TradingServer::with_venue_tools(broker, settings, l.venue_tools);
     let desk = server.desk().clone();
-    if let Transport::Stdio = l.common.transport
-        && desk.may_use_page()
-    {
-        match crate::approval::page::serve_loopback(desk.clone(), desk.settings.bind).await {
-            Ok(addr) => tracing::info!("approval page listening on http://{addr}"),
+    if let Transport::Stdio = l.common.transport {
+        let console = crate::console::router(server.clone());
+        match crate::approval::page::serve_loopback(desk.clone(), desk.settings.bind, console).await {
+            Ok(addr) => tracing::info!("console and approval page on http://{addr}/console"),
             Err(e) => tracing::warn!(
-                "the approval page could not listen on {} ({e}): web approval is off",
+                "the console could not listen on {} ({e}): no console, no web approval",
                 desk.settings.bind
             ),
         }

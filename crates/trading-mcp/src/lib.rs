@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod approval;
 pub mod arguments;
+pub mod console;
 pub mod envelope;
 pub mod equity;
 pub mod figures;

@@ -196,7 +196,11 @@ impl TradingServer {
         use crate::approval::elicit;
         if a.channel != Channel::Elicit {
             self.desk.announce(&a).await;
-            return ok(crate::approval::view(&a)).into();
+            let mut v = crate::approval::view(&a);
+            if let (Channel::Web, Some(console)) = (a.channel, self.desk.console_approvals()) {
+                v["approve_at"] = json!(console);
+            }
+            return ok(v).into();
         }
         if elicit::is_mrtr(context) {
             return elicit::input_required(&a).unwrap_or_else(|e| fail(e).into());
@@ -216,6 +220,7 @@ impl TradingServer {
             "live_channel": p.approval.live_channel,
             "ttl_seconds": p.approval.ttl_secs,
             "page": self.desk.page_address(),
+            "console": self.desk.page_address().map(|o| format!("{o}/console")),
             "push": self.settings.approval.push.as_ref().map(|p| match p {
                 crate::approval::push::PushConfig::Ntfy { .. } => "ntfy",
                 crate::approval::push::PushConfig::Telegram { .. } => "telegram",

@@ -233,11 +233,13 @@ impl Common {
         poll_ms: u64,
     ) -> Result<Common, ConfigError> {
         let s = Settings(env);
-        let policy = Policy::from_env(env, spec.policy_keys.clone())?;
+        let mut policy = Policy::from_env(env, spec.policy_keys.clone())?;
         let journal_path = s
             .get(spec.journal_key)
             .map(PathBuf::from)
             .unwrap_or_else(|| state_dir(env).join(format!("{state_name}-trades.jsonl")));
+        // The console's kill switch writes a halt file; unset, it sits next to the journal.
+        policy.halt_file.get_or_insert_with(|| journal_path.with_extension("halt"));
         let poll_ms: u64 = s.parse("WAIT_POLL_MILLISECONDS", poll_ms, "a whole number of milliseconds")?;
         if poll_ms == 0 {
             return Err(bad("WAIT_POLL_MILLISECONDS", "must be at least 1"));

@@ -89,6 +89,9 @@ pub struct Posture {
     pub dry_run: bool,
     pub live_armed: bool,
     pub halted: bool,
+    /// Who halted and when (the halt file's first line), while it is there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted_by: Option<String>,
     pub order_confirmation: ConfirmationMode,
     pub confirmation_ttl_seconds: u64,
     pub allowlist_active: bool,

@@ -156,6 +156,7 @@ impl GuardedBroker {
             dry_run: p.dry_run,
             live_armed: p.allow_live,
             halted: p.halted || halt_file,
+            halted_by: if halt_file { self.halted_by() } else { None },
             order_confirmation: p.confirmation,
             confirmation_ttl_seconds: p.confirmation_ttl_secs,
             allowlist_active: !p.allowlist.is_empty(),
@@ -171,5 +172,42 @@ impl GuardedBroker {
             journal_integrity: self.journal.integrity(),
             trade_stops: stops,
         }
+    }
+
+    /// The kill switch from outside the chat (the console): halts new entries by writing the
+    /// halt file (TRADING_HALT_FILE), so a restart keeps it. `by` says who, for session_status.
+    pub fn halt(&self, by: &str) -> Result<(), TradeError> {
+        let path = self.halt_path()?;
+        let line = format!("halted by {by} at {}\n", self.clock.now().to_rfc3339());
+        std::fs::write(path, line).map_err(|e| {
+            TradeError::new(ErrorCode::Internal, format!("could not write the halt file {}: {e}", path.display()))
+        })
+    }
+
+    /// Lifts the console's kill switch (removes the halt file; TRADING_HALTED=true stays).
+    pub fn resume(&self) -> Result<(), TradeError> {
+        let path = self.halt_path()?;
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(TradeError::new(
+                ErrorCode::Internal,
+                format!("could not remove the halt file {}: {e}", path.display()),
+            )),
+        }
+    }
+
+    fn halt_path(&self) -> Result<&std::path::Path, TradeError> {
+        self.policy.halt_file.as_deref().ok_or_else(|| {
+            TradeError::new(ErrorCode::Unsupported, "no halt file is configured (TRADING_HALT_FILE)")
+                .with_setting("TRADING_HALT_FILE")
+        })
+    }
+
+    /// Who halted and when, from the halt file's first line.
+    fn halted_by(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.policy.halt_file.as_ref()?).ok()?;
+        let line = text.lines().next()?.trim();
+        (!line.is_empty()).then(|| line.chars().take(200).collect())
     }
 }

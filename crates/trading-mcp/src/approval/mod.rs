@@ -43,14 +43,14 @@ pub const APPROVAL_SECTION: Section = Section {
         Setting::new(
             "APPROVAL_BIND",
             "127.0.0.1:0",
-            "Where the approval page listens in stdio mode (loopback only; port 0 = any free port, shown on
-stderr and by session_status). In HTTP mode the page is served by the server itself.",
+            "Where the console and the approval page listen in stdio mode (loopback only; port 0 = any free
+port, shown on stderr and by session_status). In HTTP mode the server serves them itself.",
         ),
         Setting::new(
             "APPROVAL_OPEN_BROWSER",
             "false",
-            "true: open each approval page in the desktop's browser (xdg-open / open). Without it or a
-push, the page has no way to reach a person and web approval is not offered.",
+            "true: open each approval page in the desktop's browser (xdg-open / open). Without it, the
+person approves in the console (the order tool names its address) or from a push.",
         ),
         Setting::secret(
             "APPROVAL_PIN",
@@ -146,6 +146,8 @@ pub struct ApprovalDesk {
     pub(crate) wrong_pins: std::sync::Mutex<std::collections::HashMap<String, u8>>,
     /// The owner's login in HTTP mode with OAuth.
     pub(crate) owner: OnceLock<Arc<crate::oauth::OAuth>>,
+    /// The console's per-process secret (its forms' CSRF tokens derive from it).
+    pub(crate) console_secret: String,
 }
 
 impl std::fmt::Debug for ApprovalDesk {
@@ -164,24 +166,19 @@ impl ApprovalDesk {
             push,
             wrong_pins: Default::default(),
             owner: OnceLock::new(),
+            console_secret: trading_core::approval::random_id(),
         })
     }
 
-    /// Whether any order of this server may go through the page (then it is served).
-    pub fn may_use_page(&self) -> bool {
-        use trading_core::approval::ApprovalMode as M;
-        let p = &self.broker.policy().approval;
-        matches!(p.effective(self.broker.policy().mode), M::Web | M::Auto | M::Push)
-            || p.live_channel == Some(Channel::Web)
+    /// What can reach a person for this call: the page is reachable whenever it is served
+    /// (the console lists what waits, and a push or the desktop browser may bring the link).
+    pub fn reach(&self, client_elicits: bool) -> Reach {
+        Reach { client_elicits, web: self.page.get().is_some(), push: self.push.is_some() }
     }
 
-    /// What can reach a person for this call.
-    pub fn reach(&self, client_elicits: bool) -> Reach {
-        let page = self.page.get();
-        let handed_over = self.settings.open_browser
-            || self.push.as_ref().is_some_and(|p| p.carries_links())
-            || page.is_some_and(|p| p.owner_login);
-        Reach { client_elicits, web: page.is_some() && handed_over, push: self.push.is_some() }
+    /// Where the person approves without a link: the console's approvals.
+    pub fn console_approvals(&self) -> Option<String> {
+        self.page.get().map(|p| format!("{}/console/approvals", p.origin))
     }
 
     /// The page's address for session_status (no approval's link: those hold a key).

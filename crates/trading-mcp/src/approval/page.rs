@@ -35,14 +35,15 @@ pub fn router(desk: Arc<ApprovalDesk>) -> Router {
         .with_state(desk)
 }
 
-/// Serves the page on `bind` (loopback) until the process ends; returns where it listens.
-pub async fn serve_loopback(desk: Arc<ApprovalDesk>, bind: SocketAddr) -> std::io::Result<SocketAddr> {
+/// Serves the page and `also` (the console) on `bind` (loopback) until the process ends;
+/// returns where it listens.
+pub async fn serve_loopback(desk: Arc<ApprovalDesk>, bind: SocketAddr, also: Router) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     if let Some(origin) = PageOrigin::of(&format!("http://{addr}"), false) {
         let _ = desk.page.set(origin);
     }
-    let app = router(desk);
+    let app = router(desk).merge(also);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("the approval page stopped: {e}");
@@ -51,11 +52,11 @@ pub async fn serve_loopback(desk: Arc<ApprovalDesk>, bind: SocketAddr) -> std::i
     Ok(addr)
 }
 
-fn csrf_of(a: &Approval) -> String {
+pub(crate) fn csrf_of(a: &Approval) -> String {
     hex::encode(&Sha256::digest(format!("csrf:{}", a.secret).as_bytes())[..16])
 }
 
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     let mut b = [0u8; 16];
     if getrandom::fill(&mut b).is_err() {
         return trading_core::approval::random_id();
@@ -63,7 +64,12 @@ fn nonce() -> String {
     hex::encode(b)
 }
 
-fn respond(status: StatusCode, body: String, nonce: &str) -> Response {
+pub(crate) fn respond(status: StatusCode, body: String, nonce: &str) -> Response {
+    respond_with(status, body, nonce, "")
+}
+
+/// As [`respond`], with extra CSP sources (the console's `connect-src 'self'` for its refresh).
+pub(crate) fn respond_with(status: StatusCode, body: String, nonce: &str, extra_csp: &str) -> Response {
     let mut r = (status, Html(body)).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -71,7 +77,7 @@ fn respond(status: StatusCode, body: String, nonce: &str) -> Response {
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'{extra_csp}"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
@@ -79,11 +85,11 @@ fn respond(status: StatusCode, body: String, nonce: &str) -> Response {
     r
 }
 
-fn plain(status: StatusCode, message: &str) -> Response {
+pub(crate) fn plain(status: StatusCode, message: &str) -> Response {
     respond(status, layout("tradegate: approval", "", &format!("<p class=\"err\">{}</p>", escape(message)), ""), "-")
 }
 
-fn layout(title: &str, banner: &str, body: &str, script: &str) -> String {
+pub(crate) fn layout(title: &str, banner: &str, body: &str, script: &str) -> String {
     let color = match banner {
         "LIVE" => "#b00020",
         "PAPER" => "#1f5fbf",
@@ -107,11 +113,11 @@ fn layout(title: &str, banner: &str, body: &str, script: &str) -> String {
     )
 }
 
-fn row(k: &str, v: &str) -> String {
+pub(crate) fn row(k: &str, v: &str) -> String {
     format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v))
 }
 
-fn order_rows(a: &Approval, now: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn order_rows(a: &Approval, now: chrono::DateTime<chrono::Utc>) -> String {
     let o = a.order.primary();
     let cur = &a.shown.currency;
     let money = |v: Option<rust_decimal::Decimal>| v.map(|v| fmt_money(v, cur)).unwrap_or_else(|| "not given".into());
@@ -161,7 +167,7 @@ fn guards(a: &Approval) -> String {
 }
 
 /// The page for `a`; `key` pre-fills the form after a POST that proved it (a wrong PIN).
-fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>, key: Option<&str>) -> (String, String) {
+pub(crate) fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>, key: Option<&str>) -> (String, String) {
     let now = desk.broker.now();
     let nonce = nonce();
     let title = match a.state {
@@ -228,7 +234,7 @@ fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>, key: Option<&st
 }
 
 /// The owner's login, when the page sits behind it (HTTP mode with OAuth).
-fn owner_ok(desk: &ApprovalDesk, headers: &HeaderMap) -> bool {
+pub(crate) fn owner_ok(desk: &ApprovalDesk, headers: &HeaderMap) -> bool {
     match desk.owner.get() {
         None => true,
         Some(o) => o.owner_session(headers),
@@ -298,7 +304,7 @@ async fn show(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>) -> 
 }
 
 /// The refusal of a request whose Host is not exactly the page's (DNS rebinding), if any.
-fn wrong_host(desk: &ApprovalDesk, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn wrong_host(desk: &ApprovalDesk, headers: &HeaderMap) -> Option<Response> {
     let Some(page) = desk.page.get() else { return Some(plain(StatusCode::SERVICE_UNAVAILABLE, "not ready")) };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     (!host.eq_ignore_ascii_case(&page.host)).then(|| plain(StatusCode::FORBIDDEN, "Host not allowed."))
