@@ -416,6 +416,10 @@ async fn over_http_the_owner_logs_in_and_approves_from_the_list() {
     let anon = reqwest::get(format!("{origin}/approve/{}", a["approval_id"].as_str().unwrap())).await.unwrap();
     assert_eq!(anon.status(), 401);
     assert!(anon.text().await.unwrap().contains("owner login"));
+    for view in ["/console", "/console/holdings", "/console/activity", "/console/approvals"] {
+        let anon = reqwest::get(format!("{origin}{view}")).await.unwrap();
+        assert_eq!(anon.status(), 401, "{view} needs the owner's login over HTTP");
+    }
 }
 
 #[tokio::test]
