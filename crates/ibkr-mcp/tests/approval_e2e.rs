@@ -55,7 +55,7 @@ impl Server {
             .await;
         assert_eq!(a["status"], "pending_approval", "{a}");
         assert_eq!(a["fingerprint"], p["fingerprint"], "the person sees the fingerprint the agent was shown");
-        assert!(!a.to_string().contains("http"), "no link in a tool result: {a}");
+        assert!(!a.to_string().contains("/approve/"), "no approval link in a tool result: {a}");
         a
     }
 
@@ -308,11 +308,18 @@ async fn telegram_buttons_count_only_from_the_configured_chat() {
 
 #[tokio::test]
 async fn a_live_account_asks_a_person_and_fails_closed_without_a_channel() {
-    let s =
-        Server::start(&[("SIM_ACCOUNT_TYPE", "live"), ("IBKR_TRADING_MODE", "live"), ("TRADING_ALLOW_LIVE", "true")])
-            .await;
+    let live = [("SIM_ACCOUNT_TYPE", "live"), ("IBKR_TRADING_MODE", "live"), ("TRADING_ALLOW_LIVE", "true")];
+    let s = Server::start(&live).await;
     let status = s.call("session_status", json!({})).await;
     assert_eq!(status["approval"]["mode"], "auto", "unset is auto on live: {}", status["approval"]);
+    // No elicitation from this client: the console's approvals, named in the answer.
+    let a = s.buy_held().await;
+    assert_eq!(a["channel"], "web");
+    assert!(a["approve_at"].as_str().unwrap().ends_with("/console/approvals"), "{a}");
+    assert!(s.intents().is_empty());
+
+    // A channel that is not set up: refused, naming the setting; never sent.
+    let s = Server::start(&[live.as_slice(), &[("TRADING_APPROVAL", "push")]].concat()).await;
     let p = s.call("preview_order", json!({"symbol": "AAPL", "side": "BUY", "cash_amount": 20})).await;
     let e = s
         .client
