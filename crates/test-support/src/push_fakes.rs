@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct Seen {
     published: Vec<(Value, Option<String>)>,
+    published_bodies: Vec<Value>,
     sent: Vec<Value>,
     answers: Vec<Value>,
     queued: Vec<Value>,
@@ -55,7 +56,10 @@ impl NtfyFake {
                 "/",
                 post(|State(s): State<Arc<Mutex<Seen>>>, headers: HeaderMap, Json(body): Json<Value>| async move {
                     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-                    lock(&s).published.push((body.clone(), auth));
+                    let mut g = lock(&s);
+                    g.published.push((body.clone(), auth));
+                    g.published_bodies.push(body.clone());
+                    drop(g);
                     Json(json!({ "id": "fake1", "event": "message", "topic": body["topic"] }))
                 }),
             )
@@ -71,21 +75,32 @@ impl NtfyFake {
 
     /// Waits for the `n`th publish (1-based).
     pub async fn wait_for(&self, n: usize, within: Duration) -> anyhow::Result<Value> {
-        let until = tokio::time::Instant::now() + within;
-        loop {
-            if let Some((v, _)) = lock(&self.seen).published.get(n - 1) {
-                return Ok(v.clone());
-            }
-            if tokio::time::Instant::now() >= until {
-                anyhow::bail!("ntfy fake: no publish #{n} within {within:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_nth(&self.seen, |s| &s.published_bodies, n, within, "ntfy publish").await
     }
 
     /// The page link of a publish's "view" action.
     pub fn view_link(publish: &Value) -> Option<String> {
         publish["actions"].as_array()?.iter().find(|a| a["action"] == "view")?["url"].as_str().map(str::to_string)
+    }
+}
+
+/// Waits until `list` of what a fake saw has an `n`th entry (1-based).
+async fn wait_nth(
+    seen: &Mutex<Seen>,
+    list: impl Fn(&Seen) -> &Vec<Value>,
+    n: usize,
+    within: Duration,
+    what: &str,
+) -> anyhow::Result<Value> {
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = list(&lock(seen)).get(n - 1) {
+            return Ok(v.clone());
+        }
+        if tokio::time::Instant::now() >= until {
+            anyhow::bail!("fake: no {what} #{n} within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -160,30 +175,12 @@ impl TelegramFake {
 
     /// Waits for the `n`th sendMessage (1-based).
     pub async fn wait_sent(&self, n: usize, within: Duration) -> anyhow::Result<Value> {
-        let until = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(v) = lock(&self.seen).sent.get(n - 1) {
-                return Ok(v.clone());
-            }
-            if tokio::time::Instant::now() >= until {
-                anyhow::bail!("telegram fake: no sendMessage #{n} within {within:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_nth(&self.seen, |s| &s.sent, n, within, "sendMessage").await
     }
 
     /// Waits for the `n`th answerCallbackQuery (1-based).
     pub async fn wait_answer(&self, n: usize, within: Duration) -> anyhow::Result<Value> {
-        let until = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(v) = lock(&self.seen).answers.get(n - 1) {
-                return Ok(v.clone());
-            }
-            if tokio::time::Instant::now() >= until {
-                anyhow::bail!("telegram fake: no answerCallbackQuery #{n} within {within:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_nth(&self.seen, |s| &s.answers, n, within, "answerCallbackQuery").await
     }
 
     /// Queues a press of the button carrying `data` by user `from` in chat `chat`.

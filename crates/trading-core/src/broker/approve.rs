@@ -151,26 +151,15 @@ impl GuardedBroker {
 
     /// The journal line of an approval's step.
     fn approval_record(&self, a: &Approval, status: &str, by: Option<&str>) -> JournalRecord {
-        let o = a.order.primary();
         JournalRecord {
-            timestamp: self.journal.timestamp(self.clock.now()),
-            kind: RecordKind::Approval,
-            venue: self.venue.name(),
             account_id: a.shown.account_id.clone(),
             is_paper: Some(a.shown.banner != "LIVE"),
-            mode: Some(self.policy.mode.as_str().into()),
-            symbol: Some(o.symbol.clone()),
-            side: Some(o.side),
-            order_type: Some(o.order_type),
-            cash_qty: o.size.cash().map(Money),
-            quantity: o.size.quantity().map(Qty),
-            limit_price: o.limit_price,
-            stop_price: o.stop_price,
             status: status.into(),
             approval_id: Some(a.id.clone()),
             channel: Some(a.channel.as_str().into()),
             caller: Some(by.unwrap_or(&a.principal).to_string()),
-            ..Default::default()
+            notional: None,
+            ..self.record(a.order.primary(), None, RecordKind::Approval, self.clock.now())
         }
     }
 

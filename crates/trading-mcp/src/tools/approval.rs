@@ -14,7 +14,7 @@ use crate::{
     approval::view,
     envelope::{fail, ok},
     params::{ApprovalIdParams, WaitApprovalParams},
-    server::{MAX_WAIT_SECONDS, PROGRESS_EVERY},
+    tools::wait::Wait,
 };
 
 #[tool_router(router = approval_router, vis = "pub(crate)")]
@@ -28,17 +28,11 @@ impl TradingServer {
         Parameters(p): Parameters<WaitApprovalParams>,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let timeout = p.timeout_seconds.unwrap_or(30.0);
-        if !timeout.is_finite() || !(0.0..=MAX_WAIT_SECONDS).contains(&timeout) {
-            return fail(TradeError::validation(format!(
-                "timeout_seconds must be a number from 0 to {MAX_WAIT_SECONDS} (call again to wait longer)"
-            )));
-        }
+        let mut wait = match Wait::start(p.timeout_seconds) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
         let store = self.broker.approvals().clone();
-        let started = tokio::time::Instant::now();
-        let deadline = started + Duration::from_secs_f64(timeout);
-        let progress = context.meta.get_progress_token();
-        let mut next_note = started + PROGRESS_EVERY;
         loop {
             let changed = store.next_change();
             self.broker.expire_approvals();
@@ -51,26 +45,15 @@ impl TradingServer {
                     ),
                 ));
             };
-            let now = tokio::time::Instant::now();
             let waiting = matches!(a.state, ApprovalState::Pending | ApprovalState::Approved);
-            if !waiting || now >= deadline {
+            if !waiting || wait.over() {
                 let mut v = view(&a);
                 v["timed_out"] = json!(waiting);
                 return ok(v);
             }
-            if let Some(token) = &progress
-                && now >= next_note
-            {
-                next_note = now + PROGRESS_EVERY;
-                let waited = (now - started).as_secs_f64();
-                let note = rmcp::model::ProgressNotificationParam::new(token.clone(), waited.floor())
-                    .with_total(timeout)
-                    .with_message(format!("waiting for the person's approval (fingerprint {})", a.fingerprint));
-                let _ = context.peer.notify_progress(note).await;
-            }
-            // Woken by any change; the second bound catches expiry and the progress beat.
-            let nap = Duration::from_secs(1).min(deadline - now);
-            let _ = tokio::time::timeout(nap, changed).await;
+            wait.beat(&context, |_| format!("waiting for the person's approval (fingerprint {})", a.fingerprint)).await;
+            // Woken by any change; the bound catches expiry and the progress beat.
+            let _ = tokio::time::timeout(wait.nap(Duration::from_secs(1)), changed).await;
         }
     }
 

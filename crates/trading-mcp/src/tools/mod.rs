@@ -6,3 +6,4 @@ mod approval;
 mod research;
 mod session;
 mod trading;
+pub(crate) mod wait;

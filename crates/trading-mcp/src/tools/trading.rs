@@ -1,7 +1,5 @@
 //! The trading toolset: previews, orders, modifications, cancels, fills and reconciliation.
 
-use std::time::Duration;
-
 use rmcp::{
     RoleServer,
     handler::server::wrapper::Parameters,
@@ -16,7 +14,7 @@ use crate::{
     TradingServer,
     envelope::{fail, ok, respond},
     params::*,
-    server::{MAX_WAIT_SECONDS, PROGRESS_EVERY},
+    tools::wait::Wait,
 };
 
 #[tool_router(router = trading_router, vis = "pub(crate)")]
@@ -170,38 +168,23 @@ impl TradingServer {
         Parameters(p): Parameters<WaitParams>,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let timeout = p.timeout_seconds.unwrap_or(30.0);
-        if !timeout.is_finite() || !(0.0..=MAX_WAIT_SECONDS).contains(&timeout) {
-            return fail(TradeError::validation(format!(
-                "timeout_seconds must be a number from 0 to {MAX_WAIT_SECONDS} (call again to wait longer)"
-            )));
-        }
-        let started = tokio::time::Instant::now();
-        let deadline = started + Duration::from_secs_f64(timeout);
-        let progress = context.meta.get_progress_token();
-        let mut next_note = started + PROGRESS_EVERY;
+        let mut wait = match Wait::start(p.timeout_seconds) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
         loop {
             let r = match self.broker.order_status(&p.order_id, p.symbol.as_deref()).await {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
             let done = r.status.is_terminal();
-            let now = tokio::time::Instant::now();
-            if done || now >= deadline {
+            if done || wait.over() {
                 let next = (!done).then_some("still working: call wait_for_fill again to keep waiting");
                 return ok(json!({ "order": r, "timed_out": !done, "next_step": next }));
             }
-            if let Some(token) = &progress
-                && now >= next_note
-            {
-                next_note = now + PROGRESS_EVERY;
-                let waited = (now - started).as_secs_f64();
-                let note = rmcp::model::ProgressNotificationParam::new(token.clone(), waited.floor())
-                    .with_total(timeout)
-                    .with_message(format!("order {} is {} after {:.0}s", p.order_id, r.status.as_str(), waited));
-                let _ = context.peer.notify_progress(note).await;
-            }
-            tokio::time::sleep(self.settings.poll_interval.min(deadline - now)).await;
+            let status = r.status.as_str();
+            wait.beat(&context, |waited| format!("order {} is {status} after {waited:.0}s", p.order_id)).await;
+            tokio::time::sleep(wait.nap(self.settings.poll_interval)).await;
         }
     }
 
