@@ -61,3 +61,17 @@ fn lists_are_per_venue() {
     assert!(c.common.policy.allowlist.is_empty(), "the IBKR allowlist does not apply to crypto (W-7)");
     assert!(c.common.policy.denylist.contains("BTC"));
 }
+
+#[test]
+fn approval_is_read_from_the_crypto_keys() {
+    use trading_core::approval::ApprovalMode;
+    let c = CryptoConfig::from_env(&env(&[("TRADING_APPROVAL", "web")])).unwrap();
+    assert_eq!(c.common.policy.approval.mode, None, "TRADING_APPROVAL is IBKR's; crypto reads CRYPTO_APPROVAL");
+    let c = CryptoConfig::from_env(&env(&[("CRYPTO_APPROVAL", "push"), ("CRYPTO_APPROVAL_LIVE", "web")])).unwrap();
+    assert_eq!(c.common.policy.approval.mode, Some(ApprovalMode::Push));
+    let live = CryptoConfig::from_env(&env(&[("CRYPTO_TRADING_MODE", "live")])).unwrap();
+    assert_eq!(live.common.policy.approval.effective(live.common.policy.mode), ApprovalMode::Auto);
+    let e = CryptoConfig::from_env(&env(&[("CRYPTO_TRADING_MODE", "live"), ("CRYPTO_APPROVAL", "none")])).unwrap_err();
+    assert_eq!(e.key, "CRYPTO_APPROVAL");
+    assert!(e.message.contains("CRYPTO_TRADING_MODE=live"), "{e}");
+}
