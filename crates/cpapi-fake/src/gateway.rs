@@ -220,6 +220,7 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             snapshot(st, q.get("conids").map(String::as_str).unwrap_or(""))
         }
         ("GET", ["portfolio", acct, "summary"]) => summary(st, acct),
+        ("GET", ["portfolio", acct, "ledger"]) => ledger(st, acct),
         ("GET", ["portfolio", acct, "positions", page]) => positions(st, acct, page),
         ("POST", ["portfolio", _, "positions", "invalidate"]) => {
             st.positions_cache = None;
@@ -322,6 +323,30 @@ fn summary(st: &mut State, acct: &str) -> Answer {
                 "totalcashvalue": money_field(s.cash),
             }),
         ),
+        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// `GET /portfolio/{acct}/ledger` in the recorded shape: the account's one currency and `BASE`
+/// (Portfolio/GET-portfolio-ledger.json; the keys the adapter reads and a few around them).
+fn ledger(st: &mut State, acct: &str) -> Answer {
+    if let Some(e) = check_account(st, acct) {
+        return e;
+    }
+    match st.exchange.summary() {
+        Ok(s) => {
+            let cash = s.cash.map(|m| m.0.to_string().parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
+            let nlv = s.net_liquidation.map(|m| m.0.to_string().parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
+            let row = |currency: &str| {
+                json!({
+                    "commoditymarketvalue": 0.0, "futuremarketvalue": 0.0, "settledcash": cash, "exchangerate": 1,
+                    "sessionid": 1, "cashbalance": cash, "netliquidationvalue": nlv, "currency": currency,
+                    "acctcode": acct, "key": "LedgerList", "timestamp": now_ms() / 1000, "severity": 0,
+                    "secondkey": currency, "endofbundle": 1,
+                })
+            };
+            (StatusCode::OK, json!({ s.currency.clone(): row(&s.currency), "BASE": row("BASE") }))
+        }
         Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

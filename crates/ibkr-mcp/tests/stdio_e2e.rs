@@ -634,3 +634,15 @@ async fn trade_history_comes_in_small_pages() {
     assert!(last.data()["next"].is_null(), "no page before the first record");
     assert_eq!(s.client.call("trade_history", json!({"limit": 0})).await.unwrap().error()["code"], "VALIDATION");
 }
+
+#[tokio::test]
+async fn cash_balances_agree_with_the_account_summary() {
+    let s = start(&[]).await;
+    let summary = s.client.call("account_summary", json!({})).await.unwrap();
+    let cash = s.client.call("cash_balances", json!({})).await.unwrap();
+    assert!(!cash.is_error, "{}", cash.body);
+    let c = cash.data();
+    assert_eq!(c["base_currency"], summary.data()["currency"]);
+    assert_eq!(c["balances"][0]["cash"], summary.data()["cash"]);
+    assert_eq!(c["total_in_base"], summary.data()["cash"]);
+}

@@ -638,3 +638,14 @@ async fn a_500_on_an_order_post_is_looked_up_not_resent() {
     assert_eq!(r.order_posts().len(), 1, "never resent");
     assert_eq!(r.fake.with(|s| s.exchange.orders()).len(), 1);
 }
+
+#[tokio::test]
+async fn cash_balances_come_from_the_ledger() {
+    let r = rig(&[]).await;
+    let summary = r.venue.summary().await.unwrap();
+    let c = r.venue.cash_balances().await.unwrap();
+    assert_eq!(c.base_currency, summary.currency);
+    assert_eq!(c.balances.len(), 1);
+    assert_eq!(Some(c.balances[0].cash), summary.cash, "the ledger's cash is the summary's");
+    assert_eq!(c.total_in_base, summary.cash);
+}

@@ -53,6 +53,25 @@ async fn recorded_accounts_summary_and_positions() {
 }
 
 #[tokio::test]
+async fn recorded_ledger_gives_cash_by_currency() {
+    let r = replaying(&[
+        "Accounts/GET-iserver-accounts.json",
+        "Portfolio/GET-portfolio-accounts.json",
+        "Portfolio/GET-portfolio-ledger.json",
+    ])
+    .await;
+    let c = r.venue.cash_balances().await.unwrap();
+    assert_eq!(c.account_id, "U1234567");
+    assert_eq!(c.base_currency, "USD", "the currency whose rate to BASE is 1");
+    assert_eq!(c.balances.len(), 1, "BASE is the total, not a currency: {c:?}");
+    let usd = &c.balances[0];
+    assert_eq!((usd.currency.as_str(), usd.cash.0), ("USD", dec!(971869.6)));
+    assert_eq!(usd.settled_cash.unwrap().0, dec!(971869.6));
+    assert_eq!(usd.cash_in_base.unwrap().0, dec!(971869.60));
+    assert_eq!(c.total_in_base.unwrap().0, dec!(971869.6));
+}
+
+#[tokio::test]
 async fn recorded_snapshot_parses() {
     // The fake resolves SPY to conid 756733, the recorded snapshot's instrument.
     let r = replaying(&["Accounts/GET-iserver-accounts.json", "MarketData/GET-snapshot.json"]).await;

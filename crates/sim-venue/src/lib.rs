@@ -163,6 +163,23 @@ impl Account for SimVenue {
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {
         self.exchange.held_quantity(symbol)
     }
+    /// One currency, the simulator's own (its base).
+    async fn cash_balances(&self) -> Result<trading_core::account::CashBalances, VenueError> {
+        let s = self.exchange.summary()?;
+        let cash = s.cash.unwrap_or(trading_core::money::Money(Decimal::ZERO));
+        Ok(trading_core::account::CashBalances {
+            account_id: s.account_id,
+            base_currency: s.currency.clone(),
+            balances: vec![trading_core::account::CashBalance {
+                currency: s.currency,
+                cash,
+                settled_cash: Some(cash),
+                exchange_rate: Some(trading_core::money::Price(Decimal::ONE)),
+                cash_in_base: Some(cash),
+            }],
+            total_in_base: Some(cash),
+        })
+    }
 }
 
 #[async_trait]

@@ -171,6 +171,27 @@ pub struct AccountSummary {
     pub notes: Vec<String>,
 }
 
+/// Cash in one currency, and its value in the account's base currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashBalance {
+    pub currency: String,
+    pub cash: Money,
+    pub settled_cash: Option<Money>,
+    /// Units of base currency per unit of this one.
+    pub exchange_rate: Option<Price>,
+    pub cash_in_base: Option<Money>,
+}
+
+/// Cash by currency (`cash_balances`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashBalances {
+    pub account_id: String,
+    pub base_currency: String,
+    pub balances: Vec<CashBalance>,
+    /// The venue's own total in the base currency.
+    pub total_in_base: Option<Money>,
+}
+
 /// Who the venue says we are logged in as. `is_paper` comes from the venue, never from a
 /// configuration label; `None` means the venue did not say.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -78,6 +78,10 @@ pub trait Account: Send + Sync {
     async fn positions(&self) -> Result<Vec<Position>, VenueError>;
     /// The signed quantity held in `symbol`, read fresh (exits are sized from it).
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError>;
+    /// Cash in each currency and the total in the base currency.
+    async fn cash_balances(&self) -> Result<crate::account::CashBalances, VenueError> {
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "cash balances by currency" })
+    }
 }
 
 /// The venue's own estimate of an order's cost, before it is placed.

@@ -176,6 +176,41 @@ impl Account for GatewayVenue {
         Ok(self.position_rows(false).await.map_err(v_err)?.iter().map(position).collect())
     }
 
+    /// `GET /portfolio/{acct}/ledger`: each currency's row, and the `BASE` row's total (the
+    /// recorded shape: `Portfolio/GET-portfolio-ledger.json`; cpapi-endpoints.md "ledger").
+    async fn cash_balances(&self) -> Result<trading_core::account::CashBalances, VenueError> {
+        let acct = self.account().await.map_err(v_err)?.account;
+        self.ensure_portfolio().await.map_err(v_err)?;
+        let ledger: wire::Ledger = self.get_as(&format!("/portfolio/{acct}/ledger"), &[]).await.map_err(v_err)?;
+        let base = ledger.get("BASE");
+        // The base currency is the one whose rate to BASE is 1 (IBKR names it nowhere else).
+        let base_currency = ledger
+            .iter()
+            .find(|(k, e)| k.as_str() != "BASE" && e.exchangerate == Some(Decimal::ONE))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "USD".into());
+        let balances = ledger
+            .iter()
+            .filter(|(k, _)| k.as_str() != "BASE")
+            .map(|(k, e)| trading_core::account::CashBalance {
+                currency: e.currency.clone().unwrap_or_else(|| k.clone()),
+                cash: trading_core::money::Money(e.cashbalance.unwrap_or_default()),
+                settled_cash: money(e.settledcash),
+                exchange_rate: e.exchangerate.map(trading_core::money::Price),
+                cash_in_base: e
+                    .cashbalance
+                    .zip(e.exchangerate)
+                    .map(|(c, r)| trading_core::money::Money((c * r).round_dp(2))),
+            })
+            .collect();
+        Ok(trading_core::account::CashBalances {
+            account_id: acct,
+            base_currency,
+            balances,
+            total_in_base: money(base.and_then(|b| b.cashbalance)),
+        })
+    }
+
     /// Shares of `symbol` only: option, future, crypto and bond rows whose ticker is the same
     /// never count (selling "SPY" while holding a SPY call would open a stock short).
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {

@@ -23,6 +23,13 @@ impl TradingServer {
         respond(self.broker.venue().summary().await)
     }
 
+    /// Cash in each currency (settled cash, the rate to the base currency, the value in it)
+    /// and the total in the base currency.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn cash_balances(&self) -> CallToolResult {
+        respond(self.broker.venue().cash_balances().await)
+    }
+
     /// Open positions with average cost, market value and unrealized P&L.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn positions(&self) -> CallToolResult {
