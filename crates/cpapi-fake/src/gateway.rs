@@ -335,8 +335,8 @@ fn ledger(st: &mut State, acct: &str) -> Answer {
     }
     match st.exchange.summary() {
         Ok(s) => {
-            let cash = s.cash.map(|m| m.0.to_string().parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
-            let nlv = s.net_liquidation.map(|m| m.0.to_string().parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
+            let cash = num(s.cash.map(|m| m.0).unwrap_or_default());
+            let nlv = num(s.net_liquidation.map(|m| m.0).unwrap_or_default());
             let row = |currency: &str| {
                 json!({
                     "commoditymarketvalue": 0.0, "futuremarketvalue": 0.0, "settledcash": cash, "exchangerate": 1,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub use trading_core::config::Secret;
 use trading_core::config::{ConfigError, Policy, PolicyKeys, Section, Setting, Settings, TradingMode};
 
 /// The crypto server's keys: its own arms and symbol lists, so arming one venue never arms
@@ -102,28 +103,6 @@ fn bad(key: &str, message: impl Into<String>) -> ConfigError {
 
 /// The exchanges compiled into this build (ADR-026: each one costs build time and memory).
 pub const COMPILED_EXCHANGES: &[&str] = &["binance"];
-
-/// A credential: never printed, not even in Debug output.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
-    }
-}
 
 /// How to reach the exchange.
 #[derive(Clone, Debug)]

@@ -275,6 +275,28 @@ pub struct Policy {
     pub approval: crate::approval::ApprovalPolicy,
 }
 
+/// A credential (a secret setting's value): never printed, not even in Debug output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
+    }
+}
+
 /// Read access to an environment map with typed, key-naming parsers.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings<'a>(pub &'a HashMap<String, String>);

@@ -176,6 +176,26 @@ impl ApprovalDesk {
         Reach { client_elicits, web: self.page.get().is_some(), push: self.push.is_some() }
     }
 
+    /// Whether `pin` is APPROVAL_PIN (true when none is set).
+    pub(crate) fn pin_ok(&self, pin: Option<&str>) -> bool {
+        match self.settings.pin_sha256 {
+            None => true,
+            Some(want) => {
+                let got: [u8; 32] = Sha256::digest(pin.unwrap_or_default().as_bytes()).into();
+                crate::oauth::same(&got, &want)
+            }
+        }
+    }
+
+    /// The PIN input of a form that approves or resumes, when APPROVAL_PIN is set.
+    pub(crate) fn pin_field(&self) -> &'static str {
+        if self.settings.pin_sha256.is_some() {
+            "<label>PIN <input type=\"password\" name=\"pin\" inputmode=\"numeric\" autocomplete=\"off\"></label> "
+        } else {
+            ""
+        }
+    }
+
     /// Where the person approves without a link: the console's approvals.
     pub fn console_approvals(&self) -> Option<String> {
         self.page.get().map(|p| format!("{}/console/approvals", p.origin))

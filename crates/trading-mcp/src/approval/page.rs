@@ -181,11 +181,7 @@ pub(crate) fn render(desk: &ApprovalDesk, a: &Approval, note: Option<&str>, key:
     );
     let table = format!("<table>{}</table>", order_rows(a, now));
     let (form, script) = if a.state == ApprovalState::Pending {
-        let pin = if desk.settings.pin_sha256.is_some() {
-            "<p><label>PIN <input type=\"password\" name=\"pin\" inputmode=\"numeric\" autocomplete=\"off\"></label></p>"
-        } else {
-            ""
-        };
+        let pin = desk.pin_field();
         let secs = (a.expires_at - now).num_seconds().max(0);
         (
             format!(
@@ -242,7 +238,7 @@ pub(crate) fn owner_ok(desk: &ApprovalDesk, headers: &HeaderMap) -> bool {
 }
 
 /// The owner's login form, coming back to the list of approvals.
-fn login() -> Response {
+pub(crate) fn login() -> Response {
     let nonce = nonce();
     let mut r = respond(StatusCode::UNAUTHORIZED, crate::oauth::pages::login("/approvals", None), &nonce);
     r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(
@@ -310,6 +306,22 @@ pub(crate) fn wrong_host(desk: &ApprovalDesk, headers: &HeaderMap) -> Option<Res
     (!host.eq_ignore_ascii_case(&page.host)).then(|| plain(StatusCode::FORBIDDEN, "Host not allowed."))
 }
 
+/// A POST from the page itself (or the console): Sec-Fetch-Site (set by the browser, never by
+/// a page) says same-origin, and Origin is the page's. Under `Referrer-Policy: no-referrer` a
+/// browser sends `Origin: null` for its form POSTs (Fetch, "serializing a request origin"), so
+/// null passes only together with same-origin; the exact Host check keeps a rebinding name out.
+pub(crate) fn same_origin_post(desk: &ApprovalDesk, headers: &HeaderMap) -> Result<(), String> {
+    let page = desk.page.get().ok_or("not ready")?;
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if header("sec-fetch-site") != "same-origin" {
+        return Err("Refused: the request did not come from the page itself (Sec-Fetch-Site).".into());
+    }
+    if header("origin") != page.origin && header("origin") != "null" {
+        return Err("Origin not allowed: post from the page itself.".into());
+    }
+    Ok(())
+}
+
 /// Every check a POST must pass before it is read as a person's answer.
 fn post_ok(
     desk: &ApprovalDesk,
@@ -317,19 +329,7 @@ fn post_ok(
     a: &Approval,
     form: &HashMap<String, String>,
 ) -> Result<(), String> {
-    let page = desk.page.get().ok_or("not ready")?;
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
-    // The page's own form: Sec-Fetch-Site (set by the browser, never by a page) says
-    // same-origin, and Origin is the page's. Under `Referrer-Policy: no-referrer` a browser
-    // sends `Origin: null` for its form POSTs (Fetch, "serializing a request origin"), so
-    // null passes only together with same-origin; the exact Host check keeps a rebinding
-    // name out either way.
-    if header("sec-fetch-site") != "same-origin" {
-        return Err("Refused: the request did not come from the approval page (Sec-Fetch-Site).".into());
-    }
-    if header("origin") != page.origin && header("origin") != "null" {
-        return Err("Origin not allowed: approve from the page itself.".into());
-    }
+    same_origin_post(desk, headers)?;
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if !crate::oauth::same(field("csrf").as_bytes(), csrf_of(a).as_bytes()) {
         return Err("The form's CSRF token is missing or wrong: reload the approval link.".into());
@@ -363,22 +363,19 @@ async fn answer(State(desk): Desk, headers: HeaderMap, Path(id): Path<String>, b
     let by = if desk.owner.get().is_some() { "owner (approval page, logged in)" } else { "approval page" };
     let decision = match form.get("decision").map(String::as_str) {
         Some("approve") => {
-            if let Some(want) = desk.settings.pin_sha256 {
-                let got: [u8; 32] = Sha256::digest(form.get("pin").map(String::as_bytes).unwrap_or_default()).into();
-                if !crate::oauth::same(&got, &want) {
-                    let wrong = {
-                        let mut m = desk.wrong_pins.lock().unwrap_or_else(|p| p.into_inner());
-                        let n = m.entry(id.clone()).or_default();
-                        *n += 1;
-                        *n
-                    };
-                    if wrong >= 5 {
-                        let _ = desk.broker.decide(&id, Decision::Reject("five wrong PINs".into()), by, None).await;
-                    }
-                    let a = desk.broker.approvals().get(&id).unwrap_or(a);
-                    let (body, nonce) = render(&desk, &a, Some("Wrong PIN."), form.get("key").map(String::as_str));
-                    return respond(StatusCode::FORBIDDEN, body, &nonce);
+            if !desk.pin_ok(form.get("pin").map(String::as_str)) {
+                let wrong = {
+                    let mut m = desk.wrong_pins.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = m.entry(id.clone()).or_default();
+                    *n += 1;
+                    *n
+                };
+                if wrong >= 5 {
+                    let _ = desk.broker.decide(&id, Decision::Reject("five wrong PINs".into()), by, None).await;
                 }
+                let a = desk.broker.approvals().get(&id).unwrap_or(a);
+                let (body, nonce) = render(&desk, &a, Some("Wrong PIN."), form.get("key").map(String::as_str));
+                return respond(StatusCode::FORBIDDEN, body, &nonce);
             }
             Decision::Approve
         }

@@ -9,18 +9,8 @@ use serde_json::{Value, json};
 use trading_core::{
     approval::Approval,
     broker::{Decision, GuardedBroker},
-    config::{ConfigError, Settings},
+    config::{ConfigError, Secret, Settings},
 };
-
-/// A secret setting's value; its Debug never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<secret>")
-    }
-}
 
 /// Where pushes go.
 #[derive(Clone, Debug)]
@@ -47,8 +37,8 @@ impl PushConfig {
             None | Some("none") => Ok(None),
             Some("ntfy") => Ok(Some(PushConfig::Ntfy {
                 url: http_url("APPROVAL_NTFY_URL", s.get("APPROVAL_NTFY_URL").unwrap_or("https://ntfy.sh"))?,
-                topic: Secret(need("APPROVAL_NTFY_TOPIC", "ntfy")?),
-                token: s.get("APPROVAL_NTFY_TOKEN").map(|t| Secret(t.to_string())),
+                topic: Secret::new(need("APPROVAL_NTFY_TOPIC", "ntfy")?),
+                token: s.get("APPROVAL_NTFY_TOKEN").map(Secret::new),
             })),
             Some("telegram") => {
                 let chat = need("APPROVAL_TELEGRAM_CHAT_ID", "telegram")?;
@@ -63,7 +53,7 @@ impl PushConfig {
                         "APPROVAL_TELEGRAM_API_URL",
                         s.get("APPROVAL_TELEGRAM_API_URL").unwrap_or("https://api.telegram.org"),
                     )?,
-                    bot_token: Secret(need("APPROVAL_TELEGRAM_BOT_TOKEN", "telegram")?),
+                    bot_token: Secret::new(need("APPROVAL_TELEGRAM_BOT_TOKEN", "telegram")?),
                     chat_id,
                 }))
             }
@@ -114,7 +104,8 @@ impl Pusher {
         match &self.cfg {
             // Not Url::join: "bot123:abc" would read as a URL scheme.
             PushConfig::Telegram { api, bot_token, .. } => {
-                url::Url::parse(&format!("{}/bot{}/{method}", api.as_str().trim_end_matches('/'), bot_token.0)).ok()
+                url::Url::parse(&format!("{}/bot{}/{method}", api.as_str().trim_end_matches('/'), bot_token.expose()))
+                    .ok()
             }
             PushConfig::Ntfy { .. } => None,
         }
@@ -123,7 +114,7 @@ impl Pusher {
     async fn post(&self, url: url::Url, body: &Value, bearer: Option<&Secret>) -> Result<Value, PushError> {
         let mut req = self.http.post(url).json(body);
         if let Some(t) = bearer {
-            req = req.bearer_auth(&t.0);
+            req = req.bearer_auth(t.expose());
         }
         let resp = req.send().await.map_err(http_err)?;
         let status = resp.status();
@@ -139,7 +130,7 @@ impl Pusher {
         match &self.cfg {
             PushConfig::Ntfy { url, topic, token } => {
                 let mut body = json!({
-                    "topic": topic.0,
+                    "topic": topic.expose(),
                     "title": format!("Approve {} order? {}", a.shown.banner, a.fingerprint),
                     "message": format!("{text}\nExpires {}", a.expires_at.format("%H:%M:%S UTC")),
                     "priority": 4,

@@ -24,7 +24,7 @@ use crate::{
     TradingServer,
     approval::{
         order_line,
-        page::{layout, nonce, order_rows, owner_ok, plain, respond_with, wrong_host},
+        page::{layout, login, nonce, order_rows, owner_ok, plain, respond_with, same_origin_post, wrong_host},
     },
     oauth::pages::escape,
 };
@@ -97,18 +97,16 @@ async fn frame(s: &TradingServer, path: &str, title: &str, main: String, partial
         "{STYLE}<nav>{nav}</nav><p class=\"muted\">{} · refreshed <span id=\"stamp\">0</span> s ago</p><main>{main}</main>",
         escape(&s.settings.name)
     );
-    respond_with(StatusCode::OK, layout(title, &banner, &body, &script), &nonce, "; connect-src 'self'")
+    respond_with(StatusCode::OK, layout(title, banner, &body, &script), &nonce, "; connect-src 'self'")
 }
 
 /// LIVE, PAPER or SIMULATOR, from what the venue says.
-async fn banner(s: &TradingServer) -> String {
-    if s.settings.backend == "sim" && s.broker.venue().identity().await.ok().and_then(|i| i.is_paper) != Some(false) {
-        return "SIMULATOR".into();
-    }
+async fn banner(s: &TradingServer) -> &'static str {
     match s.broker.venue().identity().await.ok().and_then(|i| i.is_paper) {
-        Some(false) => "LIVE".into(),
-        Some(true) => "PAPER".into(),
-        None => "UNKNOWN".into(),
+        Some(false) => "LIVE",
+        _ if s.settings.backend == "sim" => "SIMULATOR",
+        Some(true) => "PAPER",
+        None => "UNKNOWN",
     }
 }
 
@@ -117,10 +115,7 @@ fn gate(s: &TradingServer, headers: &HeaderMap) -> Option<Response> {
     if let Some(r) = wrong_host(&s.desk, headers) {
         return Some(r);
     }
-    (!owner_ok(&s.desk, headers)).then(|| {
-        let nonce = nonce();
-        respond_with(StatusCode::UNAUTHORIZED, crate::oauth::pages::login("/approvals", None), &nonce, "")
-    })
+    (!owner_ok(&s.desk, headers)).then(login)
 }
 
 fn money(v: Option<Decimal>, ccy: &str) -> String {
@@ -183,11 +178,7 @@ async fn overview(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> R
     ]
     .concat();
     let halt = if posture.halted {
-        let pin = if s.desk.settings.pin_sha256.is_some() {
-            "<label>PIN <input type=\"password\" name=\"pin\" autocomplete=\"off\"></label> "
-        } else {
-            ""
-        };
+        let pin = s.desk.pin_field();
         format!(
             "<h2>Trading is HALTED</h2><p>{}</p><form method=\"post\" action=\"/console/halt\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <input type=\"hidden\" name=\"action\" value=\"resume\">{pin}<button type=\"submit\">Resume trading</button></form>",
@@ -414,11 +405,7 @@ async fn approvals(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> 
     }
     s.broker.expire_approvals();
     let now = s.broker.now();
-    let pin = if s.desk.settings.pin_sha256.is_some() {
-        "<label>PIN <input type=\"password\" name=\"pin\" autocomplete=\"off\"></label> "
-    } else {
-        ""
-    };
+    let pin = s.desk.pin_field();
     let pending: String = s
         .broker
         .approvals()
@@ -473,25 +460,12 @@ fn post_gate(s: &TradingServer, headers: &HeaderMap, form: &HashMap<String, Stri
     if let Some(r) = gate(s, headers) {
         return Some(r);
     }
-    let page = s.desk.page.get()?;
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
-    // As the approval page: Origin is the page's, or null (no-referrer) with same-origin.
-    if header("sec-fetch-site") != "same-origin" || (header("origin") != page.origin && header("origin") != "null") {
-        return Some(plain(StatusCode::FORBIDDEN, "Refused: post from the console itself."));
+    if let Err(why) = same_origin_post(&s.desk, headers) {
+        return Some(plain(StatusCode::FORBIDDEN, &why));
     }
     let sent = form.get("csrf").map(String::as_str).unwrap_or("");
     (!crate::oauth::same(sent.as_bytes(), csrf(s).as_bytes()))
         .then(|| plain(StatusCode::FORBIDDEN, "The form's CSRF token is missing or wrong: reload the console."))
-}
-
-fn pin_ok(s: &TradingServer, form: &HashMap<String, String>) -> bool {
-    match s.desk.settings.pin_sha256 {
-        None => true,
-        Some(want) => {
-            let got: [u8; 32] = Sha256::digest(form.get("pin").map(String::as_bytes).unwrap_or_default()).into();
-            crate::oauth::same(&got, &want)
-        }
-    }
 }
 
 fn see_other(to: &str) -> Response {
@@ -515,7 +489,7 @@ async fn halt(State(s): Srv, headers: HeaderMap, body: Bytes) -> Response {
     let done = match form.get("action").map(String::as_str) {
         Some("halt") if form.get("confirm").map(String::as_str) == Some("yes") => s.broker.halt(who(&s)),
         Some("halt") => return plain(StatusCode::BAD_REQUEST, "Tick the box to confirm the halt."),
-        Some("resume") if pin_ok(&s, &form) => s.broker.resume(),
+        Some("resume") if s.desk.pin_ok(form.get("pin").map(String::as_str)) => s.broker.resume(),
         Some("resume") => return plain(StatusCode::FORBIDDEN, "Wrong PIN: trading stays halted."),
         _ => return plain(StatusCode::BAD_REQUEST, "Choose halt or resume."),
     };
@@ -534,7 +508,7 @@ async fn approve(State(s): Srv, headers: HeaderMap, Path(id): Path<String>, body
         return r;
     }
     let decision = match form.get("decision").map(String::as_str) {
-        Some("approve") if pin_ok(&s, &form) => Decision::Approve,
+        Some("approve") if s.desk.pin_ok(form.get("pin").map(String::as_str)) => Decision::Approve,
         Some("approve") => return plain(StatusCode::FORBIDDEN, "Wrong PIN: nothing was sent."),
         Some("reject") => Decision::Reject("the person pressed Reject in the console".into()),
         _ => return plain(StatusCode::BAD_REQUEST, "Choose Approve or Reject."),
