@@ -9,6 +9,7 @@ pub const RECORDED: &[(&str, &str)] = &[
     ("Session/GET-auth-status.json", include_str!("../fixtures/Session/GET-auth-status.json")),
     ("Session/POST-tickle.json", include_str!("../fixtures/Session/POST-tickle.json")),
     ("MarketData/GET-snapshot.json", include_str!("../fixtures/MarketData/GET-snapshot.json")),
+    ("MarketData/GET-history.json", include_str!("../fixtures/MarketData/GET-history.json")),
     ("Contracts/GET-trsrv-stocks.json", include_str!("../fixtures/Contracts/GET-trsrv-stocks.json")),
     (
         "Orders/POST-place-order-confirmation.json",
@@ -39,6 +40,25 @@ pub const RECORDED: &[(&str, &str)] = &[
 ];
 
 const SPEC_POSITIONS: &str = include_str!("../fixtures/spec/GET-portfolio-positions-example.json");
+
+/// Examples from IBKR's OpenAPI 2.28.0, verbatim, for endpoints no recording covers populated:
+/// (method and path after `/v1/api`, file).
+pub const SPEC_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "GET /iserver/account/pnl/partitioned",
+        include_str!("../fixtures/spec/GET-iserver-account-pnl-partitioned-example.json"),
+    ),
+    ("GET /iserver/exchangerate", include_str!("../fixtures/spec/GET-iserver-exchangerate-example.json")),
+    ("POST /pa/performance", include_str!("../fixtures/spec/POST-pa-performance-example.json")),
+    ("POST /pa/transactions", include_str!("../fixtures/spec/POST-pa-transactions-example.json")),
+    ("GET /iserver/secdef/strikes", include_str!("../fixtures/spec/GET-iserver-secdef-strikes-example.json")),
+];
+
+/// The body of the spec example for `"METHOD /path"`.
+pub fn spec_example(route: &str) -> Option<Value> {
+    let (_, text) = SPEC_EXAMPLES.iter().find(|(r, _)| *r == route)?;
+    serde_json::from_str::<Value>(text).ok().map(|v| v["Body"].clone())
+}
 
 /// The rows of IBKR's OpenAPI positions example (a CRYPTO row with ticker BTC, an OPT row with
 /// ticker SPY, a STK row), verbatim.

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use serde_json::{Value, json};
 use trading_core::{
+    bars::{BarSize, HistoryRequest, Period},
     error::VenueError,
     money::{Money, Price, Qty},
     order::{BracketRequest, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce, Trail},
@@ -17,7 +18,7 @@ use crate::state::{PendingReply, Question, Recorded, Session, State};
 /// An answer: status and JSON body.
 pub(crate) type Answer = (StatusCode, Value);
 
-fn err(status: StatusCode, msg: &str) -> Answer {
+pub(crate) fn err(status: StatusCode, msg: &str) -> Answer {
     (status, json!({ "error": msg, "statusCode": status.as_u16() }))
 }
 
@@ -56,8 +57,13 @@ fn auth_status(st: &State) -> Value {
     })
 }
 
-const LIMITED_PATHS: &[&str] =
-    &["/iserver/account/orders", "/iserver/account/trades", "/portfolio/accounts", "/iserver/scanner/run"];
+const LIMITED_PATHS: &[&str] = &[
+    "/iserver/account/orders",
+    "/iserver/account/trades",
+    "/iserver/account/pnl/partitioned",
+    "/portfolio/accounts",
+    "/iserver/scanner/run",
+];
 
 /// Pacing: the global per-second limit and the per-path spacing, with a penalty box.
 fn admit(st: &mut State, path: &str, now: Instant) -> Option<Answer> {
@@ -134,6 +140,7 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             | ["iserver", "account", "order", "status", _]
             | ["iserver", "account", "orders"]
             | ["iserver", "account", "trades"]
+            | ["iserver", "account", "pnl", "partitioned"]
     );
     if needs_accounts && !st.accounts_queried {
         let status =
@@ -206,12 +213,16 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
             st.selected = want.clone();
             (StatusCode::OK, json!({ "set": true, "acctId": want }))
         }
+        // REC-C's shape (Portfolio/GET-portfolio-accounts.json), the keys around the ones read.
         ("GET", ["portfolio", "accounts"]) => (
             StatusCode::OK,
             Value::Array(
                 st.accounts
                     .iter()
-                    .map(|a| json!({ "id": a, "accountId": a, "currency": "USD", "type": "DEMO", "faclient": false }))
+                    .map(|a| {
+                        let ccy = st.book(a).config().profile.currency().to_string();
+                        json!({ "id": a, "accountId": a, "accountVan": a, "accountTitle": format!("Fake {a}"), "displayName": format!("Fake {a}"), "accountAlias": null, "currency": ccy, "type": "DEMO", "tradingType": "STKNOPT", "faclient": false, "desc": a })
+                    })
                     .collect(),
             ),
         ),
@@ -237,6 +248,8 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         ("POST", ["iserver", "account", acct, "order", id]) => modify(st, acct, id, &body),
         ("GET", ["iserver", "account", "trades"]) => trades(st),
         ("GET", ["iserver", "marketdata", "history"]) => history(st, &q),
+        ("GET", ["iserver", "account", "pnl", "partitioned"]) => crate::money::pnl_partitioned(st),
+        ("GET", ["iserver", "exchangerate"]) => crate::money::exchange_rate(q.get("source"), q.get("target")),
         ("GET", ["iserver", "contract", conid, "info"]) => contract_info(st, conid),
         ("POST", ["iserver", "scanner", "run"]) => scanner_run(st, &body),
         ("GET", ["iserver", "secdef", "search"]) => {
@@ -312,7 +325,7 @@ fn summary(st: &mut State, acct: &str) -> Answer {
     if let Some(e) = check_account(st, acct) {
         return e;
     }
-    match st.exchange.summary() {
+    match st.book(acct).summary() {
         Ok(s) => (
             StatusCode::OK,
             json!({
@@ -327,25 +340,35 @@ fn summary(st: &mut State, acct: &str) -> Answer {
     }
 }
 
-/// `GET /portfolio/{acct}/ledger` in the recorded shape: the account's one currency and `BASE`
+/// `GET /portfolio/{acct}/ledger` in the recorded shape: the account's currency, any other
+/// currencies held ([`State::extra_cash`], at the simulator's rates) and `BASE`, their total
 /// (Portfolio/GET-portfolio-ledger.json; the keys the adapter reads and a few around them).
 fn ledger(st: &mut State, acct: &str) -> Answer {
     if let Some(e) = check_account(st, acct) {
         return e;
     }
-    match st.exchange.summary() {
+    match st.book(acct).summary() {
         Ok(s) => {
-            let cash = num(s.cash.map(|m| m.0).unwrap_or_default());
             let nlv = num(s.net_liquidation.map(|m| m.0).unwrap_or_default());
-            let row = |currency: &str| {
+            let row = |currency: &str, cash: Decimal, rate: Decimal| {
                 json!({
-                    "commoditymarketvalue": 0.0, "futuremarketvalue": 0.0, "settledcash": cash, "exchangerate": 1,
-                    "sessionid": 1, "cashbalance": cash, "netliquidationvalue": nlv, "currency": currency,
+                    "commoditymarketvalue": 0.0, "futuremarketvalue": 0.0, "settledcash": num(cash), "exchangerate": num(rate),
+                    "sessionid": 1, "cashbalance": num(cash), "netliquidationvalue": nlv, "currency": currency,
                     "acctcode": acct, "key": "LedgerList", "timestamp": now_ms() / 1000, "severity": 0,
                     "secondkey": currency, "endofbundle": 1,
                 })
             };
-            (StatusCode::OK, json!({ s.currency.clone(): row(&s.currency), "BASE": row("BASE") }))
+            let cash = s.cash.map(|m| m.0).unwrap_or_default();
+            let mut out = serde_json::Map::new();
+            out.insert(s.currency.clone(), row(&s.currency, cash, Decimal::ONE));
+            let mut total = cash;
+            for (ccy, amount) in &st.extra_cash {
+                let rate = sim_venue::fx_rate(ccy, &s.currency).unwrap_or_default();
+                total += *amount * rate;
+                out.insert(ccy.clone(), row(ccy, *amount, rate));
+            }
+            out.insert("BASE".into(), row("BASE", total, Decimal::ONE));
+            (StatusCode::OK, Value::Object(out))
         }
         Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
@@ -356,11 +379,12 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
         return e;
     }
     let Ok(page) = page.parse::<usize>() else { return err(StatusCode::BAD_REQUEST, "bad page") };
-    let rows = match (&st.positions_cache, st.cache_positions) {
+    let main = !st.other_books.contains_key(acct);
+    let rows = match (&st.positions_cache, st.cache_positions && main) {
         (Some(cached), true) => cached.clone(),
         _ => {
             let fresh = position_rows(st, acct);
-            if st.cache_positions {
+            if st.cache_positions && main {
                 st.positions_cache = Some(fresh.clone());
             }
             fresh
@@ -371,8 +395,9 @@ fn positions(st: &mut State, acct: &str, page: &str) -> Answer {
 }
 
 fn position_rows(st: &mut State, acct: &str) -> Vec<Value> {
+    let main = !st.other_books.contains_key(acct);
     let mut rows: Vec<Value> = st
-        .exchange
+        .book(acct)
         .positions()
         .unwrap_or_default()
         .into_iter()
@@ -388,6 +413,9 @@ fn position_rows(st: &mut State, acct: &str) -> Vec<Value> {
             })
         })
         .collect();
+    if !main {
+        return rows;
+    }
     rows.extend(st.extra_position_rows.iter().cloned());
     if st.zero_position_row {
         rows.push(json!({ "acctId": acct, "conid": 8314, "contractDesc": "IBM", "ticker": "IBM", "position": 0.0, "mktPrice": 150.0, "mktValue": 0.0, "avgCost": 0.0, "unrealizedPnl": 0.0, "pageSize": st.positions_page_size }));
@@ -767,28 +795,36 @@ fn trades(st: &mut State) -> Answer {
     (StatusCode::OK, Value::Array(rows))
 }
 
+/// `GET /iserver/marketdata/history` in REC-C's shape; `bar` and `period` in IBKR's units
+/// (`1m` is a month bar), at most 1000 points, as IBKR answers.
 fn history(st: &mut State, q: &std::collections::HashMap<String, String>) -> Answer {
     let Some(symbol) = q.get("conid").and_then(|c| c.parse::<i64>().ok()).and_then(|c| st.symbol_of(c)) else {
         return reject("unknown conid");
     };
     let period = q.get("period").map(String::as_str).unwrap_or("1m");
-    let days: u32 = match period {
-        "1m" => 21,
-        "3m" => 63,
-        "6m" => 126,
-        "1y" => 252,
-        "2y" => 504,
-        "3y" => 756,
-        p => p.trim_end_matches('d').parse().unwrap_or(21),
+    let bar = q.get("bar").map(String::as_str).unwrap_or("1d");
+    let outside_rth = q.get("outsideRth").is_some_and(|v| v == "true");
+    let size = if bar == "1m" { BarSize::parse("1month") } else { BarSize::parse(bar) };
+    let request = match (size, Period::parse(period)) {
+        (Ok(b), Ok(p)) => HistoryRequest { bar: b, period: p, outside_rth },
+        _ => return err(StatusCode::BAD_REQUEST, &format!("Bad Request: invalid period {period} or bar {bar}")),
     };
-    let bars = st.exchange.bars(&symbol, days);
+    let mut bars = st.exchange.history(&symbol, &request);
+    let cap = usize::try_from(trading_core::bars::MAX_POINTS).unwrap_or(1000);
+    if bars.len() > cap {
+        bars.drain(..bars.len() - cap);
+    }
     let data: Vec<Value> = bars
         .iter()
         .map(|b| json!({ "o": num(b.open.0), "c": num(b.close.0), "h": num(b.high.0), "l": num(b.low.0), "v": num(b.volume.0 / Decimal::ONE_HUNDRED), "t": b.time.timestamp_millis() }))
         .collect();
+    let bar_seconds = match request.bar.minutes() {
+        0 => 86_400,
+        m => m * 60,
+    };
     (
         StatusCode::OK,
-        json!({ "symbol": symbol, "timePeriod": period, "barLength": 86400, "mdAvailability": "S", "points": data.len(), "data": data }),
+        json!({ "symbol": symbol, "timePeriod": period, "barLength": bar_seconds, "outsideRth": outside_rth, "mdAvailability": "S", "priceFactor": 100, "points": data.len(), "data": data }),
     )
 }
 

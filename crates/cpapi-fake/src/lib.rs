@@ -11,6 +11,7 @@
 
 pub mod fixtures;
 mod gateway;
+mod money;
 pub mod state;
 
 use std::{net::SocketAddr, sync::Arc};

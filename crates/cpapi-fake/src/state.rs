@@ -102,6 +102,7 @@ impl Default for Limits {
             spaced: vec![
                 ("/iserver/account/orders", Duration::from_secs(5)),
                 ("/iserver/account/trades", Duration::from_secs(5)),
+                ("/iserver/account/pnl/partitioned", Duration::from_secs(5)),
                 ("/portfolio/accounts", Duration::from_secs(5)),
                 ("/iserver/scanner/run", Duration::from_secs(1)),
             ],
@@ -121,6 +122,9 @@ pub struct State {
     pub is_paper: Value,
     pub(crate) accounts_queried: bool,
     pub(crate) subscribed: HashSet<i64>,
+    /// Whether the P&L stream has been asked for in this brokerage session (its first answer
+    /// is empty).
+    pub(crate) pnl_warm: bool,
     /// Conids with no market-data subscription (6509 = "N", no prices).
     pub no_market_data: HashSet<i64>,
     /// Conids that are halted (last carries the "H" prefix).
@@ -143,6 +147,12 @@ pub struct State {
     /// Position rows served after the simulator's stock rows, in IBKR's shapes (e.g. SPEC's
     /// example OPT and CRYPTO rows from [`crate::fixtures::spec_position_rows`]).
     pub extra_position_rows: Vec<Value>,
+    /// Cash in other currencies than the account's (currency, amount): the ledger lists each
+    /// with the simulator's rate to the base and counts it in `BASE`.
+    pub extra_cash: Vec<(String, rust_decimal::Decimal)>,
+    /// The books of the other accounts this login sees ([`State::add_account`]); orders go to
+    /// `exchange` only.
+    pub other_books: HashMap<String, Arc<Exchange>>,
     /// IBKR caches positions: once read, the same rows are served until
     /// `POST /portfolio/{acct}/positions/invalidate` (REF §5.3; the reason the endpoint exists).
     pub cache_positions: bool,
@@ -187,6 +197,7 @@ impl State {
             is_paper: Value::Bool(true),
             accounts_queried: false,
             subscribed: HashSet::new(),
+            pnl_warm: false,
             no_market_data: HashSet::new(),
             halted: HashSet::new(),
             exchange: Arc::new(Exchange::new(sim, Arc::new(SystemClock))),
@@ -200,6 +211,8 @@ impl State {
             zero_position_row: false,
             ask_stop_question: true,
             extra_position_rows: vec![],
+            extra_cash: vec![],
+            other_books: HashMap::new(),
             settling: 0,
             cache_positions: true,
             positions_cache: None,
@@ -213,6 +226,19 @@ impl State {
             server_version: "Build 10.44.1d, Mar 3, 2026 1:55:32 PM (tradegate fake)".into(),
             replay: HashMap::new(),
         }
+    }
+
+    /// Another account of the same login, with its own simulated book.
+    pub fn add_account(&mut self, account: &str, sim: SimConfig) -> Arc<Exchange> {
+        let book = Arc::new(Exchange::new(sim, Arc::new(SystemClock)));
+        self.accounts.push(account.to_string());
+        self.other_books.insert(account.to_string(), book.clone());
+        book
+    }
+
+    /// The book of `account` (the main one unless it was added).
+    pub fn book(&self, account: &str) -> Arc<Exchange> {
+        self.other_books.get(account).cloned().unwrap_or_else(|| self.exchange.clone())
     }
 
     /// The conid of a US stock symbol: known ones, else a stable made-up id for plausible
@@ -250,6 +276,17 @@ impl State {
         }
     }
 
+    /// Serves IBKR's OpenAPI example for `route` ("GET /iserver/exchangerate") verbatim.
+    pub fn replay_spec(&mut self, route: &str) -> bool {
+        match crate::fixtures::spec_example(route) {
+            Some(body) => {
+                self.replay.insert(route.to_string(), body);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Simulates the user logging in at the gateway's page.
     pub fn log_in(&mut self) {
         self.session = Session::Authenticated;
@@ -259,6 +296,7 @@ impl State {
     pub(crate) fn reset_brokerage_session(&mut self) {
         self.accounts_queried = false;
         self.subscribed.clear();
+        self.pnl_warm = false;
         self.orders_preflight_done = false;
         self.replies.clear();
         self.last_seen = Instant::now();

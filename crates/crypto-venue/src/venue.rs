@@ -14,6 +14,7 @@ use ccxt::Params;
 use rust_decimal::Decimal;
 use trading_core::{
     account::{AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    bars::HistoryRequest,
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty, fmt_money},
@@ -295,16 +296,56 @@ impl MarketData for CryptoVenue {
     }
 
     async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
+        self.candles(symbol, "1d", i64::from(days.clamp(1, 1000))).await
+    }
+
+    /// ccxt's timeframes (`1m` is a minute there, `1M` a month); the market trades around the
+    /// clock, so the period's calendar minutes decide how many candles are asked (at most 1000).
+    async fn history(&self, symbol: &str, request: &HistoryRequest) -> Result<Vec<Bar>, VenueError> {
+        let timeframe = match request.bar.name {
+            "1min" => "1m",
+            "3min" => "3m",
+            "5min" => "5m",
+            "15min" => "15m",
+            "30min" => "30m",
+            "1h" => "1h",
+            "2h" => "2h",
+            "4h" => "4h",
+            "8h" => "8h",
+            "1d" => "1d",
+            "1w" => "1w",
+            "1month" => "1M",
+            other => {
+                return Err(VenueError::Rejected(format!(
+                    "bar: {other} candles are not a ccxt timeframe; use 1min, 3min, 5min, 15min, 30min, 1h, 2h, 4h, 8h, 1d, 1w or 1month"
+                )));
+            }
+        };
+        let bar_minutes = match request.bar.minutes() {
+            0 => match request.bar.name {
+                "1w" => 7 * 1440,
+                "1month" => 30 * 1440,
+                _ => 1440,
+            },
+            m => m,
+        };
+        let limit = (request.period.calendar_minutes() / bar_minutes).clamp(1, trading_core::bars::MAX_POINTS);
+        self.candles(symbol, timeframe, i64::try_from(limit).unwrap_or(1000)).await
+    }
+}
+
+impl CryptoVenue {
+    /// The latest `limit` candles of `timeframe` (`fetchOHLCV`).
+    async fn candles(&self, symbol: &str, timeframe: &'static str, limit: i64) -> Result<Vec<Bar>, VenueError> {
         if !self.client.has.ohlcv {
             return Err(VenueError::Unsupported { venue: self.name(), capability: "price history (fetchOHLCV)" });
         }
         self.rules(symbol).await?;
         let sym = symbol.to_string();
-        let limit = i64::from(days.clamp(1, 1000));
         let candles = self
             .client
             .run(move |ex| {
-                Box::pin(async move { ex.fetch_ohlcv(&sym, Some("1d"), None, Some(limit), Params::none()).await })
+                Box::pin(async move { ex.fetch_ohlcv(&sym, Some(timeframe), None, Some(limit), Params::none()).await })
             })
             .await
             .map_err(venue_err)?;

@@ -155,6 +155,18 @@ async fn quotes_balances_and_positions_in_the_quote_currency() {
     assert_eq!(bars.len(), 30);
     assert!(bars.windows(2).all(|w| w[0].time < w[1].time));
     assert_eq!(bars.last().unwrap().close.0, dec!(65000));
+    // Intraday candles: the period's calendar hours at ccxt's timeframe.
+    let req = trading_core::bars::HistoryRequest::new(
+        trading_core::bars::BarSize::parse("1h").unwrap(),
+        trading_core::bars::Period::parse("1d").unwrap(),
+        false,
+    )
+    .unwrap();
+    let hours = v.history("BTC/USDT", &req).await.unwrap();
+    assert_eq!(hours.len(), 24, "a day of hour candles around the clock");
+    assert_eq!((hours[1].time - hours[0].time).num_minutes(), 60);
+    let asked = r.fake.requests().into_iter().rfind(|x| x.path == "/api/v3/klines").unwrap();
+    assert!(asked.params.contains("interval=1h") && asked.params.contains("limit=24"), "{}", asked.params);
 }
 
 #[tokio::test]

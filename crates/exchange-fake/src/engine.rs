@@ -152,10 +152,30 @@ impl Book {
     }
 
     /// Daily candles ending today, drifting up to the current price.
-    pub fn klines(&self, id: &str, limit: Option<&String>) -> Option<Value> {
+    /// `GET /api/v3/klines`: `interval` as Binance spells it (`1m` a minute, `1M` a month);
+    /// an unknown interval is no answer.
+    pub fn klines(&self, id: &str, interval: Option<&String>, limit: Option<&String>) -> Option<Value> {
         let p = self.pairs.get(id)?;
         let n: i64 = limit.and_then(|l| l.parse().ok()).unwrap_or(500).clamp(1, 1000);
-        let day = 86_400_000i64;
+        let minute = 60_000i64;
+        let day = match interval.map(String::as_str).unwrap_or("1d") {
+            "1m" => minute,
+            "3m" => 3 * minute,
+            "5m" => 5 * minute,
+            "15m" => 15 * minute,
+            "30m" => 30 * minute,
+            "1h" => 60 * minute,
+            "2h" => 120 * minute,
+            "4h" => 240 * minute,
+            "6h" => 360 * minute,
+            "8h" => 480 * minute,
+            "12h" => 720 * minute,
+            "1d" => 1440 * minute,
+            "3d" => 3 * 1440 * minute,
+            "1w" => 7 * 1440 * minute,
+            "1M" => 30 * 1440 * minute,
+            _ => return None,
+        };
         let today = now_ms() / day * day;
         let rows: Vec<Value> = (0..n)
             .map(|i| {

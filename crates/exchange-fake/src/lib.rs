@@ -279,10 +279,15 @@ fn route(g: &mut Inner, method: &Method, path: &str, p: &HashMap<String, String>
                 ok(Value::Array(book.tickers(wanted.as_deref())))
             }
         }
-        ("GET", "/api/v3/klines") => match p.get("symbol").and_then(|s| book.klines(s, p.get("limit"))) {
-            Some(k) => ok(k),
-            None => err(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."),
-        },
+        ("GET", "/api/v3/klines") => {
+            match p.get("symbol").and_then(|s| book.klines(s, p.get("interval"), p.get("limit"))) {
+                Some(k) => ok(k),
+                None if p.get("symbol").is_some_and(|s| book.klines(s, None, None).is_some()) => {
+                    err(StatusCode::BAD_REQUEST, -1120, "Invalid interval.")
+                }
+                None => err(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."),
+            }
+        }
         ("GET", "/api/v3/account") => ok(book.account()),
         ("POST", "/api/v3/order") => book.place(p).map_or_else(|(c, m)| err(StatusCode::BAD_REQUEST, c, &m), ok),
         ("GET", "/api/v3/order") => match book.lookup(p) {

@@ -300,3 +300,93 @@ async fn statistics_leave_options_and_crypto_rows_out_and_say_so() {
     assert!(!e.to_string().contains("\"symbol\":\"SPY\""), "an option is never measured as SPY shares: {e}");
     c.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn euro_cash_and_shares_count_in_currency_exposure_and_an_fx_shock() {
+    let mut st = State::new(SimConfig::default(), "DU1234567");
+    // 2,000 EUR of cash in the ledger and a row of SAP shares quoted in EUR (market value 5,000 EUR).
+    st.extra_cash = vec![("EUR".into(), rust_decimal::Decimal::from(2000))];
+    st.extra_position_rows = vec![json!({
+        "acctId": "DU1234567", "conid": 14204, "contractDesc": "SAP", "ticker": "SAP", "position": 25.0,
+        "mktPrice": 200.0, "mktValue": 5000.0, "currency": "EUR", "avgCost": 180.0, "unrealizedPnl": 500.0,
+        "assetClass": "STK", "isUS": false,
+    })];
+    let fake = FakeGateway::start(st, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    let rate = ok(&c, "fx_rate", json!({"from": "EUR", "to": "USD"})).await;
+    assert_eq!(rate["rate"], "1.085", "{rate}");
+    let cash = ok(&c, "cash_balances", json!({})).await;
+    assert!(cash["balances"].as_array().unwrap().iter().any(|b| b["currency"] == "EUR"), "{cash}");
+    let e = ok(&c, "exposure", json!({})).await;
+    let eur = e["by_currency"].as_array().unwrap().iter().find(|x| x["currency"] == "EUR").unwrap().clone();
+    // 5,000 EUR of shares and 2,000 EUR of cash at 1.085 USD per EUR.
+    assert_eq!(
+        (eur["positions"].as_str(), eur["cash"].as_str(), eur["net"].as_str()),
+        (Some("5425.00"), Some("2170.00"), Some("7595.00")),
+        "{eur}"
+    );
+    let s = ok(&c, "stress_test", json!({"drawdown_pct": [20], "fx_shock": ["USD +5%"]})).await;
+    let fx = &s["fx"];
+    // The dollar 5% stronger: euro holdings are worth 1/1.05 as much in dollars.
+    let loss: rust_decimal::Decimal = fx["scenarios"][0]["loss"].as_str().unwrap().parse().unwrap();
+    let want = (rust_decimal::Decimal::from(7595)
+        * (rust_decimal::Decimal::ONE - rust_decimal::Decimal::ONE / rust_decimal::Decimal::new(105, 2)))
+    .round_dp(2);
+    assert_eq!(loss, want, "{fx}");
+    assert_eq!(fx["with_drawdown"][0]["fx_shock"], "USD +5%");
+    let bad = c.call("stress_test", json!({"fx_shock": ["dollar up"]})).await.unwrap();
+    assert!(bad.is_error);
+    assert!(bad.body["error"]["message"].as_str().unwrap().starts_with("fx_shock:"), "{}", bad.body);
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_account_is_read_only_and_summed_in_the_consolidated_view() {
+    let mut st = State::new(SimConfig::default(), "DU1234567");
+    // A second account of the same login, holding MSFT.
+    let euro = SimConfig { starting_cash: rust_decimal::Decimal::from(20_000), seed: 9, ..SimConfig::default() };
+    let book = st.add_account("DU7654321", euro);
+    let held = trading_core::order::OrderRequest {
+        symbol: "MSFT".into(),
+        side: trading_core::order::Side::Buy,
+        order_type: trading_core::order::OrderType::Market,
+        size: trading_core::order::Size::Quantity(trading_core::money::Qty(rust_decimal::Decimal::from(3))),
+        limit_price: None,
+        stop_price: None,
+        trail: None,
+        tif: trading_core::order::TimeInForce::Day,
+    };
+    book.place(&held, "seed-msft").unwrap();
+    let fake = FakeGateway::start(st, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    let accounts = ok(&c, "accounts", json!({})).await;
+    let list = accounts.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{accounts}");
+    assert_eq!((list[0]["account_id"].as_str(), list[0]["trading"].as_bool()), (Some("DU1234567"), Some(true)));
+    assert_eq!((list[1]["account_id"].as_str(), list[1]["trading"].as_bool()), (Some("DU7654321"), Some(false)));
+    let other = ok(&c, "positions", json!({"account": "DU7654321"})).await;
+    assert_eq!(other[0]["symbol"], "MSFT", "{other}");
+    let mine = ok(&c, "positions", json!({})).await;
+    assert!(mine.as_array().unwrap().is_empty(), "the trading account holds nothing: {mine}");
+    let s = ok(&c, "account_summary", json!({"account": "DU7654321"})).await;
+    assert_eq!(s["account_id"], "DU7654321");
+    let bad = c.call("account_summary", json!({"account": "U999"})).await.unwrap();
+    assert!(bad.is_error);
+    let m = bad.body["error"]["message"].as_str().unwrap();
+    assert!(m.starts_with("account:") && m.contains("DU7654321"), "{m}");
+    let all = ok(&c, "portfolio", json!({"account": "all"})).await;
+    let nlv = |v: &serde_json::Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    let sum: rust_decimal::Decimal =
+        all["accounts"].as_array().unwrap().iter().map(|a| nlv(&a["net_liquidation_in_base"])).sum();
+    assert_eq!(nlv(&all["total_net_liquidation"]), sum, "{all}");
+    assert_eq!(all["positions"][0]["symbol"], "MSFT");
+    assert_eq!(all["orders_go_to"], "DU1234567");
+    let b = ok(&c, "briefing", json!({})).await;
+    assert!(b["summary"].as_str().unwrap().contains("all 2 accounts"), "{}", b["summary"]);
+    // Orders still go to the configured account only.
+    let posts = fake.with(|s| s.requests_to("/iserver/account/DU7654321/orders"));
+    assert!(posts.is_empty());
+    c.shutdown().await.unwrap();
+}

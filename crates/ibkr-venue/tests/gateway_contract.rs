@@ -649,3 +649,44 @@ async fn cash_balances_come_from_the_ledger() {
     assert_eq!(Some(c.balances[0].cash), summary.cash, "the ledger's cash is the summary's");
     assert_eq!(c.total_in_base, summary.cash);
 }
+
+#[tokio::test]
+async fn history_asks_ibkrs_spellings_and_gets_each_bar_size() {
+    use trading_core::bars::{BarSize, HistoryRequest, Period};
+    let r = rig(&[]).await;
+    let req = |b: &str, p: &str, x: bool| {
+        HistoryRequest::new(BarSize::parse(b).unwrap(), Period::parse(p).unwrap(), x).unwrap()
+    };
+    let five = r.venue.history("AAPL", &req("5min", "2d", true)).await.unwrap();
+    assert!(!five.is_empty());
+    assert!(five.windows(2).all(|w| w[0].time < w[1].time));
+    assert!(five.windows(2).any(|w| (w[1].time - w[0].time).num_minutes() == 5));
+    let months = r.venue.history("AAPL", &req("1month", "1y", false)).await.unwrap();
+    assert!((12..=13).contains(&months.len()), "{}", months.len());
+    let asked: Vec<String> =
+        r.fake.with(|s| s.requests_to("/iserver/marketdata/history").into_iter().map(|x| x.query).collect());
+    assert!(asked[0].contains("period=2d") && asked[0].contains("bar=5min") && asked[0].contains("outsideRth=true"));
+    assert!(
+        asked[1].contains("period=1y") && asked[1].contains("bar=1m&"),
+        "a month bar is `1m` at IBKR: {}",
+        asked[1]
+    );
+}
+
+#[tokio::test]
+async fn daily_pnl_is_the_fakes_simulated_day_after_the_warm_up() {
+    let r = rig(&[]).await;
+    r.broker
+        .submit(OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Quantity(Qty(dec!(0.3))))), None)
+        .await
+        .unwrap();
+    let p = r.venue.daily_pnl().await.unwrap();
+    let sim = r.fake.with(|s| s.exchange.daily_pnl()).unwrap();
+    assert_eq!(p.account_id, ACCT);
+    assert_eq!(p.daily, sim.daily, "the row `{ACCT}.Core` after the empty first answer");
+    assert_eq!(p.market_value, sim.market_value);
+    assert_eq!(r.count("/iserver/account/pnl/partitioned"), 2);
+    assert_eq!(r.venue.fx_rate("EUR", "USD").await.unwrap().0, dec!(1.085));
+    let e = r.venue.fx_rate("USD", "XYZ").await.unwrap_err();
+    assert!(e.to_string().contains("XYZ"), "{e}");
+}

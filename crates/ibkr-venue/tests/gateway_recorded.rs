@@ -153,3 +153,65 @@ async fn recorded_question_then_ack() {
     let replies = r.fake.with(|s| s.requests_to("/iserver/reply/test-reply-id-001"));
     assert_eq!(replies[0].body, serde_json::json!({"confirmed": true}));
 }
+
+#[tokio::test]
+async fn recorded_minute_bars_keep_their_times_and_volume_lots() {
+    // REC-C's history is SPY's first three 1min bars of 2026-04-02 (period 1d, barLength 60).
+    let r = replaying(&["Accounts/GET-iserver-accounts.json", "MarketData/GET-history.json"]).await;
+    let req = trading_core::bars::HistoryRequest::new(
+        trading_core::bars::BarSize::parse("1min").unwrap(),
+        trading_core::bars::Period::parse("1d").unwrap(),
+        false,
+    )
+    .unwrap();
+    let bars = r.venue.history("SPY", &req).await.unwrap();
+    assert_eq!(bars.len(), 3);
+    assert_eq!(bars[0].time.to_rfc3339(), "2026-04-02T13:30:00+00:00", "t is epoch ms: 09:30 New York");
+    assert_eq!((bars[1].time - bars[0].time).num_seconds(), 60);
+    assert_eq!((bars[0].open.0, bars[0].close.0), (dec!(646.42), dec!(646.86)));
+    assert_eq!(bars[0].volume.0, dec!(1721912.5), "v is in lots of 100");
+    let asked = r.fake.with(|s| s.requests_to("/iserver/marketdata/history"));
+    assert!(asked[0].query.contains("period=1d") && asked[0].query.contains("bar=1min"), "{}", asked[0].query);
+    assert!(asked[0].query.contains("outsideRth=false"), "{}", asked[0].query);
+}
+
+#[tokio::test]
+async fn recorded_empty_pnl_is_asked_once_more_then_reported_warming_up() {
+    let r = replaying(&[
+        "Accounts/GET-iserver-accounts.json",
+        "Portfolio/GET-portfolio-accounts.json",
+        "Portfolio/GET-iserver-account-pnl-partitioned.json",
+    ])
+    .await;
+    let p = r.venue.daily_pnl().await.unwrap();
+    assert_eq!((p.account_id.as_str(), p.currency.as_str()), ("U1234567", "USD"), "currency from /portfolio/accounts");
+    assert_eq!(p.daily, None, "REC-C's `{{\"upnl\":{{}}}}` is no figure, not a zero");
+    assert!(p.note.unwrap().contains("warming up"));
+    let asked = r.fake.with(|s| s.requests_to("/iserver/account/pnl/partitioned"));
+    assert_eq!(asked.len(), 2, "asked once more after the first, empty answer");
+    assert!(asked[1].at - asked[0].at >= std::time::Duration::from_secs_f64(5.0 * SCALE), "spaced as IBKR requires");
+}
+
+#[tokio::test]
+async fn spec_pnl_and_exchange_rate_examples_parse() {
+    let r = replaying(&["Accounts/GET-iserver-accounts.json", "Portfolio/GET-portfolio-accounts.json"]).await;
+    r.fake.with(|s| {
+        assert!(s.replay_spec("GET /iserver/account/pnl/partitioned"));
+        assert!(s.replay_spec("GET /iserver/exchangerate"));
+    });
+    // SPEC: {"upnl":{"U1234567.Core":{"rowType":1,"dpl":-12510.0,"nl":1290000.0,"upl":256000.0,"el":824600.0,"mv":1700000.0}}}
+    let p = r.venue.daily_pnl().await.unwrap();
+    assert_eq!(p.daily.unwrap().0, dec!(-12510));
+    assert_eq!((p.unrealized.unwrap().0, p.net_liquidation.unwrap().0), (dec!(256000), dec!(1290000)));
+    assert_eq!((p.excess_liquidity.unwrap().0, p.market_value.unwrap().0), (dec!(824600), dec!(1700000)));
+    assert_eq!(p.note, None);
+    // A second look within 5 s is the same figure, not another paced request.
+    let _ = r.venue.daily_pnl().await.unwrap();
+    assert_eq!(r.count("/iserver/account/pnl/partitioned"), 1);
+    // SPEC: {"rate": 0.91324199} for source USD, target EUR.
+    assert_eq!(r.venue.fx_rate("usd", "EUR").await.unwrap().0, dec!(0.91324199));
+    let asked = r.fake.with(|s| s.requests_to("/iserver/exchangerate"));
+    assert_eq!(asked[0].query, "source=USD&target=EUR");
+    assert_eq!(r.venue.fx_rate("EUR", "EUR").await.unwrap().0, dec!(1), "no request for a currency to itself");
+    assert_eq!(r.count("/iserver/exchangerate"), 1);
+}

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod book;
+pub mod fx;
 pub mod rebalance;
 pub mod risk;
 pub mod stats;

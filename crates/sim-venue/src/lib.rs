@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod exchange;
+mod intraday;
 mod market;
 mod research;
 
@@ -21,14 +22,16 @@ use trading_core::{
         AccountIdentity, AccountSummary, Bar, Capabilities, ContractMatch, MarketHoursModel, Position, Quote,
         ScanRequest, ScanRow,
     },
+    bars::HistoryRequest,
     error::VenueError,
     guard::Approved,
+    money::Price,
     order::{BracketRequest, Fill, OrderRequest, OrderResult},
     ports::{Account, BracketIds, Broker, Clock, MarketData, VenuePreview},
 };
 
 pub use exchange::{Exchange, commission};
-pub use market::{DailyBar, FAMILIAR, Market, NAMES, SECTORS, Tick, name_of, sector_of};
+pub use market::{DailyBar, FAMILIAR, FX_TO_USD, Market, NAMES, SECTORS, Tick, fx_rate, name_of, sector_of};
 pub use research::{SIM_SCANS, nyse_schedule};
 
 /// What the simulator starts from: seed, cash, prices, market hours and the profile (a stock
@@ -125,6 +128,16 @@ impl MarketData for SimVenue {
             None => Ok(self.exchange.bars(symbol, days)),
         }
     }
+    async fn history(&self, symbol: &str, request: &HistoryRequest) -> Result<Vec<Bar>, VenueError> {
+        match self.exchange.unknown(symbol) {
+            Some(e) => Err(e),
+            None => Ok(self.exchange.history(symbol, request)),
+        }
+    }
+    async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
+        self.unsupported_on_spot("exchange rates")?;
+        self.exchange.fx_rate(from, to)
+    }
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
         if self.unsupported_on_spot("sectors").is_err() {
             return Ok(None);
@@ -162,6 +175,9 @@ impl Account for SimVenue {
     }
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {
         self.exchange.held_quantity(symbol)
+    }
+    async fn daily_pnl(&self) -> Result<trading_core::account::DailyPnl, VenueError> {
+        self.exchange.daily_pnl()
     }
     /// One currency, the simulator's own (its base).
     async fn cash_balances(&self) -> Result<trading_core::account::CashBalances, VenueError> {

@@ -100,6 +100,26 @@ pub fn sector_of(symbol: &str) -> Option<&'static str> {
     SECTORS.iter().find(|(s, _)| *s == symbol).map(|(_, x)| *x)
 }
 
+/// What one unit of each currency is worth in US dollars, in ten-thousandths (rough late-2026
+/// levels; the simulator's rates do not move).
+pub const FX_TO_USD: &[(&str, i64)] = &[
+    ("USD", 10_000),
+    ("EUR", 10_850),
+    ("GBP", 12_700),
+    ("CHF", 11_300),
+    ("JPY", 67),
+    ("CAD", 7_300),
+    ("AUD", 6_500),
+    ("HKD", 1_280),
+];
+
+/// Units of `to` per unit of `from` (8 decimals), when both are in [`FX_TO_USD`].
+pub fn fx_rate(from: &str, to: &str) -> Option<Decimal> {
+    let usd =
+        |c: &str| FX_TO_USD.iter().find(|(k, _)| k.eq_ignore_ascii_case(c.trim())).map(|(_, v)| Decimal::from(*v));
+    Some((usd(from)? / usd(to)?).round_dp(8))
+}
+
 /// Largest single-step move, in basis points.
 const MAX_STEP_BPS: u64 = 20;
 
@@ -206,8 +226,13 @@ impl Market {
         closes.reverse();
         closes
             .windows(2)
-            .map(|w| {
+            .enumerate()
+            .map(|(i, w)| {
                 let (prev, close) = (w[0], w[1]);
+                // Each day's range from its own stream (by days back from today), so a day's
+                // bar is the same however many days are asked.
+                let back = u64::try_from(days - i).unwrap_or(0);
+                let mut rng = SplitMix64::new(self.seed ^ fnv1a(symbol) ^ back.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 let wiggle = |r: u64| Decimal::new(i64::try_from(r % 80).unwrap_or(0), 4);
                 let open = cents(prev * (Decimal::ONE + wiggle(rng.next_u64()) - Decimal::new(40, 4)));
                 let high = cents(open.max(close) * (Decimal::ONE + wiggle(rng.next_u64())));

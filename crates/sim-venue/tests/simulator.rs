@@ -232,3 +232,32 @@ async fn dust_and_finer_than_step_quantities_are_refused_at_preview_with_the_min
     let w = p.venue_preview.unwrap().warnings.join(" ");
     assert!(w.contains("of the 50 USD asked, about") && w.contains("will be spent"), "{w}");
 }
+
+#[tokio::test]
+async fn daily_pnl_counts_todays_buys_from_their_cost_and_older_shares_from_the_close() {
+    let r = rig(3, &[]);
+    r.broker.submit(qty_order("AAPL", Side::Buy, dec!(10)), None).await.unwrap();
+    let f = r.sim.fills().await.unwrap()[0].clone();
+    let p = r.sim.daily_pnl().await.unwrap();
+    let last = r.sim.positions().await.unwrap()[0].market_price.unwrap().0;
+    let expected = (dec!(10) * (last - f.price.0) - f.commission.0).round_dp(2);
+    assert_eq!(p.daily.unwrap().0, expected, "bought today: from the fill price, less commission");
+    assert_eq!(p.market_value.unwrap().0, (dec!(10) * last).round_dp(2));
+    // A day later the same shares move from yesterday's close.
+    r.clock.advance(86_400);
+    let prev_close = r.sim.bars("AAPL", 2).await.unwrap()[0].close.0;
+    let p = r.sim.daily_pnl().await.unwrap();
+    let last = r.sim.positions().await.unwrap()[0].market_price.unwrap().0;
+    assert_eq!(p.daily.unwrap().0, (dec!(10) * (last - prev_close)).round_dp(2));
+}
+
+#[tokio::test]
+async fn exchange_rates_come_from_the_table_and_an_unknown_currency_is_named() {
+    let r = rig(3, &[]);
+    assert_eq!(r.sim.fx_rate("USD", "USD").await.unwrap().0, dec!(1));
+    assert_eq!(r.sim.fx_rate("EUR", "USD").await.unwrap().0, dec!(1.085));
+    let usd_eur = r.sim.fx_rate("USD", "EUR").await.unwrap().0;
+    assert_eq!(usd_eur, (dec!(1) / dec!(1.085)).round_dp(8));
+    let e = r.sim.fx_rate("USD", "XYZ").await.unwrap_err().to_string();
+    assert!(e.contains("USD/XYZ") && e.contains("EUR"), "{e}");
+}

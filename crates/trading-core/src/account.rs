@@ -192,6 +192,37 @@ pub struct CashBalances {
     pub total_in_base: Option<Money>,
 }
 
+/// Today's profit and loss of the account (IBKR's `pnl/partitioned` row), in its base currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyPnl {
+    pub account_id: String,
+    pub currency: String,
+    /// Since the previous close; `None` while the venue has no figure yet (see `note`).
+    pub daily: Option<Money>,
+    pub unrealized: Option<Money>,
+    pub net_liquidation: Option<Money>,
+    pub excess_liquidity: Option<Money>,
+    pub market_value: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One account the login sees (`accounts`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    /// The venue's account type (IBKR: INDIVIDUAL, DEMO, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Paper or live, as the venue says (`None`: it did not).
+    pub is_paper: Option<bool>,
+    /// The one account orders go to (the configured account); every other is read-only here.
+    pub trading: bool,
+}
+
 /// Who the venue says we are logged in as. `is_paper` comes from the venue, never from a
 /// configuration label; `None` means the venue did not say.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod approval;
+pub mod bars;
 pub mod broker;
 pub mod calendar;
 pub mod config;

@@ -9,6 +9,7 @@ use crate::{
     account::{
         AccountIdentity, AccountSummary, Bar, Capabilities, ContractMatch, Position, Quote, ScanRequest, ScanRow,
     },
+    bars::HistoryRequest,
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty},
@@ -43,6 +44,16 @@ pub trait MarketData: Send + Sync {
         let _ = (symbol, days);
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "price history" })
     }
+    /// Bars of `request`'s size over its period, oldest first. By default day bars come from
+    /// [`MarketData::bars`], week and month bars are merged from them, and intraday bars are
+    /// unsupported.
+    async fn history(&self, symbol: &str, request: &HistoryRequest) -> Result<Vec<Bar>, VenueError> {
+        if request.bar.is_intraday() {
+            return Err(VenueError::Unsupported { venue: "this venue".into(), capability: "intraday bars" });
+        }
+        let days = u32::try_from(request.period.trading_days()).unwrap_or(u32::MAX);
+        Ok(crate::bars::from_daily(self.bars(symbol, days).await?, request.bar))
+    }
     /// Runs one of the venue's market scanners (IBKR's; others answer Unsupported).
     async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
         let _ = request;
@@ -63,6 +74,13 @@ pub trait MarketData: Send + Sync {
         let _ = symbol;
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "trading schedules" })
     }
+    /// Units of `to` one unit of `from` buys (`fx_rate("USD", "EUR")` ≈ 0.9).
+    async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
+        if from.eq_ignore_ascii_case(to) {
+            return Ok(Price(Decimal::ONE));
+        }
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "exchange rates" })
+    }
     /// The instrument's sector or industry, when the venue knows it.
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {
         let _ = symbol;
@@ -78,10 +96,54 @@ pub trait Account: Send + Sync {
     async fn positions(&self) -> Result<Vec<Position>, VenueError>;
     /// The signed quantity held in `symbol`, read fresh (exits are sized from it).
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError>;
+    /// Every account the login sees. By default the one this venue trades.
+    async fn accounts(&self) -> Result<Vec<crate::account::AccountInfo>, VenueError> {
+        let id = self.identity().await?;
+        let summary = self.summary().await?;
+        Ok(vec![crate::account::AccountInfo {
+            account_id: id.account_id.unwrap_or(summary.account_id),
+            name: None,
+            currency: Some(summary.currency),
+            kind: None,
+            is_paper: id.is_paper,
+            trading: true,
+        }])
+    }
+    /// Balances of another account the login sees (read-only). By default only this venue's own.
+    async fn summary_of(&self, account: &str) -> Result<AccountSummary, VenueError> {
+        own_account(self, account).await?;
+        self.summary().await
+    }
+    /// Holdings of another account the login sees (read-only).
+    async fn positions_of(&self, account: &str) -> Result<Vec<Position>, VenueError> {
+        own_account(self, account).await?;
+        self.positions().await
+    }
+    /// Cash by currency of another account the login sees (read-only).
+    async fn cash_balances_of(&self, account: &str) -> Result<crate::account::CashBalances, VenueError> {
+        own_account(self, account).await?;
+        self.cash_balances().await
+    }
+    /// Today's P&L of the account.
+    async fn daily_pnl(&self) -> Result<crate::account::DailyPnl, VenueError> {
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "daily P&L" })
+    }
     /// Cash in each currency and the total in the base currency.
     async fn cash_balances(&self) -> Result<crate::account::CashBalances, VenueError> {
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "cash balances by currency" })
     }
+}
+
+/// Fails unless `account` is the one `venue` trades, naming the accounts it has.
+async fn own_account<A: Account + ?Sized>(venue: &A, account: &str) -> Result<(), VenueError> {
+    let known = venue.accounts().await?;
+    if known.iter().any(|a| a.account_id == account) {
+        return Ok(());
+    }
+    Err(VenueError::NotFound(format!(
+        "account {account} is not one this login sees ({})",
+        known.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>().join(", ")
+    )))
 }
 
 /// The venue's own estimate of an order's cost, before it is placed.

@@ -2,10 +2,11 @@
 //! `portfolio-analytics`, and shape the answer. Read-only; orders still go through preview and
 //! the guards.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use portfolio_analytics::{
     book::{Holding, concentration, exposure_by, margin_breach_level, stress},
+    fx::{CurrencyExposure, CurrencyHoldings, FxShock, currency_exposure, fx_stress},
     rebalance::{self, parse_targets},
     risk::{Z95, Z99, beta, historical_var, parametric_var, portfolio_pnl, weighted_beta},
     stats::{correlation_from_covariance, covariance_matrix, daily_returns, tail},
@@ -33,6 +34,10 @@ pub struct Book {
     pub holdings: Vec<Holding>,
     /// Rows left out of the statistics, and why (an option, another currency).
     pub not_counted: Vec<String>,
+    /// Every position and cash balance by currency, valued in the account's currency.
+    pub currencies: Vec<CurrencyExposure>,
+    /// What the currency view could not value (a missing rate), and where the cash came from.
+    pub currency_notes: Vec<String>,
 }
 
 /// Reads the summary, the positions and each counted holding's sector. Options, futures,
@@ -66,7 +71,51 @@ pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
             sector,
         });
     }
-    Ok(Book { summary, positions, holdings, not_counted })
+    let mut book = Book { summary, positions, holdings, not_counted, currencies: vec![], currency_notes: vec![] };
+    currencies(venue, &mut book).await;
+    Ok(book)
+}
+
+/// Positions (at market value, in their own currency) and cash by currency, converted to the
+/// account's currency with the venue's rates. Cash comes from `cash_balances` where the venue
+/// has it, else the summary's cash in the account's currency.
+async fn currencies(venue: &dyn Venue, book: &mut Book) {
+    let base = book.summary.currency.clone();
+    let mut lines: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for p in &book.positions {
+        let ccy = p.currency.clone().unwrap_or_else(|| base.clone());
+        let value = p
+            .market_value
+            .map(|m| m.0)
+            .or_else(|| book.holdings.iter().find(|h| h.symbol == p.symbol).map(Holding::value));
+        if let Some(v) = value {
+            lines.entry(ccy).or_default().0 += v;
+        }
+    }
+    match venue.cash_balances().await {
+        Ok(c) => {
+            for b in c.balances {
+                lines.entry(b.currency).or_default().1 += b.cash.0;
+            }
+        }
+        Err(_) => {
+            lines.entry(base.clone()).or_default().1 += book.summary.cash.map(|m| m.0).unwrap_or_default();
+            book.currency_notes.push(format!("cash by currency unavailable here: all cash counted in {base}"));
+        }
+    }
+    let mut held = vec![];
+    for (currency, (positions, cash)) in lines {
+        let rate = if currency == base {
+            Ok(trading_core::money::Price(Decimal::ONE))
+        } else {
+            venue.fx_rate(&currency, &base).await
+        };
+        match rate {
+            Ok(r) => held.push(CurrencyHoldings { currency, positions, cash, rate_to_base: r.0 }),
+            Err(e) => book.currency_notes.push(format!("{currency} left out: no rate to {base} ({e})")),
+        }
+    }
+    book.currencies = currency_exposure(&held, equity(book));
 }
 
 fn equity(b: &Book) -> Decimal {
@@ -160,25 +209,59 @@ pub fn risk_from(
     }))
 }
 
-/// Drawdown scenarios and the margin breach level.
-pub fn stress_test(book: &Book, drawdowns: &[Decimal]) -> Value {
+/// Drawdown scenarios, the margin breach level and, when asked, FX shocks alone and after
+/// each drawdown.
+pub fn stress_test(book: &Book, drawdowns: &[Decimal], fx_shocks: &[String]) -> Result<Value, TradeError> {
+    let shocks: Vec<FxShock> =
+        fx_shocks.iter().map(|s| FxShock::parse(s)).collect::<Result<_, _>>().map_err(input_err)?;
     let eq = equity(book);
     let maint = book.summary.maintenance_margin.map(|m| m.0);
     let scenarios: Vec<_> = drawdowns.iter().map(|d| stress(&book.holdings, eq, *d, maint)).collect();
-    json!({
+    let mut v = json!({
         "equity": eq.round_dp(2),
         "maintenance_margin": maint,
         "scenarios": scenarios,
         "margin_breach_at_drawdown_pct": maint.and_then(|m| margin_breach_level(&book.holdings, eq, m, Decimal::ONE)),
         "note": if maint.is_none() { "the venue reports no maintenance margin (a cash account): no margin breach to find" } else { "breach level found by stepping the drawdown 1% at a time" },
-    })
+    });
+    if !shocks.is_empty() {
+        let base = book.summary.currency.as_str();
+        let alone: Vec<_> = shocks.iter().map(|s| fx_stress(&book.currencies, base, s, eq, Decimal::ONE)).collect();
+        let combined: Vec<Value> = drawdowns
+            .iter()
+            .flat_map(|d| {
+                let market = stress(&book.holdings, eq, *d, maint);
+                let factor = Decimal::ONE - *d / Decimal::ONE_HUNDRED;
+                shocks.iter().map(move |s| {
+                    let fx = fx_stress(&book.currencies, base, s, market.stressed_equity, factor);
+                    json!({ "drawdown_pct": d, "fx_shock": fx.shock, "loss": (market.loss + fx.loss).round_dp(2), "stressed_equity": fx.stressed_equity })
+                })
+            })
+            .collect();
+        let foreign = book.currencies.iter().any(|c| c.currency != base && !c.net.is_zero());
+        v["fx"] = json!({
+            "base_currency": base,
+            "by_currency": book.currencies,
+            "scenarios": alone,
+            "with_drawdown": combined,
+            "note": if foreign {
+                "the drawdown moves positions (in every currency), then the FX shock moves what is held outside the base currency; cash moves only with FX".to_string()
+            } else {
+                format!("everything is held in {base}: an FX shock does not change this book's value in {base}")
+            },
+            "left_out": book.currency_notes,
+        });
+    }
+    Ok(v)
 }
 
 /// Exposure by sector and currency, and concentration.
 pub fn exposure(book: &Book, top_n: usize) -> Value {
     json!({
         "by_sector": exposure_by(&book.holdings, |h| h.sector.clone().unwrap_or_else(|| "Unknown".into())),
-        "by_currency": exposure_by(&book.holdings, |h| h.currency.clone()),
+        "by_currency": book.currencies,
+        "by_currency_note": "every position (options at market value) and cash balance, in the account's currency",
+        "currency_notes": book.currency_notes,
         "concentration": concentration(&book.holdings, top_n),
         "equity": equity(book).round_dp(2),
     })

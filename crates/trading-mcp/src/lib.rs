@@ -2,6 +2,7 @@
 //! ports and the guarded broker.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod analytics;
 pub mod approval;
 pub mod arguments;

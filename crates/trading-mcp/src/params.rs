@@ -47,6 +47,24 @@ pub struct WaitParams {
     pub timeout_seconds: Option<f64>,
 }
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountParams {
+    /// Another account this login sees (from `accounts`), read-only; default: the trading
+    /// account.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioParams {
+    /// Another account this login sees (from `accounts`), or "all" for every account summed in
+    /// the trading account's currency; default: the trading account.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
@@ -83,6 +101,19 @@ pub struct StressParams {
     /// Market-wide drawdowns to test, in percent (default 10, 20, 30, 40).
     #[serde(default)]
     pub drawdown_pct: Option<Vec<Qty>>,
+    /// Currency moves to test: a currency and a signed percentage, e.g. ["USD +5%", "EUR -10%"]
+    /// ("USD +5%" is the dollar strengthening 5% against every other currency).
+    #[serde(default)]
+    pub fx_shock: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FxRateParams {
+    /// Currency converted from (three letters, e.g. "USD").
+    pub from: String,
+    /// Currency converted to (e.g. "EUR").
+    pub to: String,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -131,13 +162,26 @@ pub struct SearchParams {
 #[serde(deny_unknown_fields)]
 pub struct PriceHistoryParams {
     pub symbol: String,
-    /// How many days of history to look through (default 60, at most 1000).
+    /// Bar size: 1min, 2min, 3min, 5min, 10min, 15min, 30min, 1h, 2h, 3h, 4h, 8h, 1d (default),
+    /// 1w or 1month.
+    #[serde(default)]
+    pub bar: Option<String>,
+    /// How far back: a count and a unit (min, h, d, w, m for months, y), e.g. "1d", "2w", "6m",
+    /// "1y". Default: 1d for minute bars, 1w for hour bars, `days` for day bars, 2y for week and
+    /// 5y for month bars. At most about 1000 bars per request.
+    #[serde(default)]
+    pub period: Option<String>,
+    /// Day bars only: how many trading days to look through (default 60, at most 1000).
     #[serde(default)]
     pub days: Option<u32>,
+    /// Include pre- and post-market bars (intraday bars; default false).
+    #[serde(default)]
+    pub outside_rth: Option<bool>,
     /// At most this many bars in one answer, the latest first chosen (default 60, at most 250).
     #[serde(default)]
     pub limit: Option<usize>,
-    /// Only bars before this date (YYYY-MM-DD): the `next` of the previous page.
+    /// Only bars before this time: the `next` of the previous page (YYYY-MM-DD for day bars,
+    /// an RFC 3339 time for intraday bars).
     #[serde(default)]
     pub before: Option<String>,
 }

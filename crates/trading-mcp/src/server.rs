@@ -102,6 +102,16 @@ pub(crate) fn with_not_counted(mut v: serde_json::Value, b: &analytics::Book) ->
     v
 }
 
+impl TradingServer {
+    /// Today's P&L for the account views: the venue's figure, or why there is none.
+    pub(crate) async fn daily_pnl(&self) -> serde_json::Value {
+        match self.broker.venue().daily_pnl().await {
+            Ok(p) => json!(p),
+            Err(e) => json!({ "unavailable": e.to_string() }),
+        }
+    }
+}
+
 pub(crate) fn results(r: Result<Vec<OrderResult>, TradeError>) -> CallToolResult {
     match r {
         Ok(mut v) if v.len() == 1 => ok(v.remove(0)),

@@ -93,7 +93,7 @@ async fn tools_list_is_the_golden_file() {
     // its `preserve_order` feature and builds that do not.
     let golden: Value = serde_json::from_str(&golden).unwrap();
     assert!(golden == tools, "the tool surface changed: review it, then UPDATE_GOLDEN=1 to accept");
-    assert_eq!(tools.as_array().unwrap().len(), 37);
+    assert_eq!(tools.as_array().unwrap().len(), 39);
     let info = r.client.peer_info().unwrap();
     assert_eq!(info.instructions.as_deref(), Some("test instructions"), "the server's words, not a guess");
 }
@@ -111,6 +111,7 @@ async fn toolsets_pick_the_routers_and_session_tools_always_stay() {
         "contract_details",
         "price_history",
         "trading_schedule",
+        "fx_rate",
     ]
     .map(String::from)
     .into();
@@ -213,4 +214,64 @@ async fn a_position_bought_today_gains_from_its_cost_not_from_yesterdays_close()
     assert_eq!(m["bought_today"], "0.2", "{m}");
     assert!((pnl - from_cost).abs() <= rust_decimal::Decimal::new(1, 2), "{pnl} vs cost-based {from_cost}");
     assert_ne!(from_cost, from_close, "the test tells the two apart");
+}
+
+#[tokio::test]
+async fn price_history_serves_intraday_bars_and_names_a_bad_bar_or_period() {
+    let r = rig(settings(&Toolset::ALL, false), vec![]).await;
+    let a = call(&r, "price_history", json!({"symbol": "AAPL", "bar": "1h", "period": "1w", "limit": 250})).await;
+    assert_ne!(a.is_error, Some(true), "{a:?}");
+    let d = a.structured_content.unwrap()["data"].clone();
+    assert_eq!((d["bar"].as_str(), d["period"].as_str()), (Some("1h"), Some("1w")));
+    let bars = d["bars"].as_array().unwrap();
+    assert!(bars.len() > 7, "several hour bars a day: {}", bars.len());
+    let t = |i: usize| chrono::DateTime::parse_from_rfc3339(bars[i]["time"].as_str().unwrap()).unwrap();
+    assert_eq!((t(1) - t(0)).num_minutes(), 60);
+    // Paging an intraday answer: the cursor is a time.
+    let a = call(&r, "price_history", json!({"symbol": "AAPL", "bar": "5min", "period": "1w", "limit": 10})).await;
+    let d = a.structured_content.unwrap()["data"].clone();
+    let next = d["next"].as_str().unwrap().to_string();
+    assert!(chrono::DateTime::parse_from_rfc3339(&next).is_ok(), "{next}");
+    let a = call(
+        &r,
+        "price_history",
+        json!({"symbol": "AAPL", "bar": "5min", "period": "1w", "limit": 10, "before": next}),
+    )
+    .await;
+    let last = a.structured_content.unwrap()["data"]["bars"][9]["time"].as_str().unwrap().to_string();
+    assert!(last < next, "{last} < {next}");
+    for (args, param) in [
+        (json!({"symbol": "AAPL", "bar": "1m"}), "bar:"),
+        (json!({"symbol": "AAPL", "bar": "1min", "period": "1m"}), "period:"),
+        (json!({"symbol": "AAPL", "bar": "5min", "days": 3}), "days:"),
+        (json!({"symbol": "AAPL", "outside_rth": true}), "outside_rth:"),
+        (json!({"symbol": "AAPL", "period": "fortnight"}), "period:"),
+    ] {
+        let a = call(&r, "price_history", args.clone()).await;
+        assert_eq!(a.is_error, Some(true), "{args}");
+        let m = a.structured_content.unwrap()["error"]["message"].as_str().unwrap().to_string();
+        assert!(m.starts_with(param), "{args}: {m}");
+    }
+}
+
+#[tokio::test]
+async fn account_views_carry_todays_pnl_and_a_one_currency_book_shrugs_off_fx() {
+    let sending = [("TRADING_DRY_RUN", "false"), ("ORDER_CONFIRMATION", "off"), ("ENFORCE_MARKET_HOURS", "false")];
+    let r = rig_with_policy(settings(&Toolset::ALL, false), vec![], &sending).await;
+    let b = call(&r, "buy", json!({"symbol": "AAPL", "quantity": "0.2"})).await;
+    assert_ne!(b.is_error, Some(true), "{b:?}");
+    for tool in ["account_summary", "portfolio"] {
+        let d = call(&r, tool, json!({})).await.structured_content.unwrap()["data"].clone();
+        let p = &d["daily_pnl"];
+        assert!(p["daily"].as_str().is_some_and(|x| x.parse::<rust_decimal::Decimal>().is_ok()), "{tool}: {d}");
+    }
+    let br = call(&r, "briefing", json!({})).await.structured_content.unwrap()["data"].clone();
+    assert!(br["summary"].as_str().unwrap().contains(" · today "), "{}", br["summary"]);
+    let fx = call(&r, "fx_rate", json!({"from": "usd", "to": "EUR"})).await.structured_content.unwrap()["data"].clone();
+    assert_eq!(fx["meaning"].as_str().unwrap(), format!("1 USD = {} EUR", fx["rate"].as_str().unwrap()));
+    let bad = call(&r, "fx_rate", json!({"from": "dollars", "to": "EUR"})).await;
+    assert!(bad.structured_content.unwrap()["error"]["message"].as_str().unwrap().starts_with("from:"));
+    let s = call(&r, "stress_test", json!({"fx_shock": ["USD +5%"]})).await.structured_content.unwrap()["data"].clone();
+    assert_eq!(s["fx"]["scenarios"][0]["loss"], "0", "{s}");
+    assert!(s["fx"]["note"].as_str().unwrap().contains("everything is held in USD"), "{s}");
 }

@@ -105,6 +105,10 @@ pub struct PortfolioAccount {
     pub currency: Option<String>,
     #[serde(rename = "type", default, deserialize_with = "num::text")]
     pub kind: Option<String>,
+    #[serde(rename = "displayName", default, deserialize_with = "num::text")]
+    pub display_name: Option<String>,
+    #[serde(rename = "accountAlias", default, deserialize_with = "num::text")]
+    pub alias: Option<String>,
 }
 
 /// One value of `GET /portfolio/{acct}/summary`: `{"amount": 1.5, "currency": "USD", ...}`
@@ -683,4 +687,18 @@ pub struct PnlRow {
     pub nl: Option<Decimal>,
     #[serde(default, deserialize_with = "num::dec")]
     pub upl: Option<Decimal>,
+    /// Excess liquidity.
+    #[serde(default, deserialize_with = "num::dec")]
+    pub el: Option<Decimal>,
+    /// Market value.
+    #[serde(default, deserialize_with = "num::dec")]
+    pub mv: Option<Decimal>,
+}
+
+/// `GET /iserver/exchangerate?source=&target=` (SPEC example `{"rate": 0.91324199}`: units of
+/// the target per unit of the source).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExchangeRate {
+    #[serde(default, deserialize_with = "num::dec")]
+    pub rate: Option<Decimal>,
 }

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, AssetClass, DerivativeTerms, Position},
+    account::{AccountIdentity, AccountInfo, AccountSummary, AssetClass, DailyPnl, DerivativeTerms, Position},
     error::VenueError,
     money::{Price, Qty},
     ports::Account,
@@ -113,19 +113,103 @@ impl GatewayVenue {
         Ok((id.account, props, server))
     }
 
-    /// IBKR wants `/portfolio/accounts` once before the other portfolio endpoints.
-    async fn ensure_portfolio(&self) -> Result<(), CpapiError> {
-        if !self.portfolio_ready.load(Ordering::Relaxed) {
-            let _: Vec<wire::PortfolioAccount> = self.get_as("/portfolio/accounts", &[]).await?;
-            self.portfolio_ready.store(true, Ordering::Relaxed);
+    /// IBKR wants `/portfolio/accounts` once before the other portfolio endpoints; its
+    /// answer (each account's currency and type) is kept.
+    pub(super) async fn portfolio_accounts(&self) -> Result<Vec<wire::PortfolioAccount>, CpapiError> {
+        if let Some(known) = self.portfolio_accounts.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(known);
         }
-        Ok(())
+        let accounts: Vec<wire::PortfolioAccount> = self.get_as("/portfolio/accounts", &[]).await?;
+        *self.portfolio_accounts.lock().unwrap_or_else(|p| p.into_inner()) = Some(accounts.clone());
+        Ok(accounts)
+    }
+
+    async fn ensure_portfolio(&self) -> Result<(), CpapiError> {
+        self.portfolio_accounts().await.map(|_| ())
+    }
+
+    /// The base currency of `account` as `/portfolio/accounts` gives it.
+    async fn base_currency(&self, account: &str) -> Result<String, CpapiError> {
+        Ok(self
+            .portfolio_accounts()
+            .await?
+            .iter()
+            .find(|a| a.account_id.as_deref().or(a.id.as_deref()) == Some(account))
+            .and_then(|a| a.currency.clone())
+            .unwrap_or_else(|| "USD".into()))
+    }
+
+    /// `GET /portfolio/{acct}/summary` (REC-C).
+    async fn summary_for(&self, acct: String) -> Result<AccountSummary, VenueError> {
+        self.ensure_portfolio().await.map_err(v_err)?;
+        let s: wire::PortfolioSummary = self.get_as(&format!("/portfolio/{acct}/summary"), &[]).await.map_err(v_err)?;
+        let amount = |v: &Option<wire::SummaryValue>| money(v.as_ref().and_then(|v| v.amount));
+        Ok(AccountSummary {
+            account_id: acct,
+            currency: s.netliquidation.as_ref().and_then(|v| v.currency.clone()).unwrap_or_else(|| "USD".into()),
+            cash: amount(&s.totalcashvalue),
+            available_funds: amount(&s.availablefunds),
+            net_liquidation: amount(&s.netliquidation),
+            buying_power: amount(&s.buyingpower),
+            maintenance_margin: amount(&s.maintmarginreq),
+            notes: vec![],
+        })
+    }
+
+    /// `GET /portfolio/{acct}/ledger`: each currency's row, and the `BASE` row's total (the
+    /// recorded shape: `Portfolio/GET-portfolio-ledger.json`; cpapi-endpoints.md "ledger").
+    async fn cash_for(&self, acct: String) -> Result<trading_core::account::CashBalances, VenueError> {
+        self.ensure_portfolio().await.map_err(v_err)?;
+        let ledger: wire::Ledger = self.get_as(&format!("/portfolio/{acct}/ledger"), &[]).await.map_err(v_err)?;
+        let base = ledger.get("BASE");
+        // The base currency is the one whose rate to BASE is 1 (IBKR names it nowhere else).
+        let base_currency = ledger
+            .iter()
+            .find(|(k, e)| k.as_str() != "BASE" && e.exchangerate == Some(Decimal::ONE))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "USD".into());
+        let balances = ledger
+            .iter()
+            .filter(|(k, _)| k.as_str() != "BASE")
+            .map(|(k, e)| trading_core::account::CashBalance {
+                currency: e.currency.clone().unwrap_or_else(|| k.clone()),
+                cash: trading_core::money::Money(e.cashbalance.unwrap_or_default()),
+                settled_cash: money(e.settledcash),
+                exchange_rate: e.exchangerate.map(trading_core::money::Price),
+                cash_in_base: e
+                    .cashbalance
+                    .zip(e.exchangerate)
+                    .map(|(c, r)| trading_core::money::Money((c * r).round_dp(2))),
+            })
+            .collect();
+        Ok(trading_core::account::CashBalances {
+            account_id: acct,
+            base_currency,
+            balances,
+            total_in_base: money(base.and_then(|b| b.cashbalance)),
+        })
+    }
+
+    /// Fails unless the login sees `account`, naming the accounts it does see.
+    async fn known_account(&self, account: &str) -> Result<(), VenueError> {
+        let known = <Self as Account>::accounts(self).await?;
+        if known.iter().any(|a| a.account_id == account) {
+            return Ok(());
+        }
+        Err(VenueError::NotFound(format!(
+            "account {account} is not one this login sees ({})",
+            known.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>().join(", ")
+        )))
     }
 
     /// Every non-zero position row. `fresh` (exits) or any order activity since the last read
     /// invalidates IBKR's position cache first: at most one invalidate per read.
     async fn position_rows(&self, fresh: bool) -> Result<Vec<wire::PositionRow>, CpapiError> {
         let acct = self.account().await?.account;
+        self.position_rows_of(&acct, fresh).await
+    }
+
+    async fn position_rows_of(&self, acct: &str, fresh: bool) -> Result<Vec<wire::PositionRow>, CpapiError> {
         self.ensure_portfolio().await?;
         if self.positions_stale.swap(false, Ordering::Relaxed) || fresh {
             // Best effort: a failed invalidate still leaves a (possibly stale) read.
@@ -157,58 +241,114 @@ impl Account for GatewayVenue {
 
     async fn summary(&self) -> Result<AccountSummary, VenueError> {
         let acct = self.account().await.map_err(v_err)?.account;
-        self.ensure_portfolio().await.map_err(v_err)?;
-        let s: wire::PortfolioSummary = self.get_as(&format!("/portfolio/{acct}/summary"), &[]).await.map_err(v_err)?;
-        let amount = |v: &Option<wire::SummaryValue>| money(v.as_ref().and_then(|v| v.amount));
-        Ok(AccountSummary {
-            account_id: acct,
-            currency: s.netliquidation.as_ref().and_then(|v| v.currency.clone()).unwrap_or_else(|| "USD".into()),
-            cash: amount(&s.totalcashvalue),
-            available_funds: amount(&s.availablefunds),
-            net_liquidation: amount(&s.netliquidation),
-            buying_power: amount(&s.buyingpower),
-            maintenance_margin: amount(&s.maintmarginreq),
-            notes: vec![],
-        })
+        self.summary_for(acct).await
     }
 
+    async fn summary_of(&self, account: &str) -> Result<AccountSummary, VenueError> {
+        self.known_account(account).await?;
+        self.summary_for(account.to_string()).await
+    }
+
+    async fn positions_of(&self, account: &str) -> Result<Vec<Position>, VenueError> {
+        self.known_account(account).await?;
+        Ok(self.position_rows_of(account, false).await.map_err(v_err)?.iter().map(position).collect())
+    }
+
+    async fn cash_balances_of(&self, account: &str) -> Result<trading_core::account::CashBalances, VenueError> {
+        self.known_account(account).await?;
+        self.cash_for(account.to_string()).await
+    }
+
+    /// `/portfolio/accounts` (names, currencies, types) with `/iserver/accounts` (which the
+    /// brokerage session trades, paper or live).
+    async fn accounts(&self) -> Result<Vec<AccountInfo>, VenueError> {
+        let id = self.account().await.map_err(v_err)?;
+        let mut out: Vec<AccountInfo> = self
+            .portfolio_accounts()
+            .await
+            .map_err(v_err)?
+            .into_iter()
+            .filter_map(|a| {
+                let account_id = a.account_id.or(a.id)?;
+                Some(AccountInfo {
+                    trading: account_id == id.account,
+                    name: a.display_name.or(a.alias).filter(|n| n != &account_id),
+                    currency: a.currency,
+                    kind: a.kind,
+                    is_paper: id.is_paper,
+                    account_id,
+                })
+            })
+            .collect();
+        for extra in &id.accounts.accounts {
+            if !out.iter().any(|a| &a.account_id == extra) {
+                out.push(AccountInfo {
+                    account_id: extra.clone(),
+                    name: None,
+                    currency: None,
+                    kind: None,
+                    is_paper: id.is_paper,
+                    trading: extra == &id.account,
+                });
+            }
+        }
+        Ok(out)
+    }
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {
         Ok(self.position_rows(false).await.map_err(v_err)?.iter().map(position).collect())
     }
 
-    /// `GET /portfolio/{acct}/ledger`: each currency's row, and the `BASE` row's total (the
-    /// recorded shape: `Portfolio/GET-portfolio-ledger.json`; cpapi-endpoints.md "ledger").
+    /// `GET /iserver/account/pnl/partitioned`, row `{acct}.Core` (SPEC). The first answer of a
+    /// session is `{"upnl":{}}` (REC-C): asked once more after IBKR's 5 s spacing (the pacer
+    /// waits), then reported as warming up. A figure is reused for 5 s.
+    async fn daily_pnl(&self) -> Result<DailyPnl, VenueError> {
+        if let Some((at, pnl)) = self.pnl.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            && at.elapsed() < std::time::Duration::from_secs(5)
+        {
+            return Ok(pnl);
+        }
+        let acct = self.account().await.map_err(v_err)?.account;
+        let currency = self.base_currency(&acct).await.map_err(v_err)?;
+        let key = format!("{acct}.Core");
+        let mut answer = DailyPnl {
+            account_id: acct.clone(),
+            currency,
+            daily: None,
+            unrealized: None,
+            net_liquidation: None,
+            excess_liquidity: None,
+            market_value: None,
+            note: Some("IBKR's P&L stream is still warming up: ask again in a few seconds".into()),
+        };
+        for _ in 0..2 {
+            let p: wire::PnlPartitioned = self.get_as("/iserver/account/pnl/partitioned", &[]).await.map_err(v_err)?;
+            if let Some(row) = p.upnl.get(&key) {
+                answer = DailyPnl {
+                    daily: money(row.dpl),
+                    unrealized: money(row.upl),
+                    net_liquidation: money(row.nl),
+                    excess_liquidity: money(row.el),
+                    market_value: money(row.mv),
+                    note: None,
+                    ..answer
+                };
+                *self.pnl.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), answer.clone()));
+                break;
+            }
+            if !p.upnl.is_empty() {
+                answer.note = Some(format!(
+                    "IBKR's P&L names {} but not {key}",
+                    p.upnl.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                break;
+            }
+        }
+        Ok(answer)
+    }
+
     async fn cash_balances(&self) -> Result<trading_core::account::CashBalances, VenueError> {
         let acct = self.account().await.map_err(v_err)?.account;
-        self.ensure_portfolio().await.map_err(v_err)?;
-        let ledger: wire::Ledger = self.get_as(&format!("/portfolio/{acct}/ledger"), &[]).await.map_err(v_err)?;
-        let base = ledger.get("BASE");
-        // The base currency is the one whose rate to BASE is 1 (IBKR names it nowhere else).
-        let base_currency = ledger
-            .iter()
-            .find(|(k, e)| k.as_str() != "BASE" && e.exchangerate == Some(Decimal::ONE))
-            .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| "USD".into());
-        let balances = ledger
-            .iter()
-            .filter(|(k, _)| k.as_str() != "BASE")
-            .map(|(k, e)| trading_core::account::CashBalance {
-                currency: e.currency.clone().unwrap_or_else(|| k.clone()),
-                cash: trading_core::money::Money(e.cashbalance.unwrap_or_default()),
-                settled_cash: money(e.settledcash),
-                exchange_rate: e.exchangerate.map(trading_core::money::Price),
-                cash_in_base: e
-                    .cashbalance
-                    .zip(e.exchangerate)
-                    .map(|(c, r)| trading_core::money::Money((c * r).round_dp(2))),
-            })
-            .collect();
-        Ok(trading_core::account::CashBalances {
-            account_id: acct,
-            base_currency,
-            balances,
-            total_in_base: money(base.and_then(|b| b.cashbalance)),
-        })
+        self.cash_for(acct).await
     }
 
     /// Shares of `symbol` only: option, future, crypto and bond rows whose ticker is the same

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use trading_core::{
     account::{Bar, ContractMatch, Quote, ScanRequest, ScanRow},
+    bars::{BarSize, HistoryRequest, PeriodUnit},
     error::VenueError,
     money::{Price, Qty},
     ports::MarketData,
@@ -95,6 +96,40 @@ fn history_period(days: u32) -> &'static str {
     }
 }
 
+impl GatewayVenue {
+    /// `GET /iserver/marketdata/history` (REC-C `MarketData/GET-history.json`: `t` in epoch ms).
+    async fn history_bars(
+        &self,
+        symbol: &str,
+        period: &str,
+        bar: &str,
+        outside_rth: bool,
+    ) -> Result<Vec<Bar>, VenueError> {
+        let conid = self.conid(symbol).await?;
+        let q = [
+            ("conid", conid.to_string()),
+            ("period", period.to_string()),
+            ("bar", bar.to_string()),
+            ("outsideRth", outside_rth.to_string()),
+        ];
+        let h: wire::History = self.get_as("/iserver/marketdata/history", &q).await.map_err(v_err)?;
+        Ok(h.data
+            .iter()
+            .filter_map(|b| {
+                Some(Bar {
+                    time: b.t.and_then(chrono::DateTime::from_timestamp_millis)?,
+                    open: Price(b.o?),
+                    high: Price(b.h?),
+                    low: Price(b.l?),
+                    close: Price(b.c?),
+                    // IBKR reports US stock volume in lots of 100 (REF: inferred from magnitudes).
+                    volume: Qty(b.v.unwrap_or_default() * Decimal::ONE_HUNDRED),
+                })
+            })
+            .collect())
+    }
+}
+
 /// Epoch seconds as an RFC 3339 UTC time.
 fn utc(secs: Option<i64>) -> Value {
     secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0)).map(|t| json!(t.to_rfc3339())).unwrap_or(Value::Null)
@@ -149,34 +184,21 @@ impl MarketData for GatewayVenue {
     }
 
     async fn bars(&self, symbol: &str, days: u32) -> Result<Vec<Bar>, VenueError> {
-        let conid = self.conid(symbol).await?;
-        let q = [
-            ("conid", conid.to_string()),
-            ("period", history_period(days).to_string()),
-            ("bar", "1d".to_string()),
-            ("outsideRth", "false".to_string()),
-        ];
-        let h: wire::History = self.get_as("/iserver/marketdata/history", &q).await.map_err(v_err)?;
-        let mut bars: Vec<Bar> = h
-            .data
-            .iter()
-            .filter_map(|b| {
-                Some(Bar {
-                    time: b.t.and_then(chrono::DateTime::from_timestamp_millis)?,
-                    open: Price(b.o?),
-                    high: Price(b.h?),
-                    low: Price(b.l?),
-                    close: Price(b.c?),
-                    // IBKR reports US stock volume in lots of 100 (REF: inferred from magnitudes).
-                    volume: Qty(b.v.unwrap_or_default() * Decimal::ONE_HUNDRED),
-                })
-            })
-            .collect();
+        let mut bars = self.history_bars(symbol, history_period(days), "1d", false).await?;
         let keep = usize::try_from(days).unwrap_or(usize::MAX);
         if bars.len() > keep {
             bars.drain(..bars.len() - keep);
         }
         Ok(bars)
+    }
+
+    /// Day bars over a number of days keep [`MarketData::bars`]' covering period; any other
+    /// request is asked as it is (`period`, `bar`, `outsideRth`).
+    async fn history(&self, symbol: &str, request: &HistoryRequest) -> Result<Vec<Bar>, VenueError> {
+        if request.bar == BarSize::DAY && request.period.unit == PeriodUnit::Day {
+            return self.bars(symbol, request.period.count).await;
+        }
+        self.history_bars(symbol, &request.period.ibkr(), request.bar.ibkr(), request.outside_rth).await
     }
 
     async fn run_scanner(&self, request: &ScanRequest) -> Result<Vec<ScanRow>, VenueError> {
@@ -279,6 +301,22 @@ impl MarketData for GatewayVenue {
             })
             .collect();
         Ok(json!({ "symbol": symbol, "timezone": s.exchange_time_zone, "times": "UTC", "sessions": sessions }))
+    }
+
+    /// `GET /iserver/exchangerate?source={from}&target={to}` (SPEC: units of target per source).
+    async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
+        let (from, to) = (from.trim().to_ascii_uppercase(), to.trim().to_ascii_uppercase());
+        if from == to {
+            return Ok(Price(Decimal::ONE));
+        }
+        let r: wire::ExchangeRate = self
+            .get_as("/iserver/exchangerate", &[("source", from.clone()), ("target", to.clone())])
+            .await
+            .map_err(v_err)?;
+        r.rate
+            .filter(|r| *r > Decimal::ZERO)
+            .map(Price)
+            .ok_or_else(|| VenueError::NotFound(format!("IBKR has no exchange rate for {from}/{to}")))
     }
 
     async fn sector(&self, symbol: &str) -> Result<Option<String>, VenueError> {

@@ -84,7 +84,10 @@ pub struct GatewayVenue {
     conids: Mutex<HashMap<String, i64>>,
     /// Sectors never change within a process: one contract-info request per symbol.
     sectors: Mutex<HashMap<String, Option<String>>>,
-    portfolio_ready: AtomicBool,
+    /// `/portfolio/accounts`, read once (IBKR wants it before the other portfolio endpoints).
+    portfolio_accounts: Mutex<Option<Vec<wire::PortfolioAccount>>>,
+    /// The last daily P&L and when it was read: IBKR allows one request per 5 s.
+    pnl: Mutex<Option<(Instant, trading_core::account::DailyPnl)>>,
     /// Set by any order activity of this server (placement, modify, cancel, a fill seen):
     /// IBKR caches positions, so the next positions read invalidates the cache first.
     positions_stale: AtomicBool,
@@ -109,7 +112,8 @@ impl GatewayVenue {
             identity: Mutex::new(None),
             conids: Mutex::new(HashMap::new()),
             sectors: Mutex::new(HashMap::new()),
-            portfolio_ready: AtomicBool::new(false),
+            portfolio_accounts: Mutex::new(None),
+            pnl: Mutex::new(None),
             positions_stale: AtomicBool::new(false),
         }
     }

@@ -1,7 +1,10 @@
 //! What the simulated venue answers: quotes, the account, and order entry (place, bracket,
 //! preview, modify, cancel), as a broker or a spot exchange answers them.
 
+use trading_core::bars::{HistoryRequest, from_daily};
+
 use super::*;
+use crate::intraday::Day;
 
 impl Exchange {
     /// The symbols this simulator lists: the familiar tickers (stocks) and every symbol with
@@ -88,6 +91,58 @@ impl Exchange {
             buying_power: Some(Money(cash.max(Decimal::ZERO))),
             maintenance_margin: None,
             notes: vec![],
+        })
+    }
+
+    /// Today's P&L: each holding's move since the previous close, shares bought or sold today
+    /// measured from their fill price, less today's commissions.
+    pub fn daily_pnl(&self) -> Result<DailyPnl, VenueError> {
+        let today = self.clock.now().date_naive();
+        let mut s = self.lock();
+        let step = s.step;
+        let fills: Vec<Fill> = s.fills.iter().filter(|f| f.time.date_naive() == today).cloned().collect();
+        let mut symbols: Vec<String> = s.holdings.keys().cloned().collect();
+        symbols.extend(fills.iter().map(|f| f.symbol.clone()));
+        symbols.sort();
+        symbols.dedup();
+        let mut daily = Decimal::ZERO;
+        let mut unrealized = Decimal::ZERO;
+        let mut market_value = Decimal::ZERO;
+        for sym in &symbols {
+            let last = s.market.tick(sym, step).last;
+            let prev_close = s.market.daily_history(sym, 1).last().map(|b| b.close).unwrap_or(last);
+            let held = s.holdings.get(sym).cloned().unwrap_or(Holding { qty: Decimal::ZERO, cost: Decimal::ZERO });
+            let mut start = held.qty;
+            for f in fills.iter().filter(|f| &f.symbol == sym) {
+                let signed = if f.side == Side::Buy { f.quantity.0 } else { -f.quantity.0 };
+                start -= signed;
+                daily += signed * (last - f.price.0) - f.commission.0;
+            }
+            daily += start * (last - prev_close);
+            let value = held.qty * last;
+            market_value += value;
+            unrealized += if held.qty < Decimal::ZERO { value + held.cost } else { value - held.cost };
+        }
+        let nlv = s.cash + market_value;
+        Ok(DailyPnl {
+            account_id: self.cfg.account_id.clone(),
+            currency: self.cfg.profile.currency().into(),
+            daily: Some(Money(cents(daily))),
+            unrealized: Some(Money(cents(unrealized))),
+            net_liquidation: Some(Money(cents(nlv))),
+            excess_liquidity: Some(Money(cents(s.cash.max(Decimal::ZERO)))),
+            market_value: Some(Money(cents(market_value))),
+            note: None,
+        })
+    }
+
+    /// Units of `to` per unit of `from`, from the simulator's fixed table of rates.
+    pub fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
+        crate::market::fx_rate(from, to).map(Price).ok_or_else(|| {
+            VenueError::NotFound(format!(
+                "no exchange rate for {from}/{to} in the simulator (it knows {})",
+                crate::market::FX_TO_USD.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+            ))
         })
     }
 
@@ -407,6 +462,24 @@ impl Exchange {
             volume: Qty(Decimal::from(100_000)),
         });
         bars
+    }
+
+    /// Bars of `request`'s size over its period, oldest first; intraday bars agree with the
+    /// daily ones (see [`crate::intraday`]).
+    pub fn history(&self, symbol: &str, request: &HistoryRequest) -> Vec<Bar> {
+        let days = u32::try_from(request.period.trading_days()).unwrap_or(u32::MAX).min(2000);
+        if !request.bar.is_intraday() {
+            return from_daily(self.bars(symbol, days), request.bar);
+        }
+        // Weekends and holidays in between, and the close before the first day.
+        let daily = self.bars(symbol, days.saturating_add(5));
+        let days: Vec<Day<'_>> = daily.windows(2).map(|w| Day { bar: &w[1], prev_close: w[0].close.0 }).collect();
+        // Stocks trade in NYSE sessions even when the simulator fills orders around the clock.
+        let hours = match self.cfg.profile {
+            SimProfile::Stocks => MarketHoursModel::Nyse,
+            SimProfile::Spot { .. } => MarketHoursModel::AlwaysOpen,
+        };
+        crate::intraday::bars(symbol, &days, request, hours, self.clock.now())
     }
 
     /// Every order of this run, working or done, oldest first.

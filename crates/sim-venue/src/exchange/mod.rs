@@ -10,7 +10,9 @@ use std::{
 use chrono::Datelike;
 use rust_decimal::{Decimal, RoundingStrategy};
 use trading_core::{
-    account::{AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, MarketHoursModel, Position, Quote},
+    account::{
+        AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, DailyPnl, MarketHoursModel, Position, Quote,
+    },
     calendar::NyseCalendar,
     error::VenueError,
     money::{Money, Price, Qty},

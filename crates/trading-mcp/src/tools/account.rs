@@ -17,30 +17,77 @@ use crate::{
 
 #[tool_router(router = account_router, vis = "pub(crate)")]
 impl TradingServer {
-    /// Cash, available funds, net liquidation and buying power.
+    /// Cash, available funds, net liquidation, buying power and today's P&L (`daily_pnl`:
+    /// since the previous close, with unrealized P&L and excess liquidity where the venue has
+    /// them).
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
-    async fn account_summary(&self) -> CallToolResult {
-        respond(self.broker.venue().summary().await)
+    async fn account_summary(&self, Parameters(p): Parameters<AccountParams>) -> CallToolResult {
+        let venue = self.broker.venue();
+        let other = match self.other_account(p.account.as_deref()).await {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        let summary = match &other {
+            Some(a) => venue.summary_of(a).await,
+            None => venue.summary().await,
+        };
+        match summary {
+            Ok(s) => {
+                let mut v = json!(s);
+                if other.is_none() {
+                    v["daily_pnl"] = self.daily_pnl().await;
+                }
+                ok(v)
+            }
+            Err(e) => fail(e.into()),
+        }
+    }
+
+    /// Every account this login sees, with its currency and paper/live; `trading` marks the
+    /// one orders go to (the others are read-only here: pass `account` to the read tools).
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn accounts(&self) -> CallToolResult {
+        respond(self.broker.venue().accounts().await)
     }
 
     /// Cash in each currency (settled cash, the rate to the base currency, the value in it)
     /// and the total in the base currency.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
-    async fn cash_balances(&self) -> CallToolResult {
-        respond(self.broker.venue().cash_balances().await)
+    async fn cash_balances(&self, Parameters(p): Parameters<AccountParams>) -> CallToolResult {
+        match self.other_account(p.account.as_deref()).await {
+            Ok(Some(a)) => respond(self.broker.venue().cash_balances_of(&a).await),
+            Ok(None) => respond(self.broker.venue().cash_balances().await),
+            Err(e) => fail(e),
+        }
     }
 
     /// Open positions with average cost, market value and unrealized P&L.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
-    async fn positions(&self) -> CallToolResult {
-        respond(self.broker.venue().positions().await)
+    async fn positions(&self, Parameters(p): Parameters<AccountParams>) -> CallToolResult {
+        match self.other_account(p.account.as_deref()).await {
+            Ok(Some(a)) => respond(self.broker.venue().positions_of(&a).await),
+            Ok(None) => respond(self.broker.venue().positions().await),
+            Err(e) => fail(e),
+        }
     }
 
-    /// Account type, summary, positions with portfolio weights, and total unrealized P&L.
+    /// Account type, summary, positions with portfolio weights, total unrealized P&L and
+    /// today's P&L; `account: "all"` sums every account of the login in the trading
+    /// account's currency.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
-    async fn portfolio(&self) -> CallToolResult {
+    async fn portfolio(&self, Parameters(p): Parameters<PortfolioParams>) -> CallToolResult {
         let venue = self.broker.venue();
-        let (summary, positions, identity) = (venue.summary().await, venue.positions().await, venue.identity().await);
+        if p.account.as_deref().is_some_and(|a| a.trim().eq_ignore_ascii_case("all")) {
+            return respond(crate::accounts::consolidated(venue.as_ref()).await);
+        }
+        let other = match self.other_account(p.account.as_deref()).await {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        let (summary, positions, identity) = match &other {
+            Some(a) => (venue.summary_of(a).await, venue.positions_of(a).await, venue.identity().await),
+            None => (venue.summary().await, venue.positions().await, venue.identity().await),
+        };
         let (summary, positions) = match (summary, positions) {
             (Ok(s), Ok(p)) => (s, p),
             (Err(e), _) | (_, Err(e)) => return fail(e.into()),
@@ -77,6 +124,7 @@ impl TradingServer {
             "positions": positions,
             "weights": weights,
             "unrealized_pnl": pnl.round_dp(2).to_string(),
+            "daily_pnl": if other.is_none() { self.daily_pnl().await } else { json!({ "unavailable": "today's P&L is read for the trading account only" }) },
             "unrealized_pnl_other_currencies": pnl_other.iter().map(|(c, v)| (c.clone(), json!(v.round_dp(2).to_string()))).collect::<serde_json::Map<_, _>>(),
         }))
     }
@@ -119,5 +167,22 @@ impl TradingServer {
             "executions_error": fills.err(),
             "next": (start > 0).then(|| json!({ "before": start, "older_records": start })),
         }))
+    }
+}
+
+impl TradingServer {
+    /// `Some(id)` when `account` names an account other than the trading one; `None` for the
+    /// trading account (or none given). An unknown id fails, naming the known ones.
+    async fn other_account(&self, account: Option<&str>) -> Result<Option<String>, TradeError> {
+        let Some(want) = account.map(str::trim).filter(|a| !a.is_empty()) else { return Ok(None) };
+        let known = self.broker.venue().accounts().await?;
+        match known.iter().find(|a| a.account_id.eq_ignore_ascii_case(want)) {
+            Some(a) if a.trading => Ok(None),
+            Some(a) => Ok(Some(a.account_id.clone())),
+            None => Err(TradeError::validation(format!(
+                "account: '{want}' is not one this login sees ({})",
+                known.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
     }
 }

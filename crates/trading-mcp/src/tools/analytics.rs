@@ -37,7 +37,8 @@ impl TradingServer {
     }
 
     /// What a market-wide fall does to the book: loss (exposure × drawdown), stressed equity,
-    /// and the drawdown at which equity would breach the maintenance margin.
+    /// and the drawdown at which equity would breach the maintenance margin; with `fx_shock`
+    /// (e.g. ["USD +5%"]) also what a currency move does, alone and after each drawdown.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn stress_test(&self, Parameters(p): Parameters<StressParams>) -> CallToolResult {
         let d: Vec<Decimal> = p
@@ -47,7 +48,11 @@ impl TradingServer {
         if d.is_empty() || d.iter().any(|x| *x <= Decimal::ZERO || *x > Decimal::ONE_HUNDRED) {
             return fail(TradeError::validation("drawdown_pct: give percentages between 0 and 100"));
         }
-        respond(analytics::book(self.broker.venue().as_ref()).await.map(|b| analytics::stress_test(&b, &d)))
+        let shocks = p.fx_shock.unwrap_or_default();
+        match analytics::book(self.broker.venue().as_ref()).await {
+            Ok(b) => respond(analytics::stress_test(&b, &d, &shocks)),
+            Err(e) => fail(e),
+        }
     }
 
     /// Where the money is: exposure by sector and by currency, position weights, the top-N
@@ -191,12 +196,20 @@ impl TradingServer {
         let beta = risk.as_ref().ok().and_then(|r| r["beta"]["weighted"].as_str().and_then(|b| b.parse::<f64>().ok()));
         let open_n = open.as_ref().map(Vec::len).ok();
         let approval = self.approval_mode();
+        let daily = self.daily_pnl().await;
+        // Other accounts of the login, summed in the trading account's currency.
+        let all_accounts = match venue.accounts().await {
+            Ok(a) if a.len() > 1 => crate::accounts::consolidated(venue.as_ref()).await.ok(),
+            _ => None,
+        };
+        let today = daily["daily"].as_str().and_then(|d| d.parse::<Decimal>().ok());
         let headline = format!(
-            "{} {} {} · equity {} · unrealized {} · {} position(s){} · 1-day VaR95 {} · beta {} · {} open order(s) · approval {} · {}",
+            "{} {} {} · equity {} · today {} · unrealized {} · {} position(s){} · 1-day VaR95 {} · beta {} · {} open order(s) · approval {} · {}",
             venue.name(),
             account_type,
             identity.as_ref().and_then(|i| i.account_id.clone()).unwrap_or_default(),
             money(book.summary.net_liquidation.map(|m| m.0)),
+            money(today),
             money(Some(unrealized)),
             book.holdings.len(),
             conc.weights.first().map(|w| format!(", largest {} {}%", w.symbol, w.weight_pct)).unwrap_or_default(),
@@ -210,13 +223,21 @@ impl TradingServer {
                 format!("trade stops: {}", posture.trade_stops.join("; "))
             },
         );
+        let headline = match &all_accounts {
+            Some(all) => format!(
+                "{headline} · all {} accounts {}",
+                all["accounts"].as_array().map(Vec::len).unwrap_or(0),
+                money(all["total_net_liquidation"].as_str().and_then(|v| v.parse().ok()))
+            ),
+            None => headline,
+        };
         if p.compact.unwrap_or(false) {
             return ok(serde_json::json!({ "summary": headline, "movers": movers.iter().take(3).collect::<Vec<_>>() }));
         }
         ok(serde_json::json!({
             "summary": headline,
             "connection": venue.session().await.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
-            "account": { "type": account_type, "identity": identity, "summary": book.summary, "unrealized_pnl": unrealized.round_dp(2).to_string() },
+            "account": { "type": account_type, "identity": identity, "summary": book.summary, "unrealized_pnl": unrealized.round_dp(2).to_string(), "daily_pnl": daily },
             "positions": book.positions,
             "weights": conc.weights,
             "hhi": conc.hhi,
@@ -226,6 +247,7 @@ impl TradingServer {
             "open_orders": open.unwrap_or_default(),
             "posture": posture,
             "approval": approval,
+            "all_accounts": all_accounts,
         }))
     }
 }

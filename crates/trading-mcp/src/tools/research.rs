@@ -2,7 +2,10 @@
 
 use rmcp::{handler::server::wrapper::Parameters, model::CallToolResult, tool, tool_router};
 use serde_json::json;
-use trading_core::error::TradeError;
+use trading_core::{
+    bars::{BarSize, HistoryRequest, Period},
+    error::TradeError,
+};
 
 use crate::{
     TradingServer,
@@ -52,40 +55,79 @@ impl TradingServer {
         }
     }
 
-    /// Daily OHLCV bars, oldest first, in pages: the latest `limit` bars of the span, and a
-    /// `next` cursor (pass it as `before`) while older bars remain.
+    /// OHLCV bars, oldest first, of any size from 1min to 1month, in pages: the latest
+    /// `limit` bars of the period, and a `next` cursor (pass it as `before`) while older bars
+    /// remain. Example: {"symbol":"AAPL","bar":"5min","period":"1d"}.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn price_history(&self, Parameters(p): Parameters<PriceHistoryParams>) -> CallToolResult {
         let sym = match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => s,
             Err(e) => return fail(e),
         };
-        let before = match p.before.as_deref().map(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")) {
+        let request = match history_request(&p) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        let before = match p.before.as_deref().map(str::trim).map(|b| cursor(b, request.bar.is_intraday())) {
             None => None,
-            Some(Ok(d)) => Some(d),
-            Some(Err(_)) => {
-                return fail(TradeError::validation(
-                    "before: give a date as YYYY-MM-DD (the `next` of a previous page)",
-                ));
+            Some(Some(t)) => Some(t),
+            Some(None) => {
+                return fail(TradeError::validation(if request.bar.is_intraday() {
+                    "before: give a time as RFC 3339 (the `next` of a previous page)"
+                } else {
+                    "before: give a date as YYYY-MM-DD (the `next` of a previous page)"
+                }));
             }
         };
-        let days = p.days.unwrap_or(60).clamp(1, 1000);
         let limit = p.limit.unwrap_or(60).clamp(1, 250);
-        respond(self.broker.venue().bars(&sym, days).await.map(|mut bars| {
+        respond(self.broker.venue().history(&sym, &request).await.map(|mut bars| {
             if let Some(b) = before {
-                bars.retain(|x| x.time.date_naive() < b);
+                bars.retain(|x| x.time < b);
             }
             let older = bars.len().saturating_sub(limit);
             let page = bars.split_off(older);
-            let mut v = json!({ "symbol": sym, "bar": "1d", "count": page.len(), "bars": page });
+            let mut v = json!({
+                "symbol": sym, "bar": request.bar.name, "period": request.period.to_string(),
+                "outside_rth": request.outside_rth, "count": page.len(), "bars": page,
+            });
             if older > 0
                 && let Some(first) = page.first()
             {
-                v["next"] = json!(first.time.date_naive().to_string());
+                v["next"] = if request.bar.is_intraday() {
+                    json!(first.time.to_rfc3339())
+                } else {
+                    json!(first.time.date_naive().to_string())
+                };
                 v["older_bars"] = json!(older);
             }
             v
         }))
+    }
+
+    /// Units of `to` one unit of `from` buys, from the venue (e.g. from USD to EUR ≈ 0.9).
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn fx_rate(&self, Parameters(p): Parameters<FxRateParams>) -> CallToolResult {
+        let code = |name: &str, raw: &str| {
+            let c = raw.trim().to_ascii_uppercase();
+            if c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()) {
+                Ok(c)
+            } else {
+                Err(TradeError::validation(format!(
+                    "{name}: '{raw}' is not a three-letter currency code (USD, EUR, ...)"
+                )))
+            }
+        };
+        let (from, to) = match (code("from", &p.from), code("to", &p.to)) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(e), _) | (_, Err(e)) => return fail(e),
+        };
+        respond(
+            self.broker
+                .venue()
+                .fx_rate(&from, &to)
+                .await
+                .map(|r| json!({ "from": from, "to": to, "rate": r, "meaning": format!("1 {from} = {} {to}", r.0) })),
+        )
     }
 
     /// The instrument's upcoming trading sessions (regular hours, early closes, closed days).
@@ -95,5 +137,40 @@ impl TradingServer {
             Ok(s) => respond(self.broker.venue().trading_schedule(&s).await),
             Err(e) => fail(e),
         }
+    }
+}
+
+/// The bar size, period and session of a `price_history` call, checked.
+fn history_request(p: &PriceHistoryParams) -> Result<HistoryRequest, TradeError> {
+    let bar = p.bar.as_deref().map(BarSize::parse).transpose()?.unwrap_or(BarSize::DAY);
+    if p.days.is_some() && p.period.is_some() {
+        return Err(TradeError::validation("days: give days or period, not both"));
+    }
+    if p.days.is_some() && bar != BarSize::DAY {
+        return Err(TradeError::validation("days: only for day bars; give a period (e.g. \"1d\", \"2w\") instead"));
+    }
+    let period = match (&p.period, bar.name) {
+        (Some(raw), _) => Period::parse(raw)?,
+        (None, "1d") => Period::days(p.days.unwrap_or(60).clamp(1, 1000)),
+        (None, "1w") => Period::parse("2y")?,
+        (None, "1month") => Period::parse("5y")?,
+        (None, _) if bar.minutes() < 60 => Period::parse("1d")?,
+        (None, _) => Period::parse("1w")?,
+    };
+    if p.outside_rth == Some(true) && !bar.is_intraday() {
+        return Err(TradeError::validation("outside_rth: only intraday bars have pre- and post-market hours"));
+    }
+    HistoryRequest::new(bar, period, p.outside_rth.unwrap_or(false))
+}
+
+/// A `before` cursor: a date for day bars (midnight UTC), an RFC 3339 time for intraday ones.
+fn cursor(raw: &str, intraday: bool) -> Option<chrono::DateTime<chrono::Utc>> {
+    if intraday {
+        chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&chrono::Utc))
+    } else {
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
     }
 }
