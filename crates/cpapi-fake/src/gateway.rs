@@ -61,6 +61,7 @@ const LIMITED_PATHS: &[&str] = &[
     "/iserver/account/orders",
     "/iserver/account/trades",
     "/iserver/account/pnl/partitioned",
+    "/pa/performance",
     "/portfolio/accounts",
     "/iserver/scanner/run",
 ];
@@ -249,12 +250,15 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         ("GET", ["iserver", "account", "trades"]) => trades(st),
         ("GET", ["iserver", "marketdata", "history"]) => history(st, &q),
         ("GET", ["iserver", "account", "pnl", "partitioned"]) => crate::money::pnl_partitioned(st),
+        ("POST", ["pa", "performance"]) => crate::money::performance(st, &body),
         ("GET", ["iserver", "exchangerate"]) => crate::money::exchange_rate(q.get("source"), q.get("target")),
         ("GET", ["iserver", "contract", conid, "info"]) => contract_info(st, conid),
         ("POST", ["iserver", "scanner", "run"]) => scanner_run(st, &body),
         ("GET", ["iserver", "secdef", "search"]) => {
             secdef_search(st, q.get("symbol").map(String::as_str).unwrap_or(""))
         }
+        ("GET", ["iserver", "secdef", "strikes"]) => crate::options::strikes(st, &q),
+        ("GET", ["iserver", "secdef", "info"]) => crate::options::info(st, &q),
         ("GET", ["trsrv", "secdef", "schedule"]) => schedule(q.get("symbol").map(String::as_str).unwrap_or("")),
         ("GET", ["contract", "trading-schedule"]) => {
             trading_schedule(st, q.get("conid").map(String::as_str).unwrap_or(""))
@@ -293,7 +297,9 @@ fn snapshot(st: &mut State, conids: &str) -> Answer {
         let mut row = json!({ "conid": c, "conidEx": c.to_string() });
         // The first request for a conid only opens the stream (IBKR's pre-flight).
         if !st.subscribed.insert(c) {
-            if st.no_market_data.contains(&c) {
+            if crate::options::snapshot_fields(st, c, &mut row) {
+                row["_updated"] = json!(now_ms());
+            } else if st.no_market_data.contains(&c) {
                 row["6509"] = json!("N");
             } else if let Some(q) = st.symbol_of(c).and_then(|s| st.exchange.quote(&s).ok()) {
                 let last = q.last.map(|p| p.to_string()).unwrap_or_default();
@@ -880,15 +886,21 @@ fn scanner_run(st: &mut State, body: &Value) -> Answer {
 }
 
 fn secdef_search(st: &mut State, symbol: &str) -> Answer {
+    let months = crate::options::months(st);
     let rows: Vec<Value> = st
         .exchange
         .search_contracts(symbol)
         .into_iter()
         .filter_map(|m| {
             let conid = st.conid_of(&m.symbol)?;
-            Some(json!({ "conid": conid.to_string(), "companyHeader": format!("{} - NASDAQ", m.name.clone().unwrap_or_default()), "companyName": m.name, "symbol": m.symbol, "description": "NASDAQ", "restricted": null, "sections": [{ "secType": "STK" }, { "secType": "OPT" }] }))
+            Some(json!({ "conid": conid.to_string(), "companyHeader": format!("{} - NASDAQ", m.name.clone().unwrap_or_default()), "companyName": m.name, "symbol": m.symbol, "description": "NASDAQ", "restricted": null, "sections": [{ "secType": "STK" }, { "secType": "OPT", "months": months, "exchange": "SMART;AMEX;CBOE;PHLX;PSE;ISE;BOX;BATS;NASDAQOM;CBOE2;NASDAQBX;MIAX;GEMINI;EDGX;MERCURY;PEARL;EMERALD;MEMX;IBUSOPT" }] }))
         })
         .collect();
+    for r in &rows {
+        if let Some(c) = r["conid"].as_str().and_then(|c| c.parse::<i64>().ok()) {
+            st.searched.insert(c);
+        }
+    }
     (StatusCode::OK, Value::Array(rows))
 }
 

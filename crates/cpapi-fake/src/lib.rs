@@ -12,6 +12,7 @@
 pub mod fixtures;
 mod gateway;
 mod money;
+mod options;
 pub mod state;
 
 use std::{net::SocketAddr, sync::Arc};

@@ -33,6 +33,48 @@ pub(crate) fn pnl_partitioned(st: &mut State) -> Answer {
     }
 }
 
+/// `POST /pa/performance {"acctIds":[…],"period":"YTD"}` in the SPEC example's shape: `nav`
+/// (daily NAV, `startNAV`), `cps` (cumulative returns as fractions) and `tpps` (monthly
+/// returns, dates `YYYYMM`), from the simulator's NAV at each close.
+pub(crate) fn performance(st: &mut State, body: &Value) -> Answer {
+    let Some(acct) = body["acctIds"].as_array().and_then(|a| a.first()).and_then(Value::as_str).map(str::to_string)
+    else {
+        return err(StatusCode::BAD_REQUEST, "Bad Request: acctIds is required");
+    };
+    if !st.accounts.contains(&acct) {
+        return err(StatusCode::BAD_REQUEST, &format!("Bad Request: accountId is not valid: {acct}"));
+    }
+    let period = body["period"].as_str().unwrap_or("12M");
+    let Ok(period) = trading_core::performance::PerfPeriod::parse(period) else {
+        return err(StatusCode::BAD_REQUEST, &format!("Bad Request: invalid period {period}"));
+    };
+    let book = st.book(&acct);
+    let today = book.now().date_naive();
+    let span = (today - period.start(today)).num_days();
+    let series = book.nav_history(u32::try_from(span * 5 / 7 + 5).unwrap_or(300));
+    let ccy = book.config().profile.currency().to_string();
+    let p = trading_core::performance::from_nav(&acct, &ccy, period, today, &series);
+    let ymd = |d: chrono::NaiveDate| d.format("%Y%m%d").to_string();
+    let f = |d: rust_decimal::Decimal| json!(d.to_f64().unwrap_or(0.0));
+    let dates: Vec<String> = p.nav.iter().map(|n| ymd(n.date)).collect();
+    let (start, end) = (dates.first().cloned().unwrap_or_default(), dates.last().cloned().unwrap_or_default());
+    let start_nav_date = series.iter().rev().find(|(d, _)| *d < period.start(today)).map(|(d, _)| ymd(*d));
+    let hundred = rust_decimal::Decimal::ONE_HUNDRED;
+    (
+        StatusCode::OK,
+        json!({
+            "currencyType": "base", "rc": 0, "nd": dates.len(), "id": "getPerformanceData", "included": [acct], "pm": "TWR",
+            "nav": { "data": [{ "idType": "acctid", "navs": p.nav.iter().map(|n| f(n.nav.0)).collect::<Vec<_>>(), "start": start, "end": end, "id": acct,
+                                "startNAV": { "date": start_nav_date.unwrap_or_else(|| start.clone()), "val": f(p.start_nav.map(|m| m.0).unwrap_or_default()) }, "baseCurrency": ccy }],
+                     "freq": "D", "dates": dates },
+            "cps": { "data": [{ "idType": "acctid", "start": start, "end": end, "returns": p.nav.iter().map(|n| f(n.cumulative_pct / hundred)).collect::<Vec<_>>(), "id": acct, "baseCurrency": ccy }],
+                     "freq": "D", "dates": dates },
+            "tpps": { "data": [{ "idType": "acctid", "start": start, "end": end, "returns": p.monthly_returns.iter().map(|m| f(m.return_pct / hundred)).collect::<Vec<_>>(), "id": acct, "baseCurrency": ccy }],
+                      "freq": "M", "dates": p.monthly_returns.iter().map(|m| m.period.replace('-', "")).collect::<Vec<_>>() },
+        }),
+    )
+}
+
 /// SPEC: `GET /iserver/exchangerate?source=USD&target=EUR` → `{"rate": 0.91324199}`; both
 /// parameters are required.
 pub(crate) fn exchange_rate(source: Option<&String>, target: Option<&String>) -> Answer {

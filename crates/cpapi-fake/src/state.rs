@@ -103,6 +103,7 @@ impl Default for Limits {
                 ("/iserver/account/orders", Duration::from_secs(5)),
                 ("/iserver/account/trades", Duration::from_secs(5)),
                 ("/iserver/account/pnl/partitioned", Duration::from_secs(5)),
+                ("/pa/performance", Duration::from_secs(900)),
                 ("/portfolio/accounts", Duration::from_secs(5)),
                 ("/iserver/scanner/run", Duration::from_secs(1)),
             ],
@@ -122,6 +123,10 @@ pub struct State {
     pub is_paper: Value,
     pub(crate) accounts_queried: bool,
     pub(crate) subscribed: HashSet<i64>,
+    /// Underlyings asked through `/iserver/secdef/search` (IBKR wants that before strikes).
+    pub(crate) searched: HashSet<i64>,
+    /// Option contracts handed out by `/iserver/secdef/info` (or [`State::option_position_row`]).
+    pub(crate) option_conids: HashMap<i64, trading_core::options::OptionSymbol>,
     /// Whether the P&L stream has been asked for in this brokerage session (its first answer
     /// is empty).
     pub(crate) pnl_warm: bool,
@@ -197,6 +202,8 @@ impl State {
             is_paper: Value::Bool(true),
             accounts_queried: false,
             subscribed: HashSet::new(),
+            searched: HashSet::new(),
+            option_conids: HashMap::new(),
             pnl_warm: false,
             no_market_data: HashSet::new(),
             halted: HashSet::new(),
@@ -234,6 +241,25 @@ impl State {
         self.accounts.push(account.to_string());
         self.other_books.insert(account.to_string(), book.clone());
         book
+    }
+
+    /// A position row holding `quantity` contracts of `option`, in IBKR's shape (SPEC positions
+    /// example's OPT row), whose conid the fake then quotes with greeks.
+    pub fn option_position_row(&mut self, option: &trading_core::options::OptionSymbol, quantity: i64) -> Value {
+        let conid = sim_venue::options::contract_id(option);
+        self.option_conids.insert(conid, option.clone());
+        let spot = self.exchange.quote(&option.underlying).ok().and_then(|q| q.last).map(|p| p.0).unwrap_or_default();
+        let q = sim_venue::options::quote(option, spot, self.exchange.now().date_naive());
+        let px = q.last.map(|p| p.0).unwrap_or_default();
+        let f = |d: rust_decimal::Decimal| rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(0.0);
+        serde_json::json!({
+            "acctId": self.selected, "conid": conid,
+            "contractDesc": format!("{} {} {} {} [{}]", option.underlying, option.expiry.format("%b%y").to_string().to_ascii_uppercase(), option.strike, option.right.letter(), option.underlying),
+            "position": quantity, "mktPrice": f(px), "mktValue": f(px * rust_decimal::Decimal::from(quantity * 100)),
+            "currency": "USD", "avgCost": f(px * rust_decimal::Decimal::ONE_HUNDRED), "avgPrice": f(px), "unrealizedPnl": 0.0,
+            "assetClass": "OPT", "expiry": option.expiry.format("%Y%m%d").to_string(), "putOrCall": option.right.letter(),
+            "multiplier": 100.0, "strike": option.strike.to_string(), "undSym": option.underlying, "ticker": option.underlying,
+        })
     }
 
     /// The book of `account` (the main one unless it was added).

@@ -390,3 +390,41 @@ async fn a_second_account_is_read_only_and_summed_in_the_consolidated_view() {
     assert!(posts.is_empty());
     c.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_option_position_shows_its_greeks_and_counts_by_delta() {
+    let mut st = State::new(SimConfig::default(), "DU1234567");
+    let today = chrono::Utc::now().date_naive();
+    let expiry = sim_venue::options::expirations(today)[5];
+    let spot = st.exchange.quote("SPY").unwrap().last.unwrap().0;
+    let strike = (spot / rust_decimal::Decimal::TEN).round() * rust_decimal::Decimal::TEN;
+    let call = trading_core::options::OptionSymbol {
+        underlying: "SPY".into(),
+        expiry,
+        strike,
+        right: trading_core::options::Right::Call,
+    };
+    let row = st.option_position_row(&call, 2);
+    st.extra_position_rows = vec![row];
+    let fake = FakeGateway::start(st, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[]).await;
+    let p = ok(&c, "positions", json!({})).await;
+    let opt = p.as_array().unwrap().iter().find(|r| r["asset_class"] == "option").unwrap().clone();
+    assert_eq!(opt["symbol"], call.to_string().as_str(), "{opt}");
+    let delta: rust_decimal::Decimal = opt["greeks"]["delta"].as_str().unwrap().parse().unwrap();
+    let shares: rust_decimal::Decimal = opt["greeks"]["delta_shares"].as_str().unwrap().parse().unwrap();
+    assert!(delta > rust_decimal::Decimal::ZERO && delta < rust_decimal::Decimal::ONE, "{opt}");
+    assert_eq!(shares, (rust_decimal::Decimal::from(200) * delta).round_dp(2), "2 contracts × 100 × delta");
+    let e = ok(&c, "exposure", json!({})).await;
+    let counted = e["options_counted_by_delta"].to_string();
+    assert!(counted.contains(&call.to_string()) && counted.contains("SPY shares"), "{e}");
+    let spy = e["concentration"]["weights"].as_array().unwrap().iter().find(|w| w["symbol"] == "SPY").unwrap().clone();
+    assert!(
+        spy["value"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap() > rust_decimal::Decimal::ZERO,
+        "{spy}"
+    );
+    let r = ok(&c, "risk_report", json!({"lookback_days": 60})).await;
+    assert!(r["options_counted_by_delta"].to_string().contains("by its delta"), "{r}");
+    c.shutdown().await.unwrap();
+}

@@ -646,3 +646,39 @@ async fn cash_balances_agree_with_the_account_summary() {
     assert_eq!(c["balances"][0]["cash"], summary.data()["cash"]);
     assert_eq!(c["total_in_base"], summary.data()["cash"]);
 }
+
+#[tokio::test]
+async fn the_ibkr_surface_answers_on_the_simulator() {
+    let s = start(&[]).await;
+    let ok = |name: &'static str, args: serde_json::Value| {
+        let c = &s.client;
+        async move {
+            let a = c.call(name, args.clone()).await.unwrap();
+            assert!(!a.is_error, "{name} {args}: {}", a.body);
+            a.data().clone()
+        }
+    };
+    // Options: a chain, one contract's quote by its readable name.
+    let chain = ok("option_chain", json!({"symbol": "SPY", "strikes_around_money": 3, "right": "C"})).await;
+    let contracts = chain["contracts"].as_array().unwrap();
+    assert_eq!(contracts.len(), 6);
+    let name = contracts[3]["symbol"].as_str().unwrap().to_string();
+    let q = ok("get_quote", json!({"symbol": name})).await;
+    assert_eq!(q["symbol"], name.as_str());
+    assert!(q["delta"].as_str().is_some(), "{q}");
+    // Accounts, performance, fx, intraday bars, position detail.
+    let accounts = ok("accounts", json!({})).await;
+    assert_eq!(accounts[0]["trading"], true);
+    let perf = ok("performance", json!({"period": "MTD"})).await;
+    assert_eq!(perf["period"], "MTD");
+    assert!(perf["nav"].as_array().unwrap().len() <= 60);
+    let fx = ok("fx_rate", json!({"from": "EUR", "to": "USD"})).await;
+    assert_eq!(fx["rate"], "1.085");
+    let bars = ok("price_history", json!({"symbol": "AAPL", "bar": "15min", "period": "2d"})).await;
+    assert_eq!(bars["bar"], "15min");
+    let d = ok("position_detail", json!({"symbol": "AAPL"})).await;
+    assert_eq!((d["symbol"].as_str(), d["held"].as_bool()), (Some("AAPL"), Some(false)));
+    assert!(d["technicals"]["sma_20"].as_str().is_some(), "{d}");
+    let bad = s.client.call("performance", json!({"period": "forever"})).await.unwrap();
+    assert!(bad.is_error && bad.body["error"]["message"].as_str().unwrap().starts_with("period:"));
+}

@@ -690,3 +690,72 @@ async fn daily_pnl_is_the_fakes_simulated_day_after_the_warm_up() {
     let e = r.venue.fx_rate("USD", "XYZ").await.unwrap_err();
     assert!(e.to_string().contains("XYZ"), "{e}");
 }
+
+#[tokio::test]
+async fn performance_is_kept_per_period_and_another_period_within_the_window_is_refused_with_the_wait() {
+    use trading_core::performance::PerfPeriod;
+    let r = rig(&[]).await;
+    let p = r.venue.performance(PerfPeriod::MonthToDate).await.unwrap();
+    let sim = r.fake.with(|s| s.exchange.summary()).unwrap();
+    assert_eq!(p.end_nav, sim.net_liquidation, "{p:?}");
+    assert!(p.method.starts_with("TWR"));
+    // The same period again is the kept answer: no second request inside IBKR's 15 minutes.
+    assert_eq!(r.venue.performance(PerfPeriod::MonthToDate).await.unwrap(), p);
+    assert_eq!(r.count("/pa/performance"), 1);
+    // Another period inside the window: refused at once, with the wait, nothing sent.
+    let e = r.venue.performance(PerfPeriod::YearToDate).await.unwrap_err().to_string();
+    assert!(e.contains("15 minutes") && e.contains("YTD") && e.contains("ready now: MTD"), "{e}");
+    assert_eq!(r.count("/pa/performance"), 1);
+    // After the (scaled) window it is asked.
+    tokio::time::sleep(std::time::Duration::from_secs_f64(900.0 * SCALE + 0.2)).await;
+    let y = r.venue.performance(PerfPeriod::YearToDate).await.unwrap();
+    assert_eq!(y.period, PerfPeriod::YearToDate);
+    assert_eq!(r.count("/pa/performance"), 2, "the fake's own 15-minute spacing was respected");
+}
+
+#[tokio::test]
+async fn an_option_chain_is_searched_listed_and_priced_in_one_snapshot_batch_and_costs_four_requests_warm() {
+    use trading_core::options::{OptionSymbol, Right, chain_request};
+    let r = rig(&[]).await;
+    let req = chain_request("SPY", None, Some(10), None).unwrap();
+    let chain = r.venue.option_chain(&req).await.unwrap();
+    assert_eq!(chain.contracts.len(), 40, "20 strikes, a call and a put each");
+    let spot = chain.underlying_price.unwrap().0;
+    let strikes: Vec<_> = chain.contracts.iter().map(|c| OptionSymbol::parse(&c.symbol).unwrap().strike).collect();
+    assert!(strikes.windows(2).all(|w| w[0] <= w[1]), "ascending");
+    assert!(strikes.iter().filter(|k| **k < spot).count() == 20, "10 strikes below the price, each a call and a put");
+    assert!(chain.expirations.iter().any(|m| m.len() == 5), "IBKR's months: {:?}", chain.expirations);
+    for c in &chain.contracts {
+        let o = OptionSymbol::parse(&c.symbol).unwrap();
+        assert_eq!(o.expiry, chain.expiry);
+        let d = c.delta.unwrap_or_else(|| panic!("greeks for {}: {c:?}", c.symbol));
+        assert!(if o.right == Right::Call { d >= dec!(0) } else { d <= dec!(0) }, "{c:?}");
+        assert!(c.implied_vol_pct.is_some() && c.open_interest.is_some() && c.ask.is_some(), "{c:?}");
+    }
+    // At the money a call's delta is near one half.
+    let atm = chain
+        .contracts
+        .iter()
+        .filter(|c| c.symbol.ends_with(" C"))
+        .min_by_key(|c| (OptionSymbol::parse(&c.symbol).unwrap().strike - spot).abs())
+        .unwrap();
+    assert!((atm.delta.unwrap() - dec!(0.5)).abs() < dec!(0.2), "{atm:?}");
+    // The order IBKR wants: search before strikes, strikes before info; the info per strike.
+    let paths: Vec<String> = r.fake.with(|s| s.requests.iter().map(|x| x.path.clone()).collect());
+    let first = |p: &str| paths.iter().position(|x| x == p).unwrap();
+    assert!(first("/iserver/secdef/search") < first("/iserver/secdef/strikes"));
+    assert!(first("/iserver/secdef/strikes") < first("/iserver/secdef/info"));
+    assert_eq!(r.count("/iserver/secdef/info"), 20);
+    // Warm: the contracts are known; only snapshots are asked.
+    let before = r.fake.with(|s| s.requests.len());
+    let again = r.venue.option_chain(&req).await.unwrap();
+    let warm = r.fake.with(|s| s.requests.len()) - before;
+    assert!(warm <= 4, "a warm 20-strike chain took {warm} gateway requests");
+    assert_eq!(again.contracts.len(), 40);
+    // One contract by its readable name, found through the same lookups.
+    let one = OptionSymbol::parse(&chain.contracts[0].symbol).unwrap();
+    let q = r.venue.option_quote(&one, None).await.unwrap();
+    assert_eq!(q.contract_id, chain.contracts[0].contract_id);
+    let missing = OptionSymbol { strike: dec!(0.5), ..one };
+    assert!(r.venue.option_quote(&missing, None).await.is_err());
+}

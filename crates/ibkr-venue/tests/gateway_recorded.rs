@@ -215,3 +215,22 @@ async fn spec_pnl_and_exchange_rate_examples_parse() {
     assert_eq!(r.venue.fx_rate("EUR", "EUR").await.unwrap().0, dec!(1), "no request for a currency to itself");
     assert_eq!(r.count("/iserver/exchangerate"), 1);
 }
+
+#[tokio::test]
+async fn spec_performance_example_parses_to_returns_and_nav() {
+    let r = replaying(&["Accounts/GET-iserver-accounts.json", "Portfolio/GET-portfolio-accounts.json"]).await;
+    r.fake.with(|s| assert!(s.replay_spec("POST /pa/performance")));
+    let p = r.venue.performance(trading_core::performance::PerfPeriod::YearToDate).await.unwrap();
+    // SPEC: navs [202767332.1223, 215718598.8239] on 20230102 and 20231213, cps [0, 0.0639],
+    // startNAV 202767761.3449 on 20221230, twelve monthly tpps from 0.0037, pm TWR.
+    assert_eq!(p.nav.len(), 2);
+    assert_eq!(p.nav[1].date.to_string(), "2023-12-13");
+    assert_eq!((p.nav[1].nav.0, p.nav[1].cumulative_pct), (dec!(215718598.82), dec!(6.39)));
+    assert_eq!(p.start_nav.unwrap().0, dec!(202767761.34));
+    assert_eq!(p.return_pct, Some(dec!(6.39)));
+    assert_eq!(p.monthly_returns.len(), 12);
+    assert_eq!((p.monthly_returns[0].period.as_str(), p.monthly_returns[0].return_pct), ("2023-01", dec!(0.37)));
+    assert!(p.method.starts_with("TWR"));
+    let asked = r.fake.with(|s| s.requests_to("/pa/performance"));
+    assert_eq!(asked[0].body, serde_json::json!({"acctIds": ["U1234567"], "period": "YTD"}));
+}

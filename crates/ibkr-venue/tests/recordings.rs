@@ -102,6 +102,10 @@ fn check_conduit(rel: &str) {
             let m: Vec<wire::SecdefMatch> = decode(rel);
             assert!(m[0].conid.as_deref().is_some_and(|c| c.parse::<i64>().is_ok()), "conid is a string of digits");
             assert!(m[0].sections.iter().any(|s| s.sec_type.as_deref() == Some("OPT")));
+            if rel.starts_with("Contracts/GET") {
+                let opt = m[0].sections.iter().find(|s| s.sec_type.as_deref() == Some("OPT")).unwrap();
+                assert_eq!(opt.months.as_deref(), Some("APR26;MAY26;JUN26"), "option months, `;`-separated");
+            }
         }
         "Contracts/GET-contract-info.json" => {
             let i: wire::ContractInfo = decode(rel);
@@ -317,4 +321,32 @@ fn the_fixture_copy_equals_the_shared_reference() {
         compared += 1;
     }
     assert_eq!(compared, 44);
+}
+
+#[test]
+fn spec_strikes_and_greek_fields_parse() {
+    // IBKR OpenAPI 2.28.0, /iserver/secdef/strikes example: numbers (the legacy spec shows strings).
+    let s: wire::Strikes =
+        wire::decode("strikes", cpapi_fake::fixtures::spec_example("GET /iserver/secdef/strikes").unwrap()).unwrap();
+    assert_eq!(s.call.first().copied(), Some(dec!(70)));
+    assert_eq!(s.put.len(), 7);
+    let legacy: wire::Strikes =
+        wire::decode("strikes", serde_json::json!({"call": ["5", "10"], "put": ["5"]})).unwrap();
+    assert_eq!(legacy.call, [dec!(5), dec!(10)]);
+    // Snapshot field codes 7308-7311 (greeks), 7633 (IV %), 7638 (open interest), SPEC `fields`.
+    let row: wire::SnapshotRow = wire::decode(
+        "snapshot",
+        serde_json::json!({"conid": 1, "7308": "0.452", "7309": "0.011", "7310": "-0.31", "7311": "0.62", "7633": "18.4%", "7638": "12,345"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (row.delta, row.theta, row.implied_vol_pct, row.open_interest),
+        (Some(dec!(0.452)), Some(dec!(-0.31)), Some(dec!(18.4)), Some(dec!(12345)))
+    );
+    // secdef/info: an array for options (legacy spec), one object for a stock (SPEC example).
+    let one = wire::SecdefInfo::list(
+        serde_json::json!({"conid": 8314, "ticker": "IBM", "secType": "STK", "right": "?", "strike": 0.0}),
+    )
+    .unwrap();
+    assert_eq!(one.len(), 1);
 }

@@ -11,6 +11,7 @@
 mod exchange;
 mod intraday;
 mod market;
+pub mod options;
 mod research;
 
 use std::{collections::HashMap, sync::Arc};
@@ -26,7 +27,9 @@ use trading_core::{
     error::VenueError,
     guard::Approved,
     money::Price,
+    options::{ChainRequest, OptionChain, OptionQuote, OptionSymbol, Right},
     order::{BracketRequest, Fill, OrderRequest, OrderResult},
+    performance::{PerfPeriod, Performance},
     ports::{Account, BracketIds, Broker, Clock, MarketData, VenuePreview},
 };
 
@@ -134,6 +137,61 @@ impl MarketData for SimVenue {
             None => Ok(self.exchange.history(symbol, request)),
         }
     }
+    async fn option_chain(&self, request: &ChainRequest) -> Result<OptionChain, VenueError> {
+        self.unsupported_on_spot("option chains")?;
+        let sym = &request.underlying;
+        if let Some(e) = self.exchange.unknown(sym) {
+            return Err(e);
+        }
+        let q = self.exchange.quote(sym)?;
+        let spot = q.last.map(|p| p.0).unwrap_or_default();
+        let today = self.exchange.now().date_naive();
+        let listed = options::expirations(today);
+        let expiry = match request.expiry {
+            Some(e) if listed.contains(&e) => e,
+            Some(e) => {
+                return Err(VenueError::NotFound(format!(
+                    "no {sym} options expire on {e}; listed: {}",
+                    listed.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            None => listed.first().copied().unwrap_or(today),
+        };
+        let strikes =
+            trading_core::options::strikes_around(&options::strikes(spot), spot, request.strikes_around_money);
+        let rights: &[Right] = match request.right {
+            Some(Right::Call) => &[Right::Call],
+            Some(Right::Put) => &[Right::Put],
+            None => &[Right::Call, Right::Put],
+        };
+        let contracts = strikes
+            .iter()
+            .flat_map(|k| {
+                rights.iter().map(move |r| OptionSymbol { underlying: sym.clone(), expiry, strike: *k, right: *r })
+            })
+            .map(|o| options::quote(&o, spot, today))
+            .collect();
+        Ok(OptionChain {
+            underlying: sym.clone(),
+            underlying_price: q.last,
+            expiry,
+            expirations: listed.iter().map(|d| d.to_string()).collect(),
+            contracts,
+            notes: vec!["simulated: Black-Scholes prices at a fixed volatility per symbol".into()],
+        })
+    }
+    async fn option_quote(&self, option: &OptionSymbol, _contract_id: Option<&str>) -> Result<OptionQuote, VenueError> {
+        self.unsupported_on_spot("option quotes")?;
+        if let Some(e) = self.exchange.unknown(&option.underlying) {
+            return Err(e);
+        }
+        let today = self.exchange.now().date_naive();
+        if option.expiry < today {
+            return Err(VenueError::NotFound(format!("{option} has expired")));
+        }
+        let spot = self.exchange.quote(&option.underlying)?.last.map(|p| p.0).unwrap_or_default();
+        Ok(options::quote(option, spot, today))
+    }
     async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
         self.unsupported_on_spot("exchange rates")?;
         self.exchange.fx_rate(from, to)
@@ -175,6 +233,17 @@ impl Account for SimVenue {
     }
     async fn held_quantity(&self, symbol: &str) -> Result<Decimal, VenueError> {
         self.exchange.held_quantity(symbol)
+    }
+    /// From the NAV at each past close of this run (fills replayed from the starting cash).
+    async fn performance(&self, period: PerfPeriod) -> Result<Performance, VenueError> {
+        let today = self.exchange.now().date_naive();
+        let span = (today - period.start(today)).num_days();
+        let days = u32::try_from(span * 5 / 7 + 5).unwrap_or(300);
+        let series = self.exchange.nav_history(days);
+        let s = self.exchange.summary()?;
+        let mut p = trading_core::performance::from_nav(&s.account_id, &s.currency, period, today, &series);
+        p.notes.push("the simulator's history: this run's trades valued at its simulated closes".into());
+        Ok(p)
     }
     async fn daily_pnl(&self) -> Result<trading_core::account::DailyPnl, VenueError> {
         self.exchange.daily_pnl()

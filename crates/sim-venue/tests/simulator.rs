@@ -261,3 +261,17 @@ async fn exchange_rates_come_from_the_table_and_an_unknown_currency_is_named() {
     let e = r.sim.fx_rate("USD", "XYZ").await.unwrap_err().to_string();
     assert!(e.contains("USD/XYZ") && e.contains("EUR"), "{e}");
 }
+
+#[tokio::test]
+async fn performance_replays_the_runs_trades_at_each_close() {
+    let r = rig(3, &[]);
+    r.broker.submit(qty_order("AAPL", Side::Buy, dec!(10)), None).await.unwrap();
+    let p = r.sim.performance(trading_core::performance::PerfPeriod::OneMonth).await.unwrap();
+    assert_eq!(p.start_nav.unwrap().0, dec!(100000), "before this run's trades: the starting cash");
+    let nlv = r.sim.summary().await.unwrap().net_liquidation.unwrap().0;
+    assert_eq!(p.end_nav.unwrap().0, nlv, "today's NAV is the account's net liquidation");
+    assert!(p.nav.len() >= 20, "a month of closes: {}", p.nav.len());
+    assert!(p.nav.iter().rev().skip(1).all(|n| n.nav.0 == dec!(100000)), "nothing held before today");
+    let want = ((nlv / dec!(100000) - dec!(1)) * dec!(100)).round_dp(2);
+    assert_eq!(p.return_pct, Some(want));
+}

@@ -74,6 +74,24 @@ pub trait MarketData: Send + Sync {
         let _ = symbol;
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "trading schedules" })
     }
+    /// An option chain of `request.underlying`: expirations, and for one expiry the strikes
+    /// around the money with prices and greeks.
+    async fn option_chain(
+        &self,
+        request: &crate::options::ChainRequest,
+    ) -> Result<crate::options::OptionChain, VenueError> {
+        let _ = request;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "option chains" })
+    }
+    /// Price and greeks of one option (`contract_id` when already known, e.g. from a position).
+    async fn option_quote(
+        &self,
+        option: &crate::options::OptionSymbol,
+        contract_id: Option<&str>,
+    ) -> Result<crate::options::OptionQuote, VenueError> {
+        let _ = (option, contract_id);
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "option quotes" })
+    }
     /// Units of `to` one unit of `from` buys (`fx_rate("USD", "EUR")` ≈ 0.9).
     async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
         if from.eq_ignore_ascii_case(to) {
@@ -123,6 +141,14 @@ pub trait Account: Send + Sync {
     async fn cash_balances_of(&self, account: &str) -> Result<crate::account::CashBalances, VenueError> {
         own_account(self, account).await?;
         self.cash_balances().await
+    }
+    /// Returns and NAV over one of IBKR's Portfolio Analyst periods.
+    async fn performance(
+        &self,
+        period: crate::performance::PerfPeriod,
+    ) -> Result<crate::performance::Performance, VenueError> {
+        let _ = period;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "account performance" })
     }
     /// Today's P&L of the account.
     async fn daily_pnl(&self) -> Result<crate::account::DailyPnl, VenueError> {

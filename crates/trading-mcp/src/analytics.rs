@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 
 use crate::figures;
 use trading_core::{
-    account::{AccountSummary, Position},
+    account::{AccountSummary, AssetClass, Position},
     error::{ErrorCode, TradeError},
+    options::{OptionQuote, OptionSymbol, Right},
     ports::Venue,
 };
 
@@ -38,6 +39,30 @@ pub struct Book {
     pub currencies: Vec<CurrencyExposure>,
     /// What the currency view could not value (a missing rate), and where the cash came from.
     pub currency_notes: Vec<String>,
+    /// What risk, stress and exposure measure: the shares, with each option on a held or
+    /// listed stock added as its delta in shares of the underlying.
+    pub measured: Vec<Holding>,
+    /// How each option was counted ("SPY 2026-12-18 600 C: 45.2 SPY shares by delta 0.452").
+    pub by_delta: Vec<String>,
+}
+
+/// An option position's greeks and its delta in shares of the underlying, from the venue.
+pub async fn option_greeks(venue: &dyn Venue, p: &Position) -> Result<(OptionSymbol, OptionQuote, Decimal), String> {
+    let d = p.derivative.as_ref().ok_or("no option terms")?;
+    let o = OptionSymbol {
+        underlying: d.underlying.clone().ok_or("no underlying")?,
+        expiry: d
+            .expiry
+            .as_deref()
+            .and_then(|e| chrono::NaiveDate::parse_from_str(e, "%Y-%m-%d").ok())
+            .ok_or("no expiry")?,
+        strike: d.strike.ok_or("no strike")?.0,
+        right: d.right.as_deref().and_then(Right::parse).ok_or("no right")?,
+    };
+    let q = venue.option_quote(&o, p.contract_id.as_deref()).await.map_err(|e| e.to_string())?;
+    let delta = q.delta.ok_or_else(|| q.note.clone().unwrap_or_else(|| "no delta from the venue".into()))?;
+    let multiplier = d.multiplier.map(|m| m.0).unwrap_or(q.multiplier.0);
+    Ok((o, q, (p.quantity.0 * multiplier * delta).round_dp(2)))
 }
 
 /// Reads the summary, the positions and each counted holding's sector. Options, futures,
@@ -49,7 +74,25 @@ pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
     let ccy = venue.capabilities().quote_currency;
     let mut holdings = Vec::with_capacity(positions.len());
     let mut not_counted = vec![];
+    let mut deltas: Vec<(String, Decimal)> = vec![];
+    let mut by_delta = vec![];
     for p in &positions {
+        if p.asset_class == AssetClass::Option {
+            match option_greeks(venue, p).await {
+                Ok((o, q, shares)) => {
+                    by_delta.push(format!(
+                        "{}: counted as {} {} shares by its delta {}",
+                        p.symbol,
+                        shares.normalize(),
+                        o.underlying,
+                        q.delta.unwrap_or_default()
+                    ));
+                    deltas.push((o.underlying, shares));
+                }
+                Err(e) => not_counted.push(format!("{} (option): no delta to count it by ({e})", p.symbol)),
+            }
+            continue;
+        }
         if !p.is_tradable_as(&p.symbol) {
             not_counted.push(format!("{} ({}): no price history to measure", p.symbol, p.asset_class.as_str()));
             continue;
@@ -71,7 +114,27 @@ pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
             sector,
         });
     }
-    let mut book = Book { summary, positions, holdings, not_counted, currencies: vec![], currency_notes: vec![] };
+    let mut measured = holdings.clone();
+    for (underlying, shares) in deltas {
+        match measured.iter_mut().find(|h| h.symbol == underlying) {
+            Some(h) => h.quantity += shares,
+            None => {
+                let price = venue.quote(&underlying).await?.last.map(|x| x.0).unwrap_or_default();
+                let sector = venue.sector(&underlying).await.unwrap_or(None);
+                measured.push(Holding { symbol: underlying, quantity: shares, price, currency: ccy.clone(), sector });
+            }
+        }
+    }
+    let mut book = Book {
+        summary,
+        positions,
+        holdings,
+        not_counted,
+        currencies: vec![],
+        currency_notes: vec![],
+        measured,
+        by_delta,
+    };
     currencies(venue, &mut book).await;
     Ok(book)
 }
@@ -138,7 +201,7 @@ pub async fn history(
     days: u32,
 ) -> Result<HashMap<String, Vec<f64>>, TradeError> {
     let mut out = HashMap::new();
-    for sym in book.holdings.iter().map(|h| h.symbol.as_str()).chain(extra.iter().copied()) {
+    for sym in book.measured.iter().map(|h| h.symbol.as_str()).chain(extra.iter().copied()) {
         if !out.contains_key(sym) {
             out.insert(sym.to_string(), closes(venue, sym, days).await?);
         }
@@ -148,7 +211,7 @@ pub async fn history(
 
 /// VaR (parametric and historical), correlation and beta over `lookback` days.
 pub async fn risk_report(venue: &dyn Venue, book: &Book, lookback: u32, benchmark: &str) -> Result<Value, TradeError> {
-    if book.holdings.is_empty() {
+    if book.measured.is_empty() {
         return Ok(json!({ "positions": 0, "note": "no positions: nothing is at risk" }));
     }
     let closes = history(venue, book, &[benchmark], lookback + 1).await?;
@@ -162,12 +225,12 @@ pub fn risk_from(
     lookback: u32,
     benchmark: &str,
 ) -> Result<Value, TradeError> {
-    if book.holdings.is_empty() {
+    if book.measured.is_empty() {
         return Ok(json!({ "positions": 0, "note": "no positions: nothing is at risk" }));
     }
     let returns_of = |s: &str| daily_returns(closes.get(s).map(Vec::as_slice).unwrap_or_default());
-    let exposures: Vec<f64> = book.holdings.iter().map(|h| to_f64(h.value())).collect();
-    let returns: Vec<Vec<f64>> = book.holdings.iter().map(|h| returns_of(&h.symbol)).collect();
+    let exposures: Vec<f64> = book.measured.iter().map(|h| to_f64(h.value())).collect();
+    let returns: Vec<Vec<f64>> = book.measured.iter().map(|h| returns_of(&h.symbol)).collect();
     let bench = returns_of(benchmark);
     let n = returns.iter().map(Vec::len).chain([bench.len()]).min().unwrap_or(0).min(lookback as usize);
     let mut warnings = vec![];
@@ -188,7 +251,7 @@ pub fn risk_from(
     let pnl = portfolio_pnl(&exposures, &window);
     let betas: Vec<Option<f64>> = window.iter().map(|r| beta(r, b)).collect();
     let known: Vec<f64> = betas.iter().map(|x| x.unwrap_or(0.0)).collect();
-    let symbols: Vec<&str> = book.holdings.iter().map(|h| h.symbol.as_str()).collect();
+    let symbols: Vec<&str> = book.measured.iter().map(|h| h.symbol.as_str()).collect();
     Ok(json!({
         "lookback_days": lookback,
         "observations": n,
@@ -204,7 +267,7 @@ pub fn risk_from(
             "per_position": symbols.iter().zip(&betas).map(|(s, b)| json!({ "symbol": s, "beta": b.and_then(figures::ratio) })).collect::<Vec<_>>(),
             "weighted": figures::ratio(weighted_beta(&exposures, &known)),
         },
-        "currency": book.holdings.first().map(|h| h.currency.clone()),
+        "currency": book.measured.first().map(|h| h.currency.clone()),
         "warnings": warnings,
     }))
 }
@@ -216,12 +279,12 @@ pub fn stress_test(book: &Book, drawdowns: &[Decimal], fx_shocks: &[String]) -> 
         fx_shocks.iter().map(|s| FxShock::parse(s)).collect::<Result<_, _>>().map_err(input_err)?;
     let eq = equity(book);
     let maint = book.summary.maintenance_margin.map(|m| m.0);
-    let scenarios: Vec<_> = drawdowns.iter().map(|d| stress(&book.holdings, eq, *d, maint)).collect();
+    let scenarios: Vec<_> = drawdowns.iter().map(|d| stress(&book.measured, eq, *d, maint)).collect();
     let mut v = json!({
         "equity": eq.round_dp(2),
         "maintenance_margin": maint,
         "scenarios": scenarios,
-        "margin_breach_at_drawdown_pct": maint.and_then(|m| margin_breach_level(&book.holdings, eq, m, Decimal::ONE)),
+        "margin_breach_at_drawdown_pct": maint.and_then(|m| margin_breach_level(&book.measured, eq, m, Decimal::ONE)),
         "note": if maint.is_none() { "the venue reports no maintenance margin (a cash account): no margin breach to find" } else { "breach level found by stepping the drawdown 1% at a time" },
     });
     if !shocks.is_empty() {
@@ -230,7 +293,7 @@ pub fn stress_test(book: &Book, drawdowns: &[Decimal], fx_shocks: &[String]) -> 
         let combined: Vec<Value> = drawdowns
             .iter()
             .flat_map(|d| {
-                let market = stress(&book.holdings, eq, *d, maint);
+                let market = stress(&book.measured, eq, *d, maint);
                 let factor = Decimal::ONE - *d / Decimal::ONE_HUNDRED;
                 shocks.iter().map(move |s| {
                     let fx = fx_stress(&book.currencies, base, s, market.stressed_equity, factor);
@@ -258,11 +321,11 @@ pub fn stress_test(book: &Book, drawdowns: &[Decimal], fx_shocks: &[String]) -> 
 /// Exposure by sector and currency, and concentration.
 pub fn exposure(book: &Book, top_n: usize) -> Value {
     json!({
-        "by_sector": exposure_by(&book.holdings, |h| h.sector.clone().unwrap_or_else(|| "Unknown".into())),
+        "by_sector": exposure_by(&book.measured, |h| h.sector.clone().unwrap_or_else(|| "Unknown".into())),
         "by_currency": book.currencies,
         "by_currency_note": "every position (options at market value) and cash balance, in the account's currency",
         "currency_notes": book.currency_notes,
-        "concentration": concentration(&book.holdings, top_n),
+        "concentration": concentration(&book.measured, top_n),
         "equity": equity(book).round_dp(2),
     })
 }

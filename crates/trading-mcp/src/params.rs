@@ -58,6 +58,14 @@ pub struct AccountParams {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct PerformanceParams {
+    /// 1D, 7D, MTD, 1M, 3M, 6M, 12M (default) or YTD.
+    #[serde(default)]
+    pub period: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PortfolioParams {
     /// Another account this login sees (from `accounts`), or "all" for every account summed in
     /// the trading account's currency; default: the trading account.
@@ -105,6 +113,22 @@ pub struct StressParams {
     /// ("USD +5%" is the dollar strengthening 5% against every other currency).
     #[serde(default)]
     pub fx_shock: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionChainParams {
+    /// The underlying stock or ETF, e.g. "SPY".
+    pub symbol: String,
+    /// Expiry date as YYYY-MM-DD (default: the nearest; the answer lists the others).
+    #[serde(default)]
+    pub expiry: Option<String>,
+    /// Strikes on each side of the current price (default 10, at most 50).
+    #[serde(default)]
+    pub strikes_around_money: Option<usize>,
+    /// "C" for calls or "P" for puts (default both).
+    #[serde(default)]
+    pub right: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -94,10 +94,14 @@ impl std::fmt::Debug for TradingServer {
     }
 }
 
-/// Says which holdings a statistic left out (options, other currencies), when any.
+/// Says which holdings a statistic left out (other currencies, options without a delta) and
+/// which options it counted by their delta, when any.
 pub(crate) fn with_not_counted(mut v: serde_json::Value, b: &analytics::Book) -> serde_json::Value {
     if !b.not_counted.is_empty() {
         v["not_counted"] = json!(b.not_counted);
+    }
+    if !b.by_delta.is_empty() {
+        v["options_counted_by_delta"] = json!(b.by_delta);
     }
     v
 }

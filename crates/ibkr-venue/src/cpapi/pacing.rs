@@ -17,6 +17,9 @@ pub struct PacingLimits {
     pub global_per_second: usize,
     /// Minimum spacing between two calls of one endpoint (path after `/v1/api`).
     pub spaced: Vec<(&'static str, Duration)>,
+    /// Endpoints whose spacing is too long to wait out inside a tool call: a second call
+    /// within the window fails at once with the time left.
+    pub once_per: Vec<(&'static str, Duration)>,
     /// Concurrent `/iserver/marketdata/history` requests.
     pub history_concurrency: usize,
     /// How long to stay away after a 429 without a Retry-After; doubles on repeats.
@@ -40,6 +43,10 @@ impl PacingLimits {
                 ("/tickle", Duration::from_secs(1)),
                 ("/sso/validate", Duration::from_secs(60)),
             ],
+            once_per: vec![
+                ("/pa/performance", Duration::from_secs(900)),
+                ("/pa/transactions", Duration::from_secs(900)),
+            ],
             history_concurrency: 5,
             // IBKR boxes a violator for 10 minutes (DOC-WEB) or 15 (DOC-V1); coming back
             // sooner is a repeat violation.
@@ -51,7 +58,7 @@ impl PacingLimits {
     /// The same limits with every spacing multiplied by `factor` (tests use small factors
     /// against a fake with the same scaled limits).
     pub fn scaled(mut self, factor: f64) -> Self {
-        for (_, d) in &mut self.spaced {
+        for (_, d) in self.spaced.iter_mut().chain(self.once_per.iter_mut()) {
             *d = d.mul_f64(factor);
         }
         self.first_penalty = self.first_penalty.mul_f64(factor);
@@ -96,6 +103,14 @@ impl Pacer {
 
     /// Waits until `path` may be called, or fails at once inside a penalty box.
     pub async fn admit(&self, path: &str) -> Result<Admission, CpapiError> {
+        if let Some((p, gap)) = self.limits.once_per.iter().find(|(p, _)| *p == path).copied() {
+            let mut b = self.book.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if let Some(next) = b.next_allowed.get(p).filter(|t| **t > now) {
+                return Err(CpapiError::RateLimited { retry_after: *next - now });
+            }
+            b.next_allowed.insert(p, now + gap);
+        }
         let spaced = self.limits.spaced.iter().find(|(p, _)| *p == path).copied();
         loop {
             let wait = {

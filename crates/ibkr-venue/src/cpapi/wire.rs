@@ -35,6 +35,22 @@ mod num {
         Ok(parse::is_paper(&Value::deserialize(d)?))
     }
 
+    /// A percentage as a number, `"25.3"` or `"25.3%"`.
+    pub fn pct<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => parse::dec(&Value::String(s.trim().trim_end_matches('%').to_string())),
+            other => parse::dec(&other),
+        })
+    }
+
+    /// A list of numbers or numeric strings; entries that are neither are dropped.
+    pub fn decs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Decimal>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(items) => items.iter().filter_map(parse::dec).collect(),
+            _ => vec![],
+        })
+    }
+
     /// A string, or nothing for null / a number / an empty string.
     pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Ok(match Value::deserialize(d)? {
@@ -227,6 +243,19 @@ pub struct SnapshotRow {
     /// Market-data availability: first letter R (real time), D (delayed), Z/Y (frozen), N (none).
     #[serde(rename = "6509", default, deserialize_with = "num::text")]
     pub availability: Option<String>,
+    /// Option greeks (per share) and implied volatility %, open interest (SPEC field codes).
+    #[serde(rename = "7308", default, deserialize_with = "num::dec")]
+    pub delta: Option<Decimal>,
+    #[serde(rename = "7309", default, deserialize_with = "num::dec")]
+    pub gamma: Option<Decimal>,
+    #[serde(rename = "7310", default, deserialize_with = "num::dec")]
+    pub theta: Option<Decimal>,
+    #[serde(rename = "7311", default, deserialize_with = "num::dec")]
+    pub vega: Option<Decimal>,
+    #[serde(rename = "7633", default, deserialize_with = "num::pct")]
+    pub implied_vol_pct: Option<Decimal>,
+    #[serde(rename = "7638", default, deserialize_with = "num::dec")]
+    pub open_interest: Option<Decimal>,
 }
 
 /// `GET /trsrv/stocks?symbols=…` (REC-C Contracts/GET-trsrv-stocks, REC-I stocks): symbol → listings.
@@ -269,6 +298,52 @@ pub struct SecdefMatch {
 pub struct SecdefSection {
     #[serde(rename = "secType", default, deserialize_with = "num::text")]
     pub sec_type: Option<String>,
+    /// For OPT: `APR26;MAY26;JUN26` (REC-C).
+    #[serde(default, deserialize_with = "num::text")]
+    pub months: Option<String>,
+}
+
+/// `GET /iserver/secdef/strikes?conid=&sectype=OPT&month=` (SPEC: `{"call":[70.0,…],"put":[…]}`;
+/// the legacy spec has strings).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Strikes {
+    #[serde(default, deserialize_with = "num::decs")]
+    pub call: Vec<Decimal>,
+    #[serde(default, deserialize_with = "num::decs")]
+    pub put: Vec<Decimal>,
+}
+
+/// One contract of `GET /iserver/secdef/info` (legacy spec: an array of these for options;
+/// SPEC: one object for a stock).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecdefInfo {
+    #[serde(default, deserialize_with = "num::int")]
+    pub conid: Option<i64>,
+    #[serde(default, deserialize_with = "num::text")]
+    pub symbol: Option<String>,
+    #[serde(rename = "secType", default, deserialize_with = "num::text")]
+    pub sec_type: Option<String>,
+    /// "C" or "P".
+    #[serde(default, deserialize_with = "num::text")]
+    pub right: Option<String>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub strike: Option<Decimal>,
+    /// `YYYYMMDD`.
+    #[serde(rename = "maturityDate", default, deserialize_with = "num::text")]
+    pub maturity_date: Option<String>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub multiplier: Option<Decimal>,
+}
+
+impl SecdefInfo {
+    /// An array of contracts, or the one object IBKR sends for a single contract.
+    pub fn list(v: Value) -> Result<Vec<SecdefInfo>, super::CpapiError> {
+        match v {
+            Value::Array(_) => decode("/iserver/secdef/info", v),
+            Value::Object(_) => Ok(vec![decode("/iserver/secdef/info", v)?]),
+            _ => Ok(vec![]),
+        }
+    }
 }
 
 /// `GET /iserver/marketdata/history` (REC-C MarketData/GET-history, REC-I history).
@@ -701,4 +776,52 @@ pub struct PnlRow {
 pub struct ExchangeRate {
     #[serde(default, deserialize_with = "num::dec")]
     pub rate: Option<Decimal>,
+}
+
+/// `POST /pa/performance` (SPEC example `success`): `nav` (daily NAV and `startNAV`), `cps`
+/// (cumulative returns, fractions) and `tpps` (returns per sub-period, `freq` "M").
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaPerformance {
+    #[serde(default)]
+    pub nav: PaSeries,
+    #[serde(default)]
+    pub cps: PaSeries,
+    #[serde(default)]
+    pub tpps: PaSeries,
+    /// Performance method, "TWR".
+    #[serde(default, deserialize_with = "num::text")]
+    pub pm: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaSeries {
+    #[serde(default)]
+    pub data: Vec<PaRow>,
+    /// `YYYYMMDD` (daily) or `YYYYMM` (monthly).
+    #[serde(default)]
+    pub dates: Vec<String>,
+    #[serde(default, deserialize_with = "num::text")]
+    pub freq: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaRow {
+    #[serde(default, deserialize_with = "num::text")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "num::decs")]
+    pub navs: Vec<Decimal>,
+    #[serde(default, deserialize_with = "num::decs")]
+    pub returns: Vec<Decimal>,
+    #[serde(rename = "startNAV", default)]
+    pub start_nav: Option<PaStartNav>,
+    #[serde(rename = "baseCurrency", default, deserialize_with = "num::text")]
+    pub base_currency: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaStartNav {
+    #[serde(default, deserialize_with = "num::text")]
+    pub date: Option<String>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub val: Option<Decimal>,
 }

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 use trading_core::{
     account::{AccountIdentity, AccountInfo, AccountSummary, AssetClass, DailyPnl, DerivativeTerms, Position},
     error::VenueError,
-    money::{Price, Qty},
+    money::{Money, Price, Qty},
+    performance::{NavPoint, PerfPeriod, Performance, PeriodReturn},
     ports::Account,
 };
 
@@ -70,6 +71,58 @@ pub fn position(r: &wire::PositionRow) -> Position {
         contract_id: r.conid.map(|c| c.to_string()),
         currency: r.currency.clone(),
         derivative,
+    }
+}
+
+/// `20231213` → a date.
+fn ymd(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y%m%d").ok()
+}
+
+/// IBKR's performance answer as the domain's: the account's row of each series.
+fn performance_of(acct: &str, period: PerfPeriod, pa: &wire::PaPerformance) -> Performance {
+    let row = |s: &wire::PaSeries| s.data.iter().find(|r| r.id.as_deref() == Some(acct)).or(s.data.first()).cloned();
+    let (nav, cps, tpps) =
+        (row(&pa.nav).unwrap_or_default(), row(&pa.cps).unwrap_or_default(), row(&pa.tpps).unwrap_or_default());
+    let hundred = Decimal::ONE_HUNDRED;
+    let points: Vec<NavPoint> = pa
+        .nav
+        .dates
+        .iter()
+        .zip(&nav.navs)
+        .enumerate()
+        .filter_map(|(i, (d, v))| {
+            // cps shares nav's dates in IBKR's answers; a missing return is left out, not zero.
+            let c = pa.cps.dates.get(i).filter(|cd| *cd == d).and(cps.returns.get(i))?;
+            Some(NavPoint { date: ymd(d)?, nav: Money(v.round_dp(2)), cumulative_pct: (c * hundred).round_dp(2) })
+        })
+        .collect();
+    let monthly_returns = pa
+        .tpps
+        .dates
+        .iter()
+        .zip(&tpps.returns)
+        .map(|(d, r)| PeriodReturn {
+            period: if d.len() == 6 { format!("{}-{}", &d[..4], &d[4..]) } else { d.clone() },
+            return_pct: (r * hundred).round_dp(2),
+        })
+        .collect();
+    Performance {
+        account_id: acct.to_string(),
+        currency: nav.base_currency.clone().unwrap_or_else(|| "USD".into()),
+        period,
+        start: points.first().map(|p| p.date),
+        end: points.last().map(|p| p.date),
+        start_nav: nav.start_nav.as_ref().and_then(|s| s.val).map(|v| Money(v.round_dp(2))),
+        end_nav: points.last().map(|p| p.nav),
+        return_pct: cps.returns.last().map(|c| (c * hundred).round_dp(2)),
+        method: match pa.pm.as_deref() {
+            Some("TWR") | None => "TWR: time-weighted, deposits and withdrawals do not count as gains (IBKR)".into(),
+            Some(other) => format!("{other} (IBKR)"),
+        },
+        nav: points,
+        monthly_returns,
+        notes: vec![],
     }
 }
 
@@ -296,6 +349,42 @@ impl Account for GatewayVenue {
     }
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {
         Ok(self.position_rows(false).await.map_err(v_err)?.iter().map(position).collect())
+    }
+
+    /// `POST /pa/performance` (SPEC example `success`): NAV, cumulative and monthly returns,
+    /// time-weighted. IBKR answers once per 15 minutes: each period's answer is kept that long
+    /// and another period asked sooner is refused with the wait, not waited for.
+    async fn performance(&self, period: PerfPeriod) -> Result<Performance, VenueError> {
+        const KEEP: std::time::Duration = std::time::Duration::from_secs(900);
+        if let Some((at, p)) = self.performance.lock().unwrap_or_else(|p| p.into_inner()).get(&period).cloned()
+            && at.elapsed() < KEEP
+        {
+            return Ok(p);
+        }
+        let acct = self.account().await.map_err(v_err)?.account;
+        self.ensure_portfolio().await.map_err(v_err)?;
+        let body = serde_json::json!({ "acctIds": [acct], "period": period.as_str() });
+        let v = match self.read(|| self.http.post("/pa/performance", &body)).await {
+            Ok(v) => v,
+            Err(CpapiError::RateLimited { retry_after }) => {
+                let kept: Vec<&str> =
+                    self.performance.lock().unwrap_or_else(|p| p.into_inner()).keys().map(|p| p.as_str()).collect();
+                return Err(VenueError::Transport {
+                    message: format!(
+                        "IBKR answers one performance request per 15 minutes: {} can be asked in {} min{}",
+                        period.as_str(),
+                        retry_after.as_secs().div_ceil(60).max(1),
+                        if kept.is_empty() { String::new() } else { format!(" (ready now: {})", kept.join(", ")) }
+                    ),
+                    retryable: true,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let pa: wire::PaPerformance = wire::decode("/pa/performance", v).map_err(v_err)?;
+        let p = performance_of(&acct, period, &pa);
+        self.performance.lock().unwrap_or_else(|p| p.into_inner()).insert(period, (Instant::now(), p.clone()));
+        Ok(p)
     }
 
     /// `GET /iserver/account/pnl/partitioned`, row `{acct}.Core` (SPEC). The first answer of a

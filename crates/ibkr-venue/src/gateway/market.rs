@@ -11,6 +11,7 @@ use trading_core::{
     bars::{BarSize, HistoryRequest, PeriodUnit},
     error::VenueError,
     money::{Price, Qty},
+    options::{ChainRequest, OptionChain, OptionQuote, OptionSymbol},
     ports::MarketData,
 };
 
@@ -301,6 +302,14 @@ impl MarketData for GatewayVenue {
             })
             .collect();
         Ok(json!({ "symbol": symbol, "timezone": s.exchange_time_zone, "times": "UTC", "sessions": sessions }))
+    }
+
+    async fn option_chain(&self, request: &ChainRequest) -> Result<OptionChain, VenueError> {
+        self.chain(request).await
+    }
+
+    async fn option_quote(&self, option: &OptionSymbol, contract_id: Option<&str>) -> Result<OptionQuote, VenueError> {
+        self.one_option(option, contract_id).await
     }
 
     /// `GET /iserver/exchangerate?source={from}&target={to}` (SPEC: units of target per source).

@@ -6,6 +6,7 @@
 
 mod account;
 mod market;
+mod options;
 mod orders;
 
 use std::{
@@ -18,7 +19,11 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
-use trading_core::{error::VenueError, money::Money};
+use trading_core::{
+    error::VenueError,
+    money::Money,
+    performance::{PerfPeriod, Performance},
+};
 
 pub use account::position as position_of_row;
 pub use orders::ticket;
@@ -88,6 +93,9 @@ pub struct GatewayVenue {
     portfolio_accounts: Mutex<Option<Vec<wire::PortfolioAccount>>>,
     /// The last daily P&L and when it was read: IBKR allows one request per 5 s.
     pnl: Mutex<Option<(Instant, trading_core::account::DailyPnl)>>,
+    /// Performance by period: IBKR answers `/pa/performance` once per 15 minutes.
+    performance: Mutex<HashMap<PerfPeriod, (Instant, Performance)>>,
+    options: options::OptionCache,
     /// Set by any order activity of this server (placement, modify, cancel, a fill seen):
     /// IBKR caches positions, so the next positions read invalidates the cache first.
     positions_stale: AtomicBool,
@@ -114,6 +122,8 @@ impl GatewayVenue {
             sectors: Mutex::new(HashMap::new()),
             portfolio_accounts: Mutex::new(None),
             pnl: Mutex::new(None),
+            performance: Mutex::new(HashMap::new()),
+            options: options::OptionCache::default(),
             positions_stale: AtomicBool::new(false),
         }
     }

@@ -136,6 +136,42 @@ impl Exchange {
         })
     }
 
+    /// Net asset value at each of the last `days` closes (the last is now), replaying this
+    /// run's fills from the starting cash.
+    pub fn nav_history(&self, days: u32) -> Vec<(chrono::NaiveDate, Decimal)> {
+        let fills = self.lock().fills.clone();
+        let mut symbols: Vec<String> = fills.iter().map(|f| f.symbol.clone()).collect();
+        symbols.sort();
+        symbols.dedup();
+        // The calendar of closes: any listed symbol's bars (they share their dates).
+        let Some(anchor) = symbols.first().cloned().or_else(|| self.universe().into_iter().next()) else {
+            return vec![];
+        };
+        let dates: Vec<chrono::NaiveDate> = self.bars(&anchor, days).iter().map(|b| b.time.date_naive()).collect();
+        let closes: HashMap<String, Vec<Decimal>> =
+            symbols.iter().map(|s| (s.clone(), self.bars(s, days).iter().map(|b| b.close.0).collect())).collect();
+        dates
+            .iter()
+            .enumerate()
+            .map(|(i, date)| {
+                let last = i + 1 == dates.len();
+                let mut cash = self.cfg.starting_cash;
+                let mut held: HashMap<&str, Decimal> = HashMap::new();
+                for f in fills.iter().filter(|f| last || f.time.date_naive() <= *date) {
+                    let value = f.quantity.0 * f.price.0;
+                    let (dq, dc) = if f.side == Side::Buy { (f.quantity.0, -value) } else { (-f.quantity.0, value) };
+                    *held.entry(f.symbol.as_str()).or_default() += dq;
+                    cash += dc - f.commission.0;
+                }
+                let value: Decimal = held
+                    .iter()
+                    .map(|(s, q)| *q * closes.get(*s).and_then(|c| c.get(i)).copied().unwrap_or_default())
+                    .sum();
+                (*date, cents(cash + value))
+            })
+            .collect()
+    }
+
     /// Units of `to` per unit of `from`, from the simulator's fixed table of rates.
     pub fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
         crate::market::fx_rate(from, to).map(Price).ok_or_else(|| {

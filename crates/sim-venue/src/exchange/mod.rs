@@ -3,7 +3,7 @@
 //! moves the market one step, so the same seed and the same calls give the same run.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
 };
 
@@ -161,6 +161,11 @@ impl Exchange {
             SimProfile::Stocks => commission(qty, value),
             SimProfile::Spot { .. } => (value * Decimal::new(1, 3)).round_dp(8),
         }
+    }
+
+    /// The simulator's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn config(&self) -> &SimConfig {

@@ -6,6 +6,7 @@ use serde_json::json;
 use trading_core::{
     error::{ErrorCode, TradeError},
     journal::RecordKind,
+    performance::{PerfPeriod, thin},
 };
 
 use crate::{
@@ -61,14 +62,36 @@ impl TradingServer {
         }
     }
 
-    /// Open positions with average cost, market value and unrealized P&L.
+    /// Open positions with average cost, market value and unrealized P&L; options also carry
+    /// their greeks and `delta_shares` (quantity × multiplier × delta, in shares of the
+    /// underlying).
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn positions(&self, Parameters(p): Parameters<AccountParams>) -> CallToolResult {
-        match self.other_account(p.account.as_deref()).await {
-            Ok(Some(a)) => respond(self.broker.venue().positions_of(&a).await),
-            Ok(None) => respond(self.broker.venue().positions().await),
-            Err(e) => fail(e),
+        let venue = self.broker.venue();
+        let rows = match self.other_account(p.account.as_deref()).await {
+            Ok(Some(a)) => venue.positions_of(&a).await,
+            Ok(None) => venue.positions().await,
+            Err(e) => return fail(e),
+        };
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => return fail(e.into()),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut v = json!(row);
+            if row.asset_class == trading_core::account::AssetClass::Option {
+                v["greeks"] = match crate::analytics::option_greeks(venue.as_ref(), &row).await {
+                    Ok((_, q, shares)) => json!({
+                        "delta": q.delta, "gamma": q.gamma, "theta": q.theta, "vega": q.vega,
+                        "implied_vol_pct": q.implied_vol_pct, "delta_shares": shares,
+                    }),
+                    Err(e) => json!({ "unavailable": e }),
+                };
+            }
+            out.push(v);
         }
+        ok(out)
     }
 
     /// Account type, summary, positions with portfolio weights, total unrealized P&L and
@@ -126,6 +149,25 @@ impl TradingServer {
             "unrealized_pnl": pnl.round_dp(2).to_string(),
             "daily_pnl": if other.is_none() { self.daily_pnl().await } else { json!({ "unavailable": "today's P&L is read for the trading account only" }) },
             "unrealized_pnl_other_currencies": pnl_other.iter().map(|(c, v)| (c.clone(), json!(v.round_dp(2).to_string()))).collect::<serde_json::Map<_, _>>(),
+        }))
+    }
+
+    /// How the account did over a period (1D, 7D, MTD, 1M, 3M, 6M, 12M, YTD): the return,
+    /// start and end NAV, the NAV series (at most 60 points) and each month's return. IBKR
+    /// answers this once per 15 minutes per period.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn performance(&self, Parameters(p): Parameters<PerformanceParams>) -> CallToolResult {
+        let period = match PerfPeriod::parse(p.period.as_deref().unwrap_or("12M")) {
+            Ok(x) => x,
+            Err(e) => return fail(e),
+        };
+        respond(self.broker.venue().performance(period).await.map(|mut perf| {
+            let (nav, thinned) = thin(std::mem::take(&mut perf.nav), 60);
+            perf.nav = nav;
+            if thinned {
+                perf.notes.push("nav: thinned to 60 evenly spaced points (first and last kept)".into());
+            }
+            perf
         }))
     }
 

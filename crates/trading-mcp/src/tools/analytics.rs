@@ -50,7 +50,7 @@ impl TradingServer {
         }
         let shocks = p.fx_shock.unwrap_or_default();
         match analytics::book(self.broker.venue().as_ref()).await {
-            Ok(b) => respond(analytics::stress_test(&b, &d, &shocks)),
+            Ok(b) => respond(analytics::stress_test(&b, &d, &shocks).map(|v| with_not_counted(v, &b))),
             Err(e) => fail(e),
         }
     }
@@ -97,6 +97,54 @@ impl TradingServer {
             ),
             Err(e) => fail(e),
         }
+    }
+
+    /// Everything about one holding in one call: the position (shares, and options on it with
+    /// their terms), cost basis, weight in the account, P&L, a quote, technicals, the last 10
+    /// day bars, contract details and the open orders on it.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn position_detail(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
+        let sym = match self.broker.canonical_symbol(&p.symbol) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let venue = self.broker.venue();
+        let (summary, positions) = match (venue.summary().await, venue.positions().await) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(e), _) | (_, Err(e)) => return fail(e.into()),
+        };
+        let shares = positions.iter().find(|x| x.is_tradable_as(&sym));
+        let derivatives: Vec<_> = positions
+            .iter()
+            .filter(|x| x.derivative.as_ref().and_then(|d| d.underlying.as_deref()) == Some(sym.as_str()))
+            .collect();
+        let nlv = summary.net_liquidation.map(|m| m.0).filter(|v| !v.is_zero());
+        let weight =
+            shares.and_then(|x| x.market_value).zip(nlv).map(|(v, n)| (v.0 / n * Decimal::ONE_HUNDRED).round_dp(2));
+        let cost_basis = shares.and_then(|x| x.avg_cost.map(|c| (c.0 * x.quantity.0).round_dp(2)));
+        let quote = venue.quote(&sym).await.map_err(|e| e.to_string());
+        let technicals = analytics::technicals(venue.as_ref(), &sym, 250).await.map_err(|e| e.message);
+        let bars = venue.bars(&sym, 10).await.map_err(|e| e.to_string());
+        let details = venue.contract_details(&sym).await.map_err(|e| e.to_string());
+        let orders: Vec<_> =
+            venue.open_orders().await.map(|o| o.into_iter().filter(|x| x.symbol == sym).collect()).unwrap_or_default();
+        let unwrap =
+            |r: Result<serde_json::Value, String>| r.unwrap_or_else(|e| serde_json::json!({ "unavailable": e }));
+        ok(serde_json::json!({
+            "symbol": sym,
+            "held": shares.is_some() || !derivatives.is_empty(),
+            "position": shares,
+            "cost_basis": cost_basis,
+            "weight_pct": weight,
+            "unrealized_pnl": shares.and_then(|x| x.unrealized_pnl),
+            "derivatives": derivatives,
+            "quote": unwrap(quote.map(|q| serde_json::json!(q))),
+            "technicals": unwrap(technicals),
+            "recent_bars": unwrap(bars.map(|b| serde_json::json!(b))),
+            "contract": unwrap(details),
+            "open_orders": orders,
+            "account_currency": summary.currency,
+        }))
     }
 
     /// What an order would do to cash, the position and margin (the venue's what-if where it

@@ -5,6 +5,7 @@ use serde_json::json;
 use trading_core::{
     bars::{BarSize, HistoryRequest, Period},
     error::TradeError,
+    options::{OptionSymbol, chain_request},
 };
 
 use crate::{
@@ -15,9 +16,13 @@ use crate::{
 
 #[tool_router(router = research_router, vis = "pub(crate)")]
 impl TradingServer {
-    /// Last, bid and ask for one symbol.
+    /// Last, bid and ask for one symbol; for an option named as positions name it
+    /// ("SPY 2026-12-18 600 C") also its greeks, implied volatility and open interest.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn get_quote(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
+        if let Some(o) = OptionSymbol::parse(&p.symbol) {
+            return respond(self.broker.venue().option_quote(&o, None).await);
+        }
         match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => respond(self.broker.venue().quote(&s).await),
             Err(e) => fail(e),
@@ -102,6 +107,22 @@ impl TradingServer {
             }
             v
         }))
+    }
+
+    /// An option chain: the expirations, and for one expiry (the nearest by default) the
+    /// strikes around the money with bid/ask/last, implied volatility, delta, gamma, theta,
+    /// vega and open interest. Read-only: option orders are not taken. Example:
+    /// {"symbol":"SPY","strikes_around_money":5,"right":"C"}.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn option_chain(&self, Parameters(p): Parameters<OptionChainParams>) -> CallToolResult {
+        let sym = match self.broker.canonical_symbol(&p.symbol) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        match chain_request(&sym, p.expiry.as_deref(), p.strikes_around_money, p.right.as_deref()) {
+            Ok(r) => respond(self.broker.venue().option_chain(&r).await),
+            Err(e) => fail(e),
+        }
     }
 
     /// Units of `to` one unit of `from` buys, from the venue (e.g. from USD to EUR ≈ 0.9).

@@ -1,0 +1,277 @@
+//! Option chains and quotes: the months from `/iserver/secdef/search`, strikes from
+//! `/iserver/secdef/strikes`, contracts from `/iserver/secdef/info`, and one snapshot batch
+//! with the greek fields (7308–7311, 7633, 7638). Contract lookups are kept for the process,
+//! so a chain asked again costs only its snapshots.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use rust_decimal::Decimal;
+use trading_core::{
+    error::VenueError,
+    money::{Price, Qty},
+    options::{ChainRequest, OptionChain, OptionQuote, OptionSymbol, Right, month_code, strikes_around},
+};
+
+use super::{GatewayVenue, account::ibkr_ticker, v_err};
+use crate::cpapi::wire;
+
+/// Snapshot fields of an option: last, bid, ask, availability, greeks, IV %, open interest.
+const OPTION_FIELDS: &str = "31,84,86,6509,7308,7309,7310,7311,7633,7638";
+
+/// What IBKR told us about listed contracts (they do not change within a process).
+#[derive(Debug, Default)]
+pub(super) struct OptionCache {
+    months: Mutex<HashMap<i64, Vec<String>>>,
+    strikes: Mutex<HashMap<(i64, String), wire::Strikes>>,
+    contracts: Mutex<HashMap<(i64, String, Decimal), Vec<wire::SecdefInfo>>>,
+}
+
+fn ymd(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y%m%d").ok()
+}
+
+impl GatewayVenue {
+    /// The expiry months IBKR lists for `symbol`'s options (`secdef/search`, which IBKR also
+    /// wants before any derivative request).
+    async fn option_months(&self, symbol: &str, conid: i64) -> Result<Vec<String>, VenueError> {
+        if let Some(m) = self.options.months.lock().unwrap_or_else(|p| p.into_inner()).get(&conid) {
+            return Ok(m.clone());
+        }
+        let found: Vec<wire::SecdefMatch> =
+            self.get_as("/iserver/secdef/search", &[("symbol", ibkr_ticker(symbol))]).await.map_err(v_err)?;
+        let entry = found.iter().find(|m| m.conid.as_deref() == Some(&conid.to_string())).or(found.first());
+        let months: Vec<String> = entry
+            .into_iter()
+            .flat_map(|m| m.sections.iter())
+            .filter(|s| s.sec_type.as_deref() == Some("OPT"))
+            .flat_map(|s| s.months.as_deref().unwrap_or_default().split(';'))
+            .map(|m| m.trim().to_ascii_uppercase())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if months.is_empty() {
+            return Err(VenueError::NotFound(format!("IBKR lists no options on {symbol}")));
+        }
+        self.options.months.lock().unwrap_or_else(|p| p.into_inner()).insert(conid, months.clone());
+        Ok(months)
+    }
+
+    async fn option_strikes(&self, conid: i64, month: &str) -> Result<wire::Strikes, VenueError> {
+        let key = (conid, month.to_string());
+        if let Some(s) = self.options.strikes.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(s.clone());
+        }
+        let q = [("conid", conid.to_string()), ("sectype", "OPT".to_string()), ("month", month.to_string())];
+        let s: wire::Strikes = self.get_as("/iserver/secdef/strikes", &q).await.map_err(v_err)?;
+        self.options.strikes.lock().unwrap_or_else(|p| p.into_inner()).insert(key, s.clone());
+        Ok(s)
+    }
+
+    /// Every contract of one strike in one month (both rights, each weekly expiry).
+    async fn option_contracts(
+        &self,
+        conid: i64,
+        month: &str,
+        strike: Decimal,
+    ) -> Result<Vec<wire::SecdefInfo>, VenueError> {
+        let key = (conid, month.to_string(), strike);
+        if let Some(c) = self.options.contracts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let q = [
+            ("conid", conid.to_string()),
+            ("sectype", "OPT".to_string()),
+            ("month", month.to_string()),
+            ("strike", strike.normalize().to_string()),
+        ];
+        let v = self.get("/iserver/secdef/info", &q).await.map_err(v_err)?;
+        let c = wire::SecdefInfo::list(v).map_err(v_err)?;
+        self.options.contracts.lock().unwrap_or_else(|p| p.into_inner()).insert(key, c.clone());
+        Ok(c)
+    }
+
+    /// Snapshot rows of `conids` with the option fields, retried while the stream warms up.
+    async fn option_rows(&self, conids: &[i64]) -> Result<HashMap<i64, wire::SnapshotRow>, VenueError> {
+        let mut rows: HashMap<i64, wire::SnapshotRow> = HashMap::new();
+        for attempt in 0..self.settings.quote_attempts.max(1) {
+            let pending: Vec<i64> = conids
+                .iter()
+                .copied()
+                .filter(|c| !rows.get(c).is_some_and(|r| r.bid.is_some() || r.last.is_some() || r.delta.is_some()))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(self.settings.quote_retry_delay).await;
+            }
+            for chunk in pending.chunks(100) {
+                let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let snap: Vec<wire::SnapshotRow> = self
+                    .get_as("/iserver/marketdata/snapshot", &[("conids", list), ("fields", OPTION_FIELDS.into())])
+                    .await
+                    .map_err(v_err)?;
+                for r in snap {
+                    if let Some(c) = r.conid {
+                        rows.insert(c, r);
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
+fn option_quote_of(
+    symbol: &OptionSymbol,
+    conid: i64,
+    multiplier: Option<Decimal>,
+    r: Option<&wire::SnapshotRow>,
+) -> OptionQuote {
+    let empty = wire::SnapshotRow::default();
+    let r = r.unwrap_or(&empty);
+    let (last, _) = crate::parse::last_price(r.last.as_ref().unwrap_or(&serde_json::Value::Null));
+    let note = match (r.bid.or(last).or(r.delta), r.availability.as_deref().and_then(|a| a.chars().next())) {
+        (None, Some('N')) => Some("no market-data subscription for this option (IBKR field 6509 = N)".to_string()),
+        (None, _) => Some("no price yet: IBKR is still warming up the market-data stream; retry in a moment".into()),
+        (Some(_), Some('D')) => Some("delayed market data".into()),
+        _ => None,
+    };
+    OptionQuote {
+        symbol: symbol.to_string(),
+        contract_id: Some(conid.to_string()),
+        bid: r.bid.filter(|d| *d > Decimal::ZERO).map(Price),
+        ask: r.ask.filter(|d| *d > Decimal::ZERO).map(Price),
+        last: last.map(Price),
+        implied_vol_pct: r.implied_vol_pct,
+        delta: r.delta,
+        gamma: r.gamma,
+        theta: r.theta,
+        vega: r.vega,
+        open_interest: r.open_interest.map(Qty),
+        multiplier: Qty(multiplier.unwrap_or(Decimal::ONE_HUNDRED)),
+        note,
+    }
+}
+
+fn right_of(info: &wire::SecdefInfo) -> Option<Right> {
+    info.right.as_deref().and_then(Right::parse)
+}
+
+impl GatewayVenue {
+    pub(super) async fn chain(&self, request: &ChainRequest) -> Result<OptionChain, VenueError> {
+        let sym = &request.underlying;
+        let conid = self.conid(sym).await?;
+        let months = self.option_months(sym, conid).await?;
+        let month = match request.expiry {
+            Some(e) => {
+                let m = month_code(e);
+                if !months.contains(&m) {
+                    return Err(VenueError::NotFound(format!(
+                        "IBKR lists no {sym} options in {m}; months: {}",
+                        months.join(", ")
+                    )));
+                }
+                m
+            }
+            None => months[0].clone(),
+        };
+        let strikes = self.option_strikes(conid, &month).await?;
+        let quote = trading_core::ports::MarketData::quote(self, sym).await?;
+        let spot = quote.last.or(quote.bid).map(|p| p.0).unwrap_or_default();
+        let listed: Vec<Decimal> = match request.right {
+            Some(Right::Call) => strikes.call.clone(),
+            Some(Right::Put) => strikes.put.clone(),
+            None => strikes.call.iter().chain(&strikes.put).copied().collect(),
+        };
+        let chosen = strikes_around(&listed, spot, request.strikes_around_money);
+        let mut infos = vec![];
+        for k in &chosen {
+            infos.extend(self.option_contracts(conid, &month, *k).await?);
+        }
+        let today = chrono::Utc::now().date_naive();
+        let mut dates: Vec<chrono::NaiveDate> =
+            infos.iter().filter_map(|i| i.maturity_date.as_deref().and_then(ymd)).collect();
+        dates.sort();
+        dates.dedup();
+        let expiry = match request.expiry {
+            Some(e) if dates.contains(&e) => e,
+            Some(e) => {
+                return Err(VenueError::NotFound(format!(
+                    "no {sym} options expire on {e}; in {month}: {}",
+                    dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            None => dates
+                .iter()
+                .find(|d| **d >= today)
+                .or(dates.first())
+                .copied()
+                .ok_or_else(|| VenueError::NotFound(format!("IBKR returned no {sym} contracts for {month}")))?,
+        };
+        let mut picked: Vec<(OptionSymbol, i64, Option<Decimal>)> = infos
+            .iter()
+            .filter(|i| i.maturity_date.as_deref().and_then(ymd) == Some(expiry))
+            .filter(|i| request.right.is_none() || right_of(i) == request.right)
+            .filter_map(|i| {
+                let o = OptionSymbol {
+                    underlying: sym.clone(),
+                    expiry,
+                    strike: i.strike?.normalize(),
+                    right: right_of(i)?,
+                };
+                Some((o, i.conid?, i.multiplier))
+            })
+            .collect();
+        picked.sort_by(|a, b| {
+            a.0.strike.cmp(&b.0.strike).then((a.0.right == Right::Put).cmp(&(b.0.right == Right::Put)))
+        });
+        picked.dedup_by(|a, b| a.1 == b.1);
+        let conids: Vec<i64> = picked.iter().map(|p| p.1).collect();
+        let rows = self.option_rows(&conids).await?;
+        let mut expirations = months.clone();
+        expirations.extend(dates.iter().map(|d| d.to_string()));
+        Ok(OptionChain {
+            underlying: sym.clone(),
+            underlying_price: quote.last,
+            expiry,
+            expirations,
+            contracts: picked.iter().map(|(o, c, m)| option_quote_of(o, *c, *m, rows.get(c))).collect(),
+            notes: vec![],
+        })
+    }
+
+    pub(super) async fn one_option(
+        &self,
+        option: &OptionSymbol,
+        contract_id: Option<&str>,
+    ) -> Result<OptionQuote, VenueError> {
+        let (conid, multiplier) = match contract_id.and_then(|c| c.parse::<i64>().ok()) {
+            Some(c) => (c, None),
+            None => {
+                let under = self.conid(&option.underlying).await?;
+                let month = option.month_code();
+                let months = self.option_months(&option.underlying, under).await?;
+                if !months.contains(&month) {
+                    return Err(VenueError::NotFound(format!(
+                        "IBKR lists no {} options in {month}",
+                        option.underlying
+                    )));
+                }
+                let infos = self.option_contracts(under, &month, option.strike).await?;
+                let info = infos
+                    .iter()
+                    .find(|i| {
+                        i.maturity_date.as_deref().and_then(ymd) == Some(option.expiry)
+                            && right_of(i) == Some(option.right)
+                    })
+                    .ok_or_else(|| VenueError::NotFound(format!("IBKR lists no contract {option}")))?;
+                (
+                    info.conid.ok_or_else(|| VenueError::NotFound(format!("IBKR gave no conid for {option}")))?,
+                    info.multiplier,
+                )
+            }
+        };
+        let rows = self.option_rows(&[conid]).await?;
+        Ok(option_quote_of(option, conid, multiplier, rows.get(&conid)))
+    }
+}
