@@ -62,3 +62,24 @@ fn the_python_sdk_declining_or_answering_wrong_sends_nothing() {
         assert_eq!(sent, 0, "{answer}");
     }
 }
+
+#[test]
+fn the_python_sdk_validates_every_output_schema_and_the_list_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/outputs_client.py");
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .arg(BIN)
+        .arg(dir.path().join("j.jsonl"))
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the Python client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["untitled"], serde_json::json!([]), "every tool has a title: {r}");
+    let want = ["account_summary", "accounts", "cash_balances", "fx_rate", "get_quotes", "option_chain", "performance"];
+    assert_eq!(r["with_schema"], serde_json::json!(want), "{r}");
+    assert_eq!(r["validated"], r["with_schema"], "the SDK checked each result against its schema");
+    let bytes = r["tools_list_bytes"].as_u64().unwrap();
+    assert!(bytes < 40 * 1024, "tools/list is {bytes} bytes with every tool ({} tools)", r["tools"]);
+}

@@ -1,11 +1,12 @@
 //! What a venue reports about prices, the account and what it can do.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::money::{Money, Price, Qty};
 
 /// A price snapshot. When `last` is missing, `note` says why (no subscription, halted, ...).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Quote {
     pub symbol: String,
     pub last: Option<Price>,
@@ -30,7 +31,7 @@ pub struct Bar {
 /// A holding. Negative quantities are shorts. `symbol` is the tradable key for shares and
 /// spot pairs; for other asset classes it is a readable description (`SPY 2026-12-18 600 C`)
 /// that no order tool accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Position {
     pub symbol: String,
     pub quantity: Qty,
@@ -77,7 +78,7 @@ impl Position {
 }
 
 /// What kind of instrument a holding is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetClass {
     /// Shares (and ETFs).
@@ -129,7 +130,7 @@ impl AssetClass {
 }
 
 /// The terms of a derivative holding.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DerivativeTerms {
     pub underlying: Option<String>,
     /// `YYYY-MM-DD`.
@@ -155,7 +156,7 @@ pub fn is_derivative_description(symbol: &str) -> bool {
 }
 
 /// Balances in the account's base currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountSummary {
     pub account_id: String,
     pub currency: String,
@@ -172,7 +173,7 @@ pub struct AccountSummary {
 }
 
 /// Cash in one currency, and its value in the account's base currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CashBalance {
     pub currency: String,
     pub cash: Money,
@@ -183,7 +184,7 @@ pub struct CashBalance {
 }
 
 /// Cash by currency (`cash_balances`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CashBalances {
     pub account_id: String,
     pub base_currency: String,
@@ -193,7 +194,7 @@ pub struct CashBalances {
 }
 
 /// Today's profit and loss of the account (IBKR's `pnl/partitioned` row), in its base currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DailyPnl {
     pub account_id: String,
     pub currency: String,
@@ -208,7 +209,7 @@ pub struct DailyPnl {
 }
 
 /// One account the login sees (`accounts`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountInfo {
     pub account_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

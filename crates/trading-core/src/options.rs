@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -10,7 +11,7 @@ use crate::{
     money::{Price, Qty},
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Right {
     #[serde(rename = "C")]
     Call,
@@ -90,7 +91,7 @@ pub struct ChainRequest {
 
 /// Price and greeks of one contract. Greeks are per share: `delta_shares` of a position is
 /// quantity × multiplier × delta.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OptionQuote {
     /// `SPY 2026-12-18 600 C`.
     pub symbol: String,
@@ -110,7 +111,7 @@ pub struct OptionQuote {
 }
 
 /// `option_chain`'s answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OptionChain {
     pub underlying: String,
     pub underlying_price: Option<Price>,

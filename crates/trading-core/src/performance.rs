@@ -3,12 +3,13 @@
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{error::TradeError, money::Money};
 
 /// The periods `/pa/performance` takes (SPEC enum).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum PerfPeriod {
     #[serde(rename = "1D")]
     OneDay,
@@ -77,7 +78,7 @@ impl PerfPeriod {
 }
 
 /// One day's net asset value and the cumulative return to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NavPoint {
     pub date: NaiveDate,
     pub nav: Money,
@@ -86,7 +87,7 @@ pub struct NavPoint {
 }
 
 /// A month's (or the venue's own sub-period's) return, in percent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PeriodReturn {
     /// `YYYY-MM` for months.
     pub period: String,
@@ -94,7 +95,7 @@ pub struct PeriodReturn {
 }
 
 /// `performance`'s answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Performance {
     pub account_id: String,
     pub currency: String,

@@ -154,6 +154,7 @@ impl TradingServer {
                 tool_router.remove_route(name);
             }
         }
+        crate::outputs::describe(&mut tool_router);
         let schemas =
             tool_router.list_all().into_iter().map(|t| (t.name.to_string(), t.input_schema.clone())).collect();
         let desk = ApprovalDesk::new(broker.clone(), settings.approval.clone());

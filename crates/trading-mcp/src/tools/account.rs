@@ -12,6 +12,7 @@ use trading_core::{
 use crate::{
     TradingServer,
     envelope::{fail, ok, respond},
+    outputs::{PnlAnswer, SummaryAnswer},
     params::*,
     server::HISTORY_PAGE,
 };
@@ -33,12 +34,15 @@ impl TradingServer {
             None => venue.summary().await,
         };
         match summary {
-            Ok(s) => {
-                let mut v = json!(s);
-                if other.is_none() {
-                    v["daily_pnl"] = self.daily_pnl().await;
-                }
-                ok(v)
+            Ok(summary) => {
+                let daily_pnl = match other {
+                    Some(_) => None,
+                    None => Some(match venue.daily_pnl().await {
+                        Ok(p) => PnlAnswer::Pnl(p),
+                        Err(e) => PnlAnswer::Unavailable { unavailable: e.to_string() },
+                    }),
+                };
+                ok(SummaryAnswer { summary, daily_pnl })
             }
             Err(e) => fail(e.into()),
         }

@@ -11,6 +11,7 @@ use trading_core::{
 use crate::{
     TradingServer,
     envelope::{fail, respond},
+    outputs::FxRate,
     params::*,
 };
 
@@ -142,13 +143,12 @@ impl TradingServer {
             (Ok(f), Ok(t)) => (f, t),
             (Err(e), _) | (_, Err(e)) => return fail(e),
         };
-        respond(
-            self.broker
-                .venue()
-                .fx_rate(&from, &to)
-                .await
-                .map(|r| json!({ "from": from, "to": to, "rate": r, "meaning": format!("1 {from} = {} {to}", r.0) })),
-        )
+        respond(self.broker.venue().fx_rate(&from, &to).await.map(|rate| FxRate {
+            meaning: format!("1 {from} = {rate} {to}"),
+            from,
+            to,
+            rate,
+        }))
     }
 
     /// The instrument's upcoming trading sessions (regular hours, early closes, closed days).
