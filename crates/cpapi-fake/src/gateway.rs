@@ -62,6 +62,7 @@ const LIMITED_PATHS: &[&str] = &[
     "/iserver/account/trades",
     "/iserver/account/pnl/partitioned",
     "/pa/performance",
+    "/pa/transactions",
     "/portfolio/accounts",
     "/iserver/scanner/run",
 ];
@@ -251,6 +252,7 @@ pub(crate) fn handle(st: &mut State, method: &str, path: &str, query: &str, body
         ("GET", ["iserver", "marketdata", "history"]) => history(st, &q),
         ("GET", ["iserver", "account", "pnl", "partitioned"]) => crate::money::pnl_partitioned(st),
         ("POST", ["pa", "performance"]) => crate::money::performance(st, &body),
+        ("POST", ["pa", "transactions"]) => crate::money::transactions(st, &body),
         ("GET", ["iserver", "exchangerate"]) => crate::money::exchange_rate(q.get("source"), q.get("target")),
         ("GET", ["iserver", "contract", conid, "info"]) => contract_info(st, conid),
         ("POST", ["iserver", "scanner", "run"]) => scanner_run(st, &body),
@@ -835,6 +837,19 @@ fn history(st: &mut State, q: &std::collections::HashMap<String, String>) -> Ans
 }
 
 fn contract_info(st: &mut State, conid: &str) -> Answer {
+    if let Some(o) = conid.parse::<i64>().ok().and_then(|c| st.option_conids.get(&c)) {
+        // SPEC's option fields: strike a string, right CALL/PUT, multiplier "100".
+        return (
+            StatusCode::OK,
+            json!({
+                "con_id": conid.parse::<i64>().ok(), "symbol": o.underlying, "instrument_type": "OPT", "currency": "USD",
+                "maturity_date": o.expiry.format("%Y%m%d").to_string(), "strike": o.strike.to_string(),
+                "right": if o.right == trading_core::options::Right::Call { "CALL" } else { "PUT" }, "multiplier": "100",
+                "exchange": "SMART", "trading_class": o.underlying,
+                "text": format!("{} '{} {} {}", o.expiry.format("%b %d").to_string().to_ascii_uppercase(), o.expiry.format("%y"), o.strike, if o.right == trading_core::options::Right::Call { "Call" } else { "Put" }),
+            }),
+        );
+    }
     let Some(symbol) = conid.parse::<i64>().ok().and_then(|c| st.symbol_of(c)) else {
         return err(StatusCode::BAD_REQUEST, "Bad Request: invalid conid");
     };

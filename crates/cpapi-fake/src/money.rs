@@ -75,6 +75,48 @@ pub(crate) fn performance(st: &mut State, body: &Value) -> Answer {
     )
 }
 
+/// `POST /pa/transactions {"acctIds":[…],"conids":[one],"currency":"USD","days":90}` in the SPEC
+/// example's shape: `transactions` (date as `Mon Dec 11 00:00:00 EST 2023`, signed `qty`,
+/// `pr`, `amt`, `type`), and `rpnl` (realized P&L by day and its total, as strings).
+pub(crate) fn transactions(st: &mut State, body: &Value) -> Answer {
+    let Some(acct) = body["acctIds"].as_array().and_then(|a| a.first()).and_then(Value::as_str).map(str::to_string)
+    else {
+        return err(StatusCode::BAD_REQUEST, "Bad Request: acctIds is required");
+    };
+    let conids = body["conids"].as_array().cloned().unwrap_or_default();
+    if conids.len() != 1 {
+        return err(StatusCode::BAD_REQUEST, "Bad Request: exactly one conid is supported");
+    }
+    let conid = conids[0].as_i64().or_else(|| conids[0].as_str().and_then(|c| c.parse().ok())).unwrap_or(0);
+    let Some(symbol) = st.symbol_of(conid) else { return err(StatusCode::BAD_REQUEST, "Bad Request: invalid conid") };
+    let days = u32::try_from(body["days"].as_u64().unwrap_or(90)).unwrap_or(90);
+    let t = st.book(&acct).transactions(&symbol, days);
+    let f = |d: rust_decimal::Decimal| json!(d.to_f64().unwrap_or(0.0));
+    let rows: Vec<Value> = t
+        .transactions
+        .iter()
+        .map(|x| {
+            json!({
+                "date": x.date.format("%a %b %d 00:00:00 EST %Y").to_string(), "cur": x.currency, "fxRate": 1,
+                "pr": f(x.price.unwrap_or_default()), "qty": f(x.quantity.unwrap_or_default()), "acctid": acct,
+                "amt": f(x.amount.0), "conid": conid, "type": x.kind, "desc": x.description,
+            })
+        })
+        .collect();
+    let rpnl: Vec<Value> = t
+        .realized_by_day
+        .iter()
+        .map(|(d, v)| json!({ "date": d.format("%Y%m%d").to_string(), "cur": t.currency, "fxRate": 1, "side": "L", "acctid": acct, "amt": v.0.to_string(), "conid": conid.to_string() }))
+        .collect();
+    (
+        StatusCode::OK,
+        json!({
+            "rc": 0, "nd": days, "id": "getTransactions", "currency": t.currency, "includesRealTime": true,
+            "rpnl": { "data": rpnl, "amt": t.realized_pnl.0.to_string() }, "transactions": rows,
+        }),
+    )
+}
+
 /// SPEC: `GET /iserver/exchangerate?source=USD&target=EUR` → `{"rate": 0.91324199}`; both
 /// parameters are required.
 pub(crate) fn exchange_rate(source: Option<&String>, target: Option<&String>) -> Answer {

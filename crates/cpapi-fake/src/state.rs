@@ -104,6 +104,7 @@ impl Default for Limits {
                 ("/iserver/account/trades", Duration::from_secs(5)),
                 ("/iserver/account/pnl/partitioned", Duration::from_secs(5)),
                 ("/pa/performance", Duration::from_secs(900)),
+                ("/pa/transactions", Duration::from_secs(900)),
                 ("/portfolio/accounts", Duration::from_secs(5)),
                 ("/iserver/scanner/run", Duration::from_secs(1)),
             ],

@@ -67,7 +67,7 @@ async fn every_mirrored_tool_against_the_fake_exchange() {
     .await;
     let c = &s.client;
     let tools: Vec<String> = c.list_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(tools.len(), 42, "ibkr-mcp's surface less IBKR's three scanner tools: {tools:?}");
+    assert_eq!(tools.len(), 43, "ibkr-mcp's surface less IBKR's three scanner tools: {tools:?}");
     assert!(!tools.iter().any(|t| t.contains("scan")), "IBKR's scanners are not offered on an exchange: {tools:?}");
 
     let st = c.call("session_status", json!({})).await.unwrap();

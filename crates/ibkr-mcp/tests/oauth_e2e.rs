@@ -263,7 +263,7 @@ async fn the_full_dance_with_a_real_oauth_client() {
     let manager = authorize(&s.base, &["read", "trade:preview", "trade"], &["read", "trade:preview", "trade"]).await;
     let (client_id, _, _) = creds(&manager).await;
     let c = mcp_client(&s.base, manager).await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 45);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 46);
     let q = call(&c, "get_quote", json!({"symbol": "AAPL"})).await;
     assert_eq!(q["ok"], true, "{q}");
     let b = call(&c, "buy", json!({"symbol": "AAPL", "cash_amount": 20})).await;

@@ -679,6 +679,8 @@ async fn the_ibkr_surface_answers_on_the_simulator() {
     let d = ok("position_detail", json!({"symbol": "AAPL"})).await;
     assert_eq!((d["symbol"].as_str(), d["held"].as_bool()), (Some("AAPL"), Some(false)));
     assert!(d["technicals"]["sma_20"].as_str().is_some(), "{d}");
+    let t = ok("transactions", json!({"symbol": "AAPL", "days": 30})).await;
+    assert_eq!((t["symbol"].as_str(), t["realized_pnl"].as_str()), (Some("AAPL"), Some("0")));
     let bad = s.client.call("performance", json!({"period": "forever"})).await.unwrap();
     assert!(bad.is_error && bad.body["error"]["message"].as_str().unwrap().starts_with("period:"));
 }

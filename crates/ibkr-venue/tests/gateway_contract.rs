@@ -759,3 +759,38 @@ async fn an_option_chain_is_searched_listed_and_priced_in_one_snapshot_batch_and
     let missing = OptionSymbol { strike: dec!(0.5), ..one };
     assert!(r.venue.option_quote(&missing, None).await.is_err());
 }
+
+#[tokio::test]
+async fn transactions_come_from_the_fakes_fills_once_per_window() {
+    let r = rig(&[]).await;
+    for side in [Side::Buy, Side::Sell] {
+        r.broker
+            .submit(OrderIntent::Single(order("AAPL", side, OrderType::Market, Size::Quantity(Qty(dec!(0.2))))), None)
+            .await
+            .unwrap();
+    }
+    let t = r.venue.transactions("AAPL", 30).await.unwrap();
+    let fake = r.fake.with(|s| s.exchange.transactions("AAPL", 30));
+    assert_eq!(t.transactions.len(), 2, "{t:?}");
+    assert_eq!(t.realized_pnl, fake.realized_pnl);
+    assert_eq!(t.transactions[1].quantity, Some(dec!(-0.2)));
+    let e = r.venue.transactions("MSFT", 30).await.unwrap_err().to_string();
+    assert!(e.contains("15 minutes"), "{e}");
+    assert_eq!(r.count("/pa/transactions"), 1);
+}
+
+#[tokio::test]
+async fn a_conid_is_quoted_as_what_ibkr_says_it_is() {
+    use trading_core::options::chain_request;
+    let r = rig(&[]).await;
+    let chain = r.venue.option_chain(&chain_request("SPY", None, Some(1), Some("P")).unwrap()).await.unwrap();
+    let put = &chain.contracts[0];
+    let by_id = r.venue.quote_contract(put.contract_id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(by_id["symbol"], put.symbol.as_str(), "an option by conid: {by_id}");
+    assert!(by_id["delta"].as_str().is_some(), "{by_id}");
+    let aapl = r.fake.with(|s| s.conid_of("AAPL")).unwrap();
+    let stock = r.venue.quote_contract(&aapl.to_string()).await.unwrap();
+    assert_eq!(stock["symbol"], "AAPL");
+    assert!(stock["last"].as_str().is_some(), "{stock}");
+    assert!(r.venue.quote_contract("12x").await.is_err());
+}

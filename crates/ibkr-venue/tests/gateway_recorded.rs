@@ -234,3 +234,25 @@ async fn spec_performance_example_parses_to_returns_and_nav() {
     let asked = r.fake.with(|s| s.requests_to("/pa/performance"));
     assert_eq!(asked[0].body, serde_json::json!({"acctIds": ["U1234567"], "period": "YTD"}));
 }
+
+#[tokio::test]
+async fn spec_transactions_example_parses() {
+    let r = replaying(&["Accounts/GET-iserver-accounts.json", "Portfolio/GET-portfolio-accounts.json"]).await;
+    r.fake.with(|s| assert!(s.replay_spec("POST /pa/transactions")));
+    let t = r.venue.transactions("AAPL", 90).await.unwrap();
+    // SPEC: one Sell of 5 at 192.26 (amt 961.3) on "Mon Dec 11 00:00:00 EST 2023"; rpnl 12.2516.
+    assert_eq!(t.transactions.len(), 1);
+    let s = &t.transactions[0];
+    assert_eq!(
+        (s.date.to_string().as_str(), s.kind.as_str(), s.quantity, s.price),
+        ("2023-12-11", "Sell", Some(dec!(-5)), Some(dec!(192.26)))
+    );
+    assert_eq!(s.amount.0, dec!(961.30));
+    assert_eq!(t.realized_pnl.0, dec!(12.25));
+    assert_eq!(t.realized_by_day[0].0.to_string(), "2023-12-11");
+    let asked = r.fake.with(|s| s.requests_to("/pa/transactions"));
+    assert_eq!(
+        asked[0].body,
+        serde_json::json!({"acctIds": ["U1234567"], "conids": [265598], "currency": "USD", "days": 90})
+    );
+}

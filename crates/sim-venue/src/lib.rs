@@ -245,6 +245,16 @@ impl Account for SimVenue {
         p.notes.push("the simulator's history: this run's trades valued at its simulated closes".into());
         Ok(p)
     }
+    async fn transactions(
+        &self,
+        symbol: &str,
+        days: u32,
+    ) -> Result<trading_core::performance::Transactions, VenueError> {
+        if let Some(e) = self.exchange.unknown(symbol) {
+            return Err(e);
+        }
+        Ok(self.exchange.transactions(symbol, days))
+    }
     async fn daily_pnl(&self) -> Result<trading_core::account::DailyPnl, VenueError> {
         self.exchange.daily_pnl()
     }

@@ -275,3 +275,18 @@ async fn performance_replays_the_runs_trades_at_each_close() {
     let want = ((nlv / dec!(100000) - dec!(1)) * dec!(100)).round_dp(2);
     assert_eq!(p.return_pct, Some(want));
 }
+
+#[tokio::test]
+async fn transactions_list_the_runs_trades_and_realize_at_average_cost() {
+    let r = rig(3, &[]);
+    r.broker.submit(qty_order("KO", Side::Buy, dec!(10)), None).await.unwrap();
+    r.broker.submit(qty_order("KO", Side::Sell, dec!(4)), None).await.unwrap();
+    let fills = r.sim.fills().await.unwrap();
+    let t = r.sim.transactions("KO", 30).await.unwrap();
+    assert_eq!(t.transactions.len(), 2);
+    assert_eq!((t.transactions[1].kind.as_str(), t.transactions[1].quantity), ("Sell", Some(dec!(-4))));
+    let avg = (dec!(10) * fills[0].price.0 + fills[0].commission.0) / dec!(10);
+    let want = (dec!(4) * (fills[1].price.0 - avg) - fills[1].commission.0).round_dp(2);
+    assert_eq!(t.realized_pnl.0, want);
+    assert!(r.sim.transactions("KOO", 30).await.is_err(), "an unknown symbol is named");
+}

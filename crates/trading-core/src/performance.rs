@@ -183,6 +183,68 @@ pub fn thin(points: Vec<NavPoint>, max: usize) -> (Vec<NavPoint>, bool) {
     (picked.into_iter().filter_map(|i| points.get(i).cloned()).collect(), true)
 }
 
+/// One transaction in an instrument: a buy, a sell, a dividend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Transaction {
+    pub date: NaiveDate,
+    /// "Buy", "Sell", "Dividend", ... as the venue names it.
+    pub kind: String,
+    /// Signed: negative for a sale.
+    pub quantity: Option<Decimal>,
+    pub price: Option<Decimal>,
+    /// Money moved, in `currency`.
+    pub amount: Money,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `transactions`' answer: what happened in one instrument over `days` days, and the P&L
+/// realized by it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Transactions {
+    pub account_id: String,
+    pub symbol: String,
+    pub days: u32,
+    pub currency: String,
+    pub transactions: Vec<Transaction>,
+    pub realized_pnl: Money,
+    /// Realized P&L by day.
+    pub realized_by_day: Vec<(NaiveDate, Money)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Realized P&L of fills in time order (average cost; a sale realizes price − average cost
+/// per share, less its commission): the total and by day.
+pub fn realized(fills: &[(NaiveDate, Decimal, Decimal, Decimal)]) -> (Decimal, Vec<(NaiveDate, Decimal)>) {
+    // (date, signed quantity, price, commission)
+    let (mut held, mut cost) = (Decimal::ZERO, Decimal::ZERO);
+    let mut by_day: Vec<(NaiveDate, Decimal)> = vec![];
+    let mut total = Decimal::ZERO;
+    for &(date, qty, price, fee) in fills {
+        if qty > Decimal::ZERO {
+            held += qty;
+            cost += qty * price + fee;
+            continue;
+        }
+        let sold = (-qty).min(held);
+        if sold.is_zero() {
+            continue;
+        }
+        let avg = cost / held;
+        let pnl = sold * (price - avg) - fee;
+        held -= sold;
+        cost -= sold * avg;
+        total += pnl;
+        match by_day.last_mut() {
+            Some((d, v)) if *d == date => *v += pnl,
+            _ => by_day.push((date, pnl)),
+        }
+    }
+    (total.round_dp(2), by_day.into_iter().map(|(d, v)| (d, v.round_dp(2))).collect())
+}
+
 #[cfg(test)]
 #[path = "performance_tests.rs"]
 mod tests;

@@ -49,3 +49,17 @@ fn thinning_keeps_the_ends() {
     assert_eq!(t.len(), 10);
     assert_eq!((t[0].nav.0, t[9].nav.0), (dec!(1), dec!(100)));
 }
+
+#[test]
+fn realized_pnl_uses_the_average_cost() {
+    let fills = [
+        (day(11, 2), dec!(10), dec!(100), dec!(1)),
+        (day(11, 3), dec!(10), dec!(110), dec!(1)),
+        // Average cost (1000 + 1 + 1100 + 1) / 20 = 105.10; selling 5 at 120 less 1.
+        (day(11, 4), dec!(-5), dec!(120), dec!(1)),
+        (day(11, 4), dec!(-5), dec!(100), dec!(1)),
+    ];
+    let (total, by_day) = realized(&fills);
+    assert_eq!(total, dec!(47.00), "5 × 14.90 − 1 + 5 × (−5.10) − 1");
+    assert_eq!(by_day, vec![(day(11, 4), dec!(47.00))]);
+}

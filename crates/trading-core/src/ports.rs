@@ -92,6 +92,12 @@ pub trait MarketData: Send + Sync {
         let _ = (option, contract_id);
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "option quotes" })
     }
+    /// A quote of the contract the venue knows by `contract_id` (IBKR's conid): a stock's
+    /// quote, or an option's with greeks.
+    async fn quote_contract(&self, contract_id: &str) -> Result<serde_json::Value, VenueError> {
+        let _ = contract_id;
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "quotes by contract id" })
+    }
     /// Units of `to` one unit of `from` buys (`fx_rate("USD", "EUR")` ≈ 0.9).
     async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
         if from.eq_ignore_ascii_case(to) {
@@ -149,6 +155,12 @@ pub trait Account: Send + Sync {
     ) -> Result<crate::performance::Performance, VenueError> {
         let _ = period;
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "account performance" })
+    }
+    /// Buys, sells and dividends in `symbol` over the last `days` days, and the P&L they
+    /// realized.
+    async fn transactions(&self, symbol: &str, days: u32) -> Result<crate::performance::Transactions, VenueError> {
+        let _ = (symbol, days);
+        Err(VenueError::Unsupported { venue: "this venue".into(), capability: "transaction history" })
     }
     /// Today's P&L of the account.
     async fn daily_pnl(&self) -> Result<crate::account::DailyPnl, VenueError> {

@@ -82,6 +82,7 @@ const TITLES: &[(&str, &str)] = &[
     ("stress_test", "Stress test"),
     ("technicals", "Technical indicators"),
     ("trade_history", "Trade history"),
+    ("transactions", "Transactions and realized P&L"),
     ("trading_schedule", "Trading schedule"),
     ("trailing_stop", "Trailing stop"),
     ("wait_approval", "Wait for approval"),

@@ -66,6 +66,15 @@ pub struct PerformanceParams {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct TransactionsParams {
+    pub symbol: String,
+    /// How many days back (default 90, at most 3650).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PortfolioParams {
     /// Another account this login sees (from `accounts`), or "all" for every account summed in
     /// the trading account's currency; default: the trading account.

@@ -93,7 +93,7 @@ async fn tools_list_is_the_golden_file() {
     // its `preserve_order` feature and builds that do not.
     let golden: Value = serde_json::from_str(&golden).unwrap();
     assert!(golden == tools, "the tool surface changed: review it, then UPDATE_GOLDEN=1 to accept");
-    assert_eq!(tools.as_array().unwrap().len(), 42);
+    assert_eq!(tools.as_array().unwrap().len(), 43);
     let info = r.client.peer_info().unwrap();
     assert_eq!(info.instructions.as_deref(), Some("test instructions"), "the server's words, not a guess");
 }

@@ -75,3 +75,24 @@ async fn history_is_capped_at_five_concurrent() {
     held.pop();
     sixth.await.unwrap().unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn once_per_window_endpoints_refuse_at_once_with_the_wait_instead_of_sleeping() {
+    let p = Pacer::new(PacingLimits::ibkr());
+    p.admit("/pa/performance").await.unwrap();
+    let t0 = Instant::now();
+    match p.admit("/pa/performance").await {
+        Err(CpapiError::RateLimited { retry_after }) => {
+            assert!(
+                retry_after > Duration::from_secs(890) && retry_after <= Duration::from_secs(900),
+                "{retry_after:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(Instant::now(), t0, "no waiting inside a tool call");
+    // Another analyst endpoint has its own window; after 15 minutes the first is open again.
+    p.admit("/pa/transactions").await.unwrap();
+    tokio::time::advance(Duration::from_secs(901)).await;
+    p.admit("/pa/performance").await.unwrap();
+}

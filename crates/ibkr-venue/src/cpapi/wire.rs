@@ -718,6 +718,20 @@ pub struct ContractInfo {
     pub industry: Option<String>,
     #[serde(default, deserialize_with = "num::text")]
     pub category: Option<String>,
+    #[serde(default, deserialize_with = "num::text")]
+    pub symbol: Option<String>,
+    /// STK, OPT, FUT, ...
+    #[serde(default, deserialize_with = "num::text")]
+    pub instrument_type: Option<String>,
+    /// Options: `YYYYMMDD`.
+    #[serde(default, deserialize_with = "num::text")]
+    pub maturity_date: Option<String>,
+    /// Options: a string, e.g. "187.5" (SPEC).
+    #[serde(default, deserialize_with = "num::dec")]
+    pub strike: Option<Decimal>,
+    /// Options: "CALL" or "PUT" (SPEC).
+    #[serde(default, deserialize_with = "num::text")]
+    pub right: Option<String>,
 }
 
 /// `GET /contract/trading-schedule?conid=` (REC-C Contracts/GET-trading-schedule): real dates
@@ -824,4 +838,51 @@ pub struct PaStartNav {
     pub date: Option<String>,
     #[serde(default, deserialize_with = "num::dec")]
     pub val: Option<Decimal>,
+}
+
+/// `POST /pa/transactions` (SPEC example `success`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaTransactions {
+    #[serde(default, deserialize_with = "num::text")]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub transactions: Vec<PaTransaction>,
+    #[serde(default)]
+    pub rpnl: PaRealized,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaTransaction {
+    /// `Mon Dec 11 00:00:00 EST 2023`.
+    #[serde(default, deserialize_with = "num::text")]
+    pub date: Option<String>,
+    #[serde(default, deserialize_with = "num::text")]
+    pub cur: Option<String>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub pr: Option<Decimal>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub qty: Option<Decimal>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub amt: Option<Decimal>,
+    #[serde(rename = "type", default, deserialize_with = "num::text")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "num::text")]
+    pub desc: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaRealized {
+    #[serde(default)]
+    pub data: Vec<PaRealizedDay>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub amt: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaRealizedDay {
+    /// `YYYYMMDD`.
+    #[serde(default, deserialize_with = "num::text")]
+    pub date: Option<String>,
+    #[serde(default, deserialize_with = "num::dec")]
+    pub amt: Option<Decimal>,
 }

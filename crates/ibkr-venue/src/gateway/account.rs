@@ -12,7 +12,7 @@ use trading_core::{
     account::{AccountIdentity, AccountInfo, AccountSummary, AssetClass, DailyPnl, DerivativeTerms, Position},
     error::VenueError,
     money::{Money, Price, Qty},
-    performance::{NavPoint, PerfPeriod, Performance, PeriodReturn},
+    performance::{NavPoint, PerfPeriod, Performance, PeriodReturn, Transaction, Transactions},
     ports::Account,
 };
 
@@ -72,6 +72,13 @@ pub fn position(r: &wire::PositionRow) -> Position {
         currency: r.currency.clone(),
         derivative,
     }
+}
+
+/// `Mon Dec 11 00:00:00 EST 2023` → 2023-12-11 (the zone name is dropped: chrono reads none).
+fn pa_date(s: &str) -> Option<chrono::NaiveDate> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, month, day, _, _, year] = parts.as_slice() else { return None };
+    chrono::NaiveDate::parse_from_str(&format!("{month} {day} {year}"), "%b %d %Y").ok()
 }
 
 /// `20231213` → a date.
@@ -385,6 +392,59 @@ impl Account for GatewayVenue {
         let p = performance_of(&acct, period, &pa);
         self.performance.lock().unwrap_or_else(|p| p.into_inner()).insert(period, (Instant::now(), p.clone()));
         Ok(p)
+    }
+
+    /// `POST /pa/transactions` for one conid (SPEC example `success`; IBKR takes one conid per
+    /// call and answers once per 15 minutes: a second symbol sooner is refused with the wait).
+    async fn transactions(&self, symbol: &str, days: u32) -> Result<Transactions, VenueError> {
+        let acct = self.account().await.map_err(v_err)?.account;
+        let conid = self.conid(symbol).await?;
+        let currency = self.base_currency(&acct).await.map_err(v_err)?;
+        let body = serde_json::json!({ "acctIds": [acct], "conids": [conid], "currency": currency, "days": days });
+        let v = match self.read(|| self.http.post("/pa/transactions", &body)).await {
+            Ok(v) => v,
+            Err(CpapiError::RateLimited { retry_after }) => {
+                return Err(VenueError::Transport {
+                    message: format!(
+                        "IBKR answers one transaction-history request per 15 minutes: ask again in {} min",
+                        retry_after.as_secs().div_ceil(60).max(1)
+                    ),
+                    retryable: true,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let t: wire::PaTransactions = wire::decode("/pa/transactions", v).map_err(v_err)?;
+        let currency = t.currency.clone().unwrap_or(currency);
+        Ok(Transactions {
+            account_id: acct,
+            symbol: symbol.to_string(),
+            days,
+            transactions: t
+                .transactions
+                .iter()
+                .filter_map(|x| {
+                    Some(Transaction {
+                        date: x.date.as_deref().and_then(pa_date)?,
+                        kind: x.kind.clone().unwrap_or_default(),
+                        quantity: x.qty,
+                        price: x.pr,
+                        amount: Money(x.amt?.round_dp(2)),
+                        currency: x.cur.clone().unwrap_or_else(|| currency.clone()),
+                        description: x.desc.clone(),
+                    })
+                })
+                .collect(),
+            realized_pnl: Money(t.rpnl.amt.unwrap_or_default().round_dp(2)),
+            realized_by_day: t
+                .rpnl
+                .data
+                .iter()
+                .filter_map(|d| Some((ymd(d.date.as_deref()?)?, Money(d.amt?.round_dp(2)))))
+                .collect(),
+            currency,
+            notes: vec![],
+        })
     }
 
     /// `GET /iserver/account/pnl/partitioned`, row `{acct}.Core` (SPEC). The first answer of a

@@ -308,6 +308,14 @@ impl MarketData for GatewayVenue {
         self.chain(request).await
     }
 
+    async fn quote_contract(&self, contract_id: &str) -> Result<Value, VenueError> {
+        let conid = contract_id
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| VenueError::InvalidRequest(format!("'{contract_id}' is not an IBKR conid")))?;
+        self.by_conid(conid).await
+    }
+
     async fn option_quote(&self, option: &OptionSymbol, contract_id: Option<&str>) -> Result<OptionQuote, VenueError> {
         self.one_option(option, contract_id).await
     }

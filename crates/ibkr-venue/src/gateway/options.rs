@@ -275,3 +275,52 @@ impl GatewayVenue {
         Ok(option_quote_of(option, conid, multiplier, rows.get(&conid)))
     }
 }
+
+impl GatewayVenue {
+    /// `GET /iserver/contract/{conid}/info` says what the conid is; an option is quoted with
+    /// its greeks, a stock as a stock.
+    pub(super) async fn by_conid(&self, conid: i64) -> Result<serde_json::Value, VenueError> {
+        let info: wire::ContractInfo =
+            self.get_as(&format!("/iserver/contract/{conid}/info"), &[]).await.map_err(v_err)?;
+        let symbol =
+            info.symbol.clone().ok_or_else(|| VenueError::NotFound(format!("IBKR knows no contract {conid}")))?;
+        match info.instrument_type.as_deref() {
+            Some("OPT") => {
+                let o = OptionSymbol {
+                    underlying: super::account::from_ibkr_ticker(&symbol),
+                    expiry: info
+                        .maturity_date
+                        .as_deref()
+                        .and_then(ymd)
+                        .ok_or_else(|| VenueError::NotFound(format!("no expiry for option {conid}")))?,
+                    strike: info
+                        .strike
+                        .map(|k| k.normalize())
+                        .ok_or_else(|| VenueError::NotFound(format!("no strike for option {conid}")))?,
+                    right: info
+                        .right
+                        .as_deref()
+                        .and_then(Right::parse)
+                        .ok_or_else(|| VenueError::NotFound(format!("no right for option {conid}")))?,
+                };
+                Ok(serde_json::json!(self.one_option(&o, Some(&conid.to_string())).await?))
+            }
+            Some("STK") | None => {
+                let sym = super::account::from_ibkr_ticker(&symbol);
+                self.conids.lock().unwrap_or_else(|p| p.into_inner()).entry(sym.clone()).or_insert(conid);
+                Ok(serde_json::json!(trading_core::ports::MarketData::quote(self, &sym).await?))
+            }
+            Some(other) => Err(VenueError::Unsupported {
+                venue: self.name_of_venue(),
+                capability: match other {
+                    "FUT" => "quotes of futures by conid",
+                    _ => "quotes of this instrument type by conid",
+                },
+            }),
+        }
+    }
+
+    fn name_of_venue(&self) -> String {
+        trading_core::ports::Broker::name(self)
+    }
+}

@@ -1,7 +1,10 @@
 //! What the simulated venue answers: quotes, the account, and order entry (place, bracket,
 //! preview, modify, cancel), as a broker or a spot exchange answers them.
 
-use trading_core::bars::{HistoryRequest, from_daily};
+use trading_core::{
+    bars::{HistoryRequest, from_daily},
+    performance::{Transaction, Transactions, realized},
+};
 
 use super::*;
 use crate::intraday::Day;
@@ -170,6 +173,40 @@ impl Exchange {
                 (*date, cents(cash + value))
             })
             .collect()
+    }
+
+    /// This run's buys and sells of `symbol` in the last `days` days, and the P&L they realized.
+    pub fn transactions(&self, symbol: &str, days: u32) -> Transactions {
+        let now = self.clock.now();
+        let since = now - chrono::Duration::days(i64::from(days));
+        let fills: Vec<Fill> =
+            self.lock().fills.iter().filter(|f| f.symbol == symbol && f.time >= since).cloned().collect();
+        let ccy = self.cfg.profile.currency().to_string();
+        let signed = |f: &Fill| if f.side == Side::Buy { f.quantity.0 } else { -f.quantity.0 };
+        let (total, by_day) = realized(
+            &fills.iter().map(|f| (f.time.date_naive(), signed(f), f.price.0, f.commission.0)).collect::<Vec<_>>(),
+        );
+        Transactions {
+            account_id: self.cfg.account_id.clone(),
+            symbol: symbol.to_string(),
+            days,
+            currency: ccy.clone(),
+            transactions: fills
+                .iter()
+                .map(|f| Transaction {
+                    date: f.time.date_naive(),
+                    kind: if f.side == Side::Buy { "Buy".into() } else { "Sell".into() },
+                    quantity: Some(signed(f)),
+                    price: Some(f.price.0),
+                    amount: Money(cents(f.quantity.0 * f.price.0)),
+                    currency: ccy.clone(),
+                    description: crate::market::name_of(symbol).map(str::to_string),
+                })
+                .collect(),
+            realized_pnl: Money(total),
+            realized_by_day: by_day.into_iter().map(|(d, v)| (d, Money(v))).collect(),
+            notes: vec!["this run's trades only (average-cost realized P&L)".into()],
+        }
     }
 
     /// Units of `to` per unit of `from`, from the simulator's fixed table of rates.

@@ -175,6 +175,21 @@ impl TradingServer {
         }))
     }
 
+    /// Buys, sells and dividends in one instrument over the last `days` days (default 90),
+    /// and the P&L they realized, by day. IBKR answers this once per 15 minutes.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    async fn transactions(&self, Parameters(p): Parameters<TransactionsParams>) -> CallToolResult {
+        let sym = match self.broker.canonical_symbol(&p.symbol) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let days = p.days.unwrap_or(90);
+        if !(1..=3650).contains(&days) {
+            return fail(TradeError::validation("days: give 1 to 3650 days"));
+        }
+        respond(self.broker.venue().transactions(&sym, days).await)
+    }
+
     /// Orders still working at the venue.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn open_orders(&self) -> CallToolResult {

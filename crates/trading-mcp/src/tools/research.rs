@@ -18,11 +18,16 @@ use crate::{
 #[tool_router(router = research_router, vis = "pub(crate)")]
 impl TradingServer {
     /// Last, bid and ask for one symbol; for an option named as positions name it
-    /// ("SPY 2026-12-18 600 C") also its greeks, implied volatility and open interest.
+    /// ("SPY 2026-12-18 600 C") or by its contract id (IBKR conid, digits only) also its greeks,
+    /// implied volatility and open interest.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
     async fn get_quote(&self, Parameters(p): Parameters<SymbolParams>) -> CallToolResult {
         if let Some(o) = OptionSymbol::parse(&p.symbol) {
             return respond(self.broker.venue().option_quote(&o, None).await);
+        }
+        let id = p.symbol.trim();
+        if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
+            return respond(self.broker.venue().quote_contract(id).await);
         }
         match self.broker.canonical_symbol(&p.symbol) {
             Ok(s) => respond(self.broker.venue().quote(&s).await),
