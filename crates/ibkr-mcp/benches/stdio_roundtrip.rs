@@ -156,6 +156,41 @@ async fn gateway(dir: &std::path::Path) {
         t.elapsed().as_secs_f64() * 1e3,
         requests_since(&fake, n)
     );
+    // A 20-strike chain with greeks (10 strikes each side, calls and puts: 40 contracts).
+    let chain = json!({"symbol": "SPY", "strikes_around_money": 10});
+    let n = fake.with(|s| s.requests.len());
+    let t = Instant::now();
+    let a = c.call("option_chain", chain.clone()).await.unwrap();
+    assert!(!a.is_error, "{:?}", a.body);
+    println!(
+        "{:<44} {:.1} ms, requests: {:?}",
+        "option_chain 20 strikes, cold",
+        t.elapsed().as_secs_f64() * 1e3,
+        requests_since(&fake, n)
+    );
+    let mut v = vec![];
+    let mut warm_requests = vec![];
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let n = fake.with(|s| s.requests.len());
+        let t = Instant::now();
+        let a = c.call("option_chain", chain.clone()).await.unwrap();
+        v.push(t.elapsed());
+        assert!(!a.is_error, "{:?}", a.body);
+        warm_requests.push(fake.with(|s| s.requests.len()) - n);
+    }
+    summary("option_chain 20 strikes, warm (spaced calls)", v);
+    println!("{:<44} {:?}", "  gateway requests per warm chain", warm_requests.iter().max());
+    for (tool, args) in [
+        ("price_history 5min over 1w", json!({"symbol": "AAPL", "bar": "5min", "period": "1w", "limit": 250})),
+        ("performance MTD (first ask)", json!({"period": "MTD"})),
+    ] {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t = Instant::now();
+        let a = c.call(args.get("bar").map_or("performance", |_| "price_history"), args.clone()).await.unwrap();
+        assert!(!a.is_error, "{:?}", a.body);
+        println!("{tool:<44} {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    }
     for (label, args) in [
         ("buy $50 (cash qty: one question)", json!({"symbol": "MSFT", "cash_amount": 50})),
         ("buy 0.1 share (no question)", json!({"symbol": "MSFT", "quantity": "0.1"})),
@@ -232,11 +267,20 @@ async fn http_section() {
     }
 }
 
+/// `BENCH_SECTION=gateway` (or `stdio`, `http`) runs one section only.
 fn main() {
+    let only = std::env::var("BENCH_SECTION").ok();
+    let wants = |s: &str| only.as_deref().is_none_or(|o| o == s);
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-        run().await;
-        http_section().await;
-        let dir = tempfile::tempdir().unwrap();
-        gateway(dir.path()).await;
+        if wants("stdio") {
+            run().await;
+        }
+        if wants("http") {
+            http_section().await;
+        }
+        if wants("gateway") {
+            let dir = tempfile::tempdir().unwrap();
+            gateway(dir.path()).await;
+        }
     });
 }
