@@ -680,6 +680,9 @@ async fn daily_pnl_is_the_fakes_simulated_day_after_the_warm_up() {
         .submit(OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Quantity(Qty(dec!(0.3))))), None)
         .await
         .unwrap();
+    // The stream opened with the first account read (an empty answer); past IBKR's 5 s the
+    // row is there.
+    tokio::time::sleep(std::time::Duration::from_secs_f64(5.0 * SCALE * 1.2)).await;
     let p = r.venue.daily_pnl().await.unwrap();
     let sim = r.fake.with(|s| s.exchange.daily_pnl()).unwrap();
     assert_eq!(p.account_id, ACCT);

@@ -176,20 +176,28 @@ async fn recorded_minute_bars_keep_their_times_and_volume_lots() {
 }
 
 #[tokio::test]
-async fn recorded_empty_pnl_is_asked_once_more_then_reported_warming_up() {
+async fn recorded_empty_pnl_is_reported_warming_up_never_as_zero_and_never_waited_for() {
     let r = replaying(&[
         "Accounts/GET-iserver-accounts.json",
         "Portfolio/GET-portfolio-accounts.json",
         "Portfolio/GET-iserver-account-pnl-partitioned.json",
     ])
     .await;
+    let t = std::time::Instant::now();
     let p = r.venue.daily_pnl().await.unwrap();
     assert_eq!((p.account_id.as_str(), p.currency.as_str()), ("U1234567", "USD"), "currency from /portfolio/accounts");
     assert_eq!(p.daily, None, "REC-C's `{{\"upnl\":{{}}}}` is no figure, not a zero");
     assert!(p.note.unwrap().contains("warming up"));
-    let asked = r.fake.with(|s| s.requests_to("/iserver/account/pnl/partitioned"));
-    assert_eq!(asked.len(), 2, "asked once more after the first, empty answer");
-    assert!(asked[1].at - asked[0].at >= std::time::Duration::from_secs_f64(5.0 * SCALE), "spaced as IBKR requires");
+    // The stream was opened when the account was first read (the request that answered
+    // empty); asking again never waits out IBKR's spacing.
+    let opened = r.fake.with(|s| s.requests.iter().position(|x| x.path == "/iserver/account/pnl/partitioned")).unwrap();
+    let summary = r.fake.with(|s| s.requests.iter().position(|x| x.path == "/portfolio/accounts")).unwrap();
+    assert!(opened < summary, "opened with the account, before the portfolio reads");
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    let before = r.count("/iserver/account/pnl/partitioned");
+    tokio::time::sleep(std::time::Duration::from_secs_f64(5.0 * SCALE * 1.2)).await;
+    let _ = r.venue.daily_pnl().await.unwrap();
+    assert_eq!(r.count("/iserver/account/pnl/partitioned"), before + 1, "asked again after the spacing");
 }
 
 #[tokio::test]

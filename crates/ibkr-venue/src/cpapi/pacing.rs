@@ -35,7 +35,6 @@ impl PacingLimits {
             spaced: vec![
                 ("/iserver/account/orders", Duration::from_secs(5)),
                 ("/iserver/account/trades", Duration::from_secs(5)),
-                ("/iserver/account/pnl/partitioned", Duration::from_secs(5)),
                 ("/portfolio/accounts", Duration::from_secs(5)),
                 ("/portfolio/subaccounts", Duration::from_secs(5)),
                 ("/iserver/scanner/run", Duration::from_secs(1)),
@@ -44,6 +43,7 @@ impl PacingLimits {
                 ("/sso/validate", Duration::from_secs(60)),
             ],
             once_per: vec![
+                ("/iserver/account/pnl/partitioned", Duration::from_secs(5)),
                 ("/pa/performance", Duration::from_secs(900)),
                 ("/pa/transactions", Duration::from_secs(900)),
             ],

@@ -157,8 +157,25 @@ impl GatewayVenue {
         // isPaper is the ground truth; the DU prefix of paper accounts is only a fallback.
         let is_paper = accounts.is_paper.or_else(|| selected.starts_with("DU").then_some(true));
         let id = Identity { account: selected, is_paper, accounts };
-        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), id.clone()));
+        let first =
+            self.identity.lock().unwrap_or_else(|p| p.into_inner()).replace((Instant::now(), id.clone())).is_none();
+        if first {
+            // IBKR's P&L stream answers empty at first: opening it now means a figure is
+            // ready by the time anyone asks. A failure here is only a later "warming up".
+            let _ = self.fetch_pnl(&id.account).await;
+        }
         Ok(id)
+    }
+
+    /// One `/iserver/account/pnl/partitioned` request; the account's row is kept when there is
+    /// one. Inside IBKR's 5 s spacing the pacer refuses at once (`RateLimited`).
+    async fn fetch_pnl(&self, acct: &str) -> Result<Option<wire::PnlRow>, CpapiError> {
+        let p: wire::PnlPartitioned = self.get_as("/iserver/account/pnl/partitioned", &[]).await?;
+        let row = p.upnl.get(&format!("{acct}.Core")).cloned();
+        if let Some(r) = &row {
+            *self.pnl.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), r.clone()));
+        }
+        Ok(row)
     }
 
     /// The account's properties from `/iserver/accounts` (supportsCashQty, supportsFractions, ...).
@@ -447,20 +464,25 @@ impl Account for GatewayVenue {
         })
     }
 
-    /// `GET /iserver/account/pnl/partitioned`, row `{acct}.Core` (SPEC). The first answer of a
-    /// session is `{"upnl":{}}` (REC-C): asked once more after IBKR's 5 s spacing (the pacer
-    /// waits), then reported as warming up. A figure is reused for 5 s.
+    /// Today's P&L from `/iserver/account/pnl/partitioned`, row `{acct}.Core` (SPEC). IBKR's
+    /// first answer is `{"upnl":{}}` (REC-C) and it allows one request per 5 s: the stream is
+    /// opened when the account is first read, a row is reused for 5 s, and inside the spacing
+    /// the last row is given with its age (or "warming up"), never a wait and never a zero.
     async fn daily_pnl(&self) -> Result<DailyPnl, VenueError> {
-        if let Some((at, pnl)) = self.pnl.lock().unwrap_or_else(|p| p.into_inner()).clone()
-            && at.elapsed() < std::time::Duration::from_secs(5)
-        {
-            return Ok(pnl);
-        }
         let acct = self.account().await.map_err(v_err)?.account;
         let currency = self.base_currency(&acct).await.map_err(v_err)?;
-        let key = format!("{acct}.Core");
-        let mut answer = DailyPnl {
-            account_id: acct.clone(),
+        let fresh = |at: Instant| at.elapsed() < std::time::Duration::from_secs(5);
+        let kept = self.pnl.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let row = match kept {
+            Some((at, row)) if fresh(at) => Some((at, row)),
+            _ => match self.fetch_pnl(&acct).await {
+                Ok(Some(row)) => Some((Instant::now(), row)),
+                Ok(None) | Err(CpapiError::RateLimited { .. }) => kept,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let answer = DailyPnl {
+            account_id: acct,
             currency,
             daily: None,
             unrealized: None,
@@ -469,30 +491,18 @@ impl Account for GatewayVenue {
             market_value: None,
             note: Some("IBKR's P&L stream is still warming up: ask again in a few seconds".into()),
         };
-        for _ in 0..2 {
-            let p: wire::PnlPartitioned = self.get_as("/iserver/account/pnl/partitioned", &[]).await.map_err(v_err)?;
-            if let Some(row) = p.upnl.get(&key) {
-                answer = DailyPnl {
-                    daily: money(row.dpl),
-                    unrealized: money(row.upl),
-                    net_liquidation: money(row.nl),
-                    excess_liquidity: money(row.el),
-                    market_value: money(row.mv),
-                    note: None,
-                    ..answer
-                };
-                *self.pnl.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), answer.clone()));
-                break;
-            }
-            if !p.upnl.is_empty() {
-                answer.note = Some(format!(
-                    "IBKR's P&L names {} but not {key}",
-                    p.upnl.keys().cloned().collect::<Vec<_>>().join(", ")
-                ));
-                break;
-            }
-        }
-        Ok(answer)
+        Ok(match row {
+            Some((at, row)) => DailyPnl {
+                daily: money(row.dpl),
+                unrealized: money(row.upl),
+                net_liquidation: money(row.nl),
+                excess_liquidity: money(row.el),
+                market_value: money(row.mv),
+                note: (!fresh(at)).then(|| format!("as IBKR gave it {} s ago", at.elapsed().as_secs())),
+                ..answer
+            },
+            None => answer,
+        })
     }
 
     async fn cash_balances(&self) -> Result<trading_core::account::CashBalances, VenueError> {

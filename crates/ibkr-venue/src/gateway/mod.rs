@@ -92,7 +92,7 @@ pub struct GatewayVenue {
     /// `/portfolio/accounts`, read once (IBKR wants it before the other portfolio endpoints).
     portfolio_accounts: Mutex<Option<Vec<wire::PortfolioAccount>>>,
     /// The last daily P&L and when it was read: IBKR allows one request per 5 s.
-    pnl: Mutex<Option<(Instant, trading_core::account::DailyPnl)>>,
+    pnl: Mutex<Option<(Instant, wire::PnlRow)>>,
     /// Performance by period: IBKR answers `/pa/performance` once per 15 minutes.
     performance: Mutex<HashMap<PerfPeriod, (Instant, Performance)>>,
     options: options::OptionCache,
