@@ -110,9 +110,12 @@ fn requests_since(fake: &cpapi_fake::FakeGateway, from: usize) -> Vec<(String, u
 
 async fn gateway(dir: &std::path::Path) {
     println!("\n-- gateway backend against the fake Client Portal Gateway on loopback (IBKR pacing on) --");
-    let fake = cpapi_fake::FakeGateway::start(cpapi_fake::State::new(sim_venue::SimConfig::default(), "DU1234567"), 0)
-        .await
-        .unwrap();
+    let symbols: Vec<String> =
+        (0..50).map(|i| format!("Q{}{}", (b'A' + (i % 26) as u8) as char, if i < 26 { "" } else { "X" })).collect();
+    // The 50 symbols of the batch quote are listed (priced) at the simulated exchange.
+    let prices = symbols.iter().map(|s| (s.clone(), rust_decimal::Decimal::from(100))).collect();
+    let sim = sim_venue::SimConfig { prices, ..sim_venue::SimConfig::default() };
+    let fake = cpapi_fake::FakeGateway::start(cpapi_fake::State::new(sim, "DU1234567"), 0).await.unwrap();
     let base = fake.base_url();
     let c = server(
         dir,
@@ -143,8 +146,6 @@ async fn gateway(dir: &std::path::Path) {
         }
         summary(&format!("{tool} via gateway (spaced calls)"), v);
     }
-    let symbols: Vec<String> =
-        (0..50).map(|i| format!("Q{}{}", (b'A' + (i % 26) as u8) as char, if i < 26 { "" } else { "X" })).collect();
     c.call("get_quotes", json!({"symbols": symbols})).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let n = fake.with(|s| s.requests.len());

@@ -428,3 +428,40 @@ async fn an_option_position_shows_its_greeks_and_counts_by_delta() {
     assert!(r["options_counted_by_delta"].to_string().contains("by its delta"), "{r}");
     c.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_research_and_history_surface_over_the_gateway() {
+    let fake = FakeGateway::start(State::new(SimConfig::default(), "DU1234567"), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = server(&fake, &dir, &[("ORDER_CONFIRMATION", "off")]).await;
+    let chain = ok(&c, "option_chain", json!({"symbol": "SPY", "strikes_around_money": 2, "right": "P"})).await;
+    let puts = chain["contracts"].as_array().unwrap();
+    assert_eq!(puts.len(), 4, "{chain}");
+    let name = puts[0]["symbol"].as_str().unwrap().to_string();
+    let by_name = ok(&c, "get_quote", json!({"symbol": name})).await;
+    let by_id = ok(&c, "get_quote", json!({"symbol": puts[0]["contract_id"]})).await;
+    assert_eq!((by_name["symbol"].as_str(), by_id["symbol"].as_str()), (Some(name.as_str()), Some(name.as_str())));
+    assert!(by_id["theta"].as_str().is_some(), "{by_id}");
+    let bars =
+        ok(&c, "price_history", json!({"symbol": "AAPL", "bar": "5min", "period": "1d", "outside_rth": true})).await;
+    assert_eq!((bars["bar"].as_str(), bars["outside_rth"].as_bool()), (Some("5min"), Some(true)));
+    let asked = fake.with(|s| s.requests_to("/iserver/marketdata/history"));
+    assert!(asked.iter().any(|r| r.query.contains("bar=5min") && r.query.contains("outsideRth=true")));
+    let b = ok(&c, "buy", json!({"symbol": "KO", "quantity": "2"})).await;
+    assert_eq!(b["status"], "FILLED", "{b}");
+    let d = ok(&c, "position_detail", json!({"symbol": "KO"})).await;
+    assert_eq!((d["held"].as_bool(), d["position"]["quantity"].as_str()), (Some(true), Some("2")), "{d}");
+    assert!(d["weight_pct"].as_str().is_some() && d["contract"]["symbol"] == "KO", "{d}");
+    let perf = ok(&c, "performance", json!({"period": "1M"})).await;
+    assert!(perf["method"].as_str().unwrap().starts_with("TWR"), "{perf}");
+    let t = ok(&c, "transactions", json!({"symbol": "KO", "days": 7})).await;
+    assert_eq!(t["transactions"][0]["kind"], "Buy", "{t}");
+    // IBKR's 15 minutes: another analyst question is refused with the wait, not waited for.
+    let again = c.call("performance", json!({"period": "YTD"})).await.unwrap();
+    assert!(
+        again.is_error && again.body["error"]["message"].as_str().unwrap().contains("15 minutes"),
+        "{}",
+        again.body
+    );
+    c.shutdown().await.unwrap();
+}

@@ -24,6 +24,8 @@ pub(super) struct OptionCache {
     months: Mutex<HashMap<i64, Vec<String>>>,
     strikes: Mutex<HashMap<(i64, String), wire::Strikes>>,
     contracts: Mutex<HashMap<(i64, String, Decimal), Vec<wire::SecdefInfo>>>,
+    /// The underlying's last price seen with its chain (where the next chain is centred).
+    spots: Mutex<HashMap<i64, Decimal>>,
 }
 
 fn ymd(s: &str) -> Option<chrono::NaiveDate> {
@@ -176,17 +178,67 @@ impl GatewayVenue {
             None => months[0].clone(),
         };
         let strikes = self.option_strikes(conid, &month).await?;
-        let quote = trading_core::ports::MarketData::quote(self, sym).await?;
-        let spot = quote.last.or(quote.bid).map(|p| p.0).unwrap_or_default();
         let listed: Vec<Decimal> = match request.right {
             Some(Right::Call) => strikes.call.clone(),
             Some(Right::Put) => strikes.put.clone(),
             None => strikes.call.iter().chain(&strikes.put).copied().collect(),
         };
-        let chosen = strikes_around(&listed, spot, request.strikes_around_money);
+        // The strikes are chosen around the last price seen, and the underlying is asked in the
+        // same snapshot batch as its options: a warm chain is one request. Only the first chain
+        // of an underlying quotes it first.
+        let known = self.options.spots.lock().unwrap_or_else(|p| p.into_inner()).get(&conid).copied();
+        let spot = match known {
+            Some(s) => s,
+            None => {
+                let q = trading_core::ports::MarketData::quote(self, sym).await?;
+                q.last.or(q.bid).map(|p| p.0).unwrap_or_default()
+            }
+        };
+        let (mut expiry, mut dates, mut picked) = self.pick(sym, conid, &month, &listed, spot, request).await?;
+        let mut wanted: Vec<i64> = picked.iter().map(|p| p.1).collect();
+        wanted.push(conid);
+        let mut rows = self.option_rows(&wanted).await?;
+        let fresh = rows
+            .get(&conid)
+            .and_then(|r| crate::parse::last_price(r.last.as_ref().unwrap_or(&serde_json::Value::Null)).0);
+        if let Some(now) = fresh {
+            self.options.spots.lock().unwrap_or_else(|p| p.into_inner()).insert(conid, now);
+            let n = request.strikes_around_money;
+            if strikes_around(&listed, now, n) != strikes_around(&listed, spot, n) {
+                // The price moved past a strike since the last chain: centre on the new price.
+                (expiry, dates, picked) = self.pick(sym, conid, &month, &listed, now, request).await?;
+                let missing: Vec<i64> = picked.iter().map(|p| p.1).filter(|c| !rows.contains_key(c)).collect();
+                rows.extend(self.option_rows(&missing).await?);
+            }
+        }
+        let mut expirations = months.clone();
+        expirations.extend(dates.iter().map(|d| d.to_string()));
+        Ok(OptionChain {
+            underlying: sym.clone(),
+            underlying_price: fresh.or(Some(spot)).map(Price),
+            expiry,
+            expirations,
+            contracts: picked.iter().map(|(o, c, m)| option_quote_of(o, *c, *m, rows.get(c))).collect(),
+            notes: vec![],
+        })
+    }
+
+    /// The contracts of the strikes around `spot` for one expiry (the request's, or the nearest
+    /// from today), strike ascending, calls first; and every expiry date seen in the month.
+    async fn pick(
+        &self,
+        sym: &str,
+        conid: i64,
+        month: &str,
+        listed: &[Decimal],
+        spot: Decimal,
+        request: &ChainRequest,
+    ) -> Result<(chrono::NaiveDate, Vec<chrono::NaiveDate>, Vec<(OptionSymbol, i64, Option<Decimal>)>), VenueError>
+    {
+        let chosen = strikes_around(listed, spot, request.strikes_around_money);
         let mut infos = vec![];
         for k in &chosen {
-            infos.extend(self.option_contracts(conid, &month, *k).await?);
+            infos.extend(self.option_contracts(conid, month, *k).await?);
         }
         let today = chrono::Utc::now().date_naive();
         let mut dates: Vec<chrono::NaiveDate> =
@@ -214,7 +266,7 @@ impl GatewayVenue {
             .filter(|i| request.right.is_none() || right_of(i) == request.right)
             .filter_map(|i| {
                 let o = OptionSymbol {
-                    underlying: sym.clone(),
+                    underlying: sym.to_string(),
                     expiry,
                     strike: i.strike?.normalize(),
                     right: right_of(i)?,
@@ -226,18 +278,7 @@ impl GatewayVenue {
             a.0.strike.cmp(&b.0.strike).then((a.0.right == Right::Put).cmp(&(b.0.right == Right::Put)))
         });
         picked.dedup_by(|a, b| a.1 == b.1);
-        let conids: Vec<i64> = picked.iter().map(|p| p.1).collect();
-        let rows = self.option_rows(&conids).await?;
-        let mut expirations = months.clone();
-        expirations.extend(dates.iter().map(|d| d.to_string()));
-        Ok(OptionChain {
-            underlying: sym.clone(),
-            underlying_price: quote.last,
-            expiry,
-            expirations,
-            contracts: picked.iter().map(|(o, c, m)| option_quote_of(o, *c, *m, rows.get(c))).collect(),
-            notes: vec![],
-        })
+        Ok((expiry, dates, picked))
     }
 
     pub(super) async fn one_option(
