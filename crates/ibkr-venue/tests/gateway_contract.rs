@@ -797,3 +797,27 @@ async fn a_conid_is_quoted_as_what_ibkr_says_it_is() {
     assert!(stock["last"].as_str().is_some(), "{stock}");
     assert!(r.venue.quote_contract("12x").await.is_err());
 }
+
+#[tokio::test]
+async fn option_positions_are_quoted_in_one_snapshot_batch() {
+    use trading_core::options::{OptionSymbol, Right};
+    let mut st = fake_state();
+    let expiry = sim_venue::options::expirations(chrono::Utc::now().date_naive())[4];
+    let opts: Vec<OptionSymbol> = [dec!(550), dec!(600), dec!(650)]
+        .iter()
+        .map(|k| OptionSymbol { underlying: "SPY".into(), expiry, strike: *k, right: Right::Call })
+        .collect();
+    st.extra_position_rows = opts.iter().map(|o| st.option_position_row(o, 1)).collect::<Vec<_>>();
+    let r = rig_with(st, ibkr_venue::gateway::GatewaySettings::default(), &[]).await;
+    let rows = r.venue.positions().await.unwrap();
+    let asked: Vec<_> = rows.iter().map(|p| (OptionSymbol::parse(&p.symbol).unwrap(), p.contract_id.clone())).collect();
+    assert_eq!(asked.len(), 3);
+    let before = r.count("/iserver/marketdata/snapshot");
+    let quotes = r.venue.option_quotes(&asked).await;
+    assert!(quotes.iter().all(|q| q.as_ref().is_ok_and(|q| q.delta.is_some())), "{quotes:?}");
+    let snaps = r.fake.with(|s| s.requests_to("/iserver/marketdata/snapshot"));
+    assert_eq!(snaps.len() - before, 2, "one batch and its warm-up retry, not one per option");
+    let q = snaps.last().unwrap().query.replace("%2C", ",");
+    let conids = q.split('&').next().unwrap().trim_start_matches("conids=").split(',').count();
+    assert_eq!(conids, 3, "three conids in one request: {q}");
+}

@@ -98,6 +98,18 @@ pub trait MarketData: Send + Sync {
         let _ = contract_id;
         Err(VenueError::Unsupported { venue: "this venue".into(), capability: "quotes by contract id" })
     }
+    /// Several options at once (positions' greeks), each answered or failed on its own; venues
+    /// that can batch override this.
+    async fn option_quotes(
+        &self,
+        options: &[(crate::options::OptionSymbol, Option<String>)],
+    ) -> Vec<Result<crate::options::OptionQuote, VenueError>> {
+        let mut out = Vec::with_capacity(options.len());
+        for (o, id) in options {
+            out.push(self.option_quote(o, id.as_deref()).await);
+        }
+        out
+    }
     /// Units of `to` one unit of `from` buys (`fx_rate("USD", "EUR")` ≈ 0.9).
     async fn fx_rate(&self, from: &str, to: &str) -> Result<Price, VenueError> {
         if from.eq_ignore_ascii_case(to) {

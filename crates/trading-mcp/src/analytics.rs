@@ -46,10 +46,10 @@ pub struct Book {
     pub by_delta: Vec<String>,
 }
 
-/// An option position's greeks and its delta in shares of the underlying, from the venue.
-pub async fn option_greeks(venue: &dyn Venue, p: &Position) -> Result<(OptionSymbol, OptionQuote, Decimal), String> {
+/// An option position's terms as a contract name.
+fn option_of(p: &Position) -> Result<OptionSymbol, String> {
     let d = p.derivative.as_ref().ok_or("no option terms")?;
-    let o = OptionSymbol {
+    Ok(OptionSymbol {
         underlying: d.underlying.clone().ok_or("no underlying")?,
         expiry: d
             .expiry
@@ -58,11 +58,39 @@ pub async fn option_greeks(venue: &dyn Venue, p: &Position) -> Result<(OptionSym
             .ok_or("no expiry")?,
         strike: d.strike.ok_or("no strike")?.0,
         right: d.right.as_deref().and_then(Right::parse).ok_or("no right")?,
-    };
-    let q = venue.option_quote(&o, p.contract_id.as_deref()).await.map_err(|e| e.to_string())?;
-    let delta = q.delta.ok_or_else(|| q.note.clone().unwrap_or_else(|| "no delta from the venue".into()))?;
-    let multiplier = d.multiplier.map(|m| m.0).unwrap_or(q.multiplier.0);
-    Ok((o, q, (p.quantity.0 * multiplier * delta).round_dp(2)))
+    })
+}
+
+/// Each option position's greeks and delta in shares of the underlying (quantity ×
+/// multiplier × delta), asked of the venue in one batch; keyed by the position's index.
+pub async fn option_greeks(
+    venue: &dyn Venue,
+    positions: &[Position],
+) -> HashMap<usize, Result<(OptionSymbol, OptionQuote, Decimal), String>> {
+    let mut out = HashMap::new();
+    let mut asked = vec![];
+    for (i, p) in positions.iter().enumerate().filter(|(_, p)| p.asset_class == AssetClass::Option) {
+        match option_of(p) {
+            Ok(o) => asked.push((i, o)),
+            Err(e) => {
+                out.insert(i, Err(e));
+            }
+        }
+    }
+    let list: Vec<(OptionSymbol, Option<String>)> =
+        asked.iter().map(|(i, o)| (o.clone(), positions[*i].contract_id.clone())).collect();
+    let quotes = venue.option_quotes(&list).await;
+    for ((i, o), q) in asked.into_iter().zip(quotes) {
+        let p = &positions[i];
+        let r = q.map_err(|e| e.to_string()).and_then(|q| {
+            let delta = q.delta.ok_or_else(|| q.note.clone().unwrap_or_else(|| "no delta from the venue".into()))?;
+            let multiplier = p.derivative.as_ref().and_then(|d| d.multiplier).map(|m| m.0).unwrap_or(q.multiplier.0);
+            let shares = (p.quantity.0 * multiplier * delta).round_dp(2);
+            Ok((o, q, shares))
+        });
+        out.insert(i, r);
+    }
+    out
 }
 
 /// Reads the summary, the positions and each counted holding's sector. Options, futures,
@@ -76,9 +104,10 @@ pub async fn book(venue: &dyn Venue) -> Result<Book, TradeError> {
     let mut not_counted = vec![];
     let mut deltas: Vec<(String, Decimal)> = vec![];
     let mut by_delta = vec![];
-    for p in &positions {
+    let mut greeks = option_greeks(venue, &positions).await;
+    for (i, p) in positions.iter().enumerate() {
         if p.asset_class == AssetClass::Option {
-            match option_greeks(venue, p).await {
+            match greeks.remove(&i).unwrap_or_else(|| Err("not asked".into())) {
                 Ok((o, q, shares)) => {
                     by_delta.push(format!(
                         "{}: counted as {} {} shares by its delta {}",

@@ -316,6 +316,10 @@ impl MarketData for GatewayVenue {
         self.by_conid(conid).await
     }
 
+    async fn option_quotes(&self, options: &[(OptionSymbol, Option<String>)]) -> Vec<Result<OptionQuote, VenueError>> {
+        self.many_options(options).await
+    }
+
     async fn option_quote(&self, option: &OptionSymbol, contract_id: Option<&str>) -> Result<OptionQuote, VenueError> {
         self.one_option(option, contract_id).await
     }

@@ -318,6 +318,25 @@ impl GatewayVenue {
 }
 
 impl GatewayVenue {
+    /// Options with known conids in one snapshot batch; the others one by one.
+    pub(super) async fn many_options(
+        &self,
+        options: &[(OptionSymbol, Option<String>)],
+    ) -> Vec<Result<OptionQuote, VenueError>> {
+        let ids: Vec<Option<i64>> = options.iter().map(|(_, id)| id.as_deref().and_then(|c| c.parse().ok())).collect();
+        let known: Vec<i64> = ids.iter().flatten().copied().collect();
+        let rows = if known.is_empty() { Ok(HashMap::new()) } else { self.option_rows(&known).await };
+        let mut out = Vec::with_capacity(options.len());
+        for ((o, _), id) in options.iter().zip(ids) {
+            out.push(match (id, &rows) {
+                (Some(c), Ok(rows)) => Ok(option_quote_of(o, c, None, rows.get(&c))),
+                (Some(_), Err(e)) => Err(e.clone()),
+                (None, _) => self.one_option(o, None).await,
+            });
+        }
+        out
+    }
+
     /// `GET /iserver/contract/{conid}/info` says what the conid is; an option is quoted with
     /// its greeks, a stock as a stock.
     pub(super) async fn by_conid(&self, conid: i64) -> Result<serde_json::Value, VenueError> {

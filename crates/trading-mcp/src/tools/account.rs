@@ -81,20 +81,24 @@ impl TradingServer {
             Ok(r) => r,
             Err(e) => return fail(e.into()),
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut v = json!(row);
-            if row.asset_class == trading_core::account::AssetClass::Option {
-                v["greeks"] = match crate::analytics::option_greeks(venue.as_ref(), &row).await {
-                    Ok((_, q, shares)) => json!({
-                        "delta": q.delta, "gamma": q.gamma, "theta": q.theta, "vega": q.vega,
-                        "implied_vol_pct": q.implied_vol_pct, "delta_shares": shares,
-                    }),
-                    Err(e) => json!({ "unavailable": e }),
-                };
-            }
-            out.push(v);
-        }
+        let mut greeks = crate::analytics::option_greeks(venue.as_ref(), &rows).await;
+        let out: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let mut v = json!(row);
+                if let Some(g) = greeks.remove(&i) {
+                    v["greeks"] = match g {
+                        Ok((_, q, shares)) => json!({
+                            "delta": q.delta, "gamma": q.gamma, "theta": q.theta, "vega": q.vega,
+                            "implied_vol_pct": q.implied_vol_pct, "delta_shares": shares,
+                        }),
+                        Err(e) => json!({ "unavailable": e }),
+                    };
+                }
+                v
+            })
+            .collect();
         ok(out)
     }
 
