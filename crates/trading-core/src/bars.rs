@@ -249,6 +249,14 @@ impl HistoryRequest {
     }
 }
 
+/// `acc` grown by the later bar `b`: its close, the wider range, the summed volume.
+fn extend(acc: &mut Bar, b: &Bar) {
+    acc.high = Price(acc.high.0.max(b.high.0));
+    acc.low = Price(acc.low.0.min(b.low.0));
+    acc.close = b.close;
+    acc.volume = Qty(acc.volume.0 + b.volume.0);
+}
+
 /// Week or month bars from daily bars (oldest first): a week is Monday to Friday (ISO week),
 /// a month a calendar month; each bar is stamped with its last day's time.
 pub fn aggregate(daily: &[Bar], bar: BarSize) -> Vec<Bar> {
@@ -262,10 +270,7 @@ pub fn aggregate(daily: &[Bar], bar: BarSize) -> Vec<Bar> {
         let k = key(b.time.date_naive());
         match out.last_mut() {
             Some((last, acc)) if *last == k => {
-                acc.high = Price(acc.high.0.max(b.high.0));
-                acc.low = Price(acc.low.0.min(b.low.0));
-                acc.close = b.close;
-                acc.volume = Qty(acc.volume.0 + b.volume.0);
+                extend(acc, b);
                 acc.time = b.time;
             }
             _ => out.push((k, b.clone())),
@@ -295,12 +300,7 @@ pub fn merge_minutes(minute_bars: &[Bar], minutes: u64) -> Vec<Bar> {
         last_time = Some(t);
         let slot = session_start + (t - session_start) / size * size;
         match out.last_mut() {
-            Some((s, acc)) if *s == slot => {
-                acc.high = Price(acc.high.0.max(b.high.0));
-                acc.low = Price(acc.low.0.min(b.low.0));
-                acc.close = b.close;
-                acc.volume = Qty(acc.volume.0 + b.volume.0);
-            }
+            Some((s, acc)) if *s == slot => extend(acc, b),
             _ => out.push((slot, b.clone())),
         }
     }
