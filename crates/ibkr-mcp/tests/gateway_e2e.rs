@@ -447,10 +447,11 @@ async fn the_research_and_history_surface_over_the_gateway() {
     assert_eq!((bars["bar"].as_str(), bars["outside_rth"].as_bool()), (Some("5min"), Some(true)));
     let asked = fake.with(|s| s.requests_to("/iserver/marketdata/history"));
     assert!(asked.iter().any(|r| r.query.contains("bar=5min") && r.query.contains("outsideRth=true")));
-    let b = ok(&c, "buy", json!({"symbol": "KO", "quantity": "2"})).await;
-    assert_eq!(b["status"], "FILLED", "{b}");
+    let b = ok(&c, "buy", json!({"symbol": "KO", "quantity": "1"})).await;
+    let filled = ok(&c, "wait_for_fill", json!({"order_id": b["order_id"], "timeout_seconds": 20})).await;
+    assert_eq!(filled["order"]["status"], "filled", "{filled}");
     let d = ok(&c, "position_detail", json!({"symbol": "KO"})).await;
-    assert_eq!((d["held"].as_bool(), d["position"]["quantity"].as_str()), (Some(true), Some("2")), "{d}");
+    assert_eq!((d["held"].as_bool(), d["position"]["quantity"].as_str()), (Some(true), Some("1")), "{d}");
     assert!(d["weight_pct"].as_str().is_some() && d["contract"]["symbol"] == "KO", "{d}");
     let perf = ok(&c, "performance", json!({"period": "1M"})).await;
     assert!(perf["method"].as_str().unwrap().starts_with("TWR"), "{perf}");
