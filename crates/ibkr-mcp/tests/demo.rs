@@ -17,6 +17,7 @@ fn the_demo_runs_every_step_to_the_end() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("the journal (hash-chained JSON lines)"), "{stdout}");
+    assert!(stdout.contains("option chain SPY, expiry") && stdout.contains("today's P&L"), "{stdout}");
     assert!(stdout.contains("wait_approval → PLACED  decided by approval page"), "{stdout}");
     assert!(stdout.contains("wait_approval → REJECTED: rejected by approval page"), "{stdout}");
     assert!(

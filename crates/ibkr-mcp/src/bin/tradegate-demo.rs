@@ -18,7 +18,8 @@ fn server_binary() -> anyhow::Result<PathBuf> {
     if let Ok(cargo) = std::env::var("CARGO") {
         let release = me.components().any(|c| c.as_os_str() == "release");
         let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "ibkr-agent", "--bin", "ibkr-mcp"]);
+        // This package's own name, so a rename cannot leave the demo building something else.
+        cmd.args(["build", "--quiet", "-p", env!("CARGO_PKG_NAME"), "--bin", "ibkr-mcp"]);
         if release {
             cmd.arg("--release");
         }
@@ -221,6 +222,21 @@ async fn run() -> anyhow::Result<()> {
         s(&r["one_day_var"]["historical_95"]),
         s(&r["beta"]["weighted"])
     );
+    let a = must(&c, "account_summary", json!({})).await?;
+    let perf = must(&c, "performance", json!({"period": "MTD"})).await?;
+    println!("   today's P&L {}, month to date {}%", s(&a["daily_pnl"]["daily"]), s(&perf["return_pct"]));
+    let chain = must(&c, "option_chain", json!({"symbol": "SPY", "strikes_around_money": 1})).await?;
+    println!("   option chain SPY, expiry {} (underlying {}):", s(&chain["expiry"]), s(&chain["underlying_price"]));
+    for k in chain["contracts"].as_array().into_iter().flatten() {
+        println!(
+            "     {:<24} bid {:<7} ask {:<7} delta {:<8} IV {}%",
+            s(&k["symbol"]),
+            s(&k["bid"]),
+            s(&k["ask"]),
+            s(&k["delta"]),
+            s(&k["implied_vol_pct"])
+        );
+    }
 
     step(12, "the journal (hash-chained JSON lines)");
     let h = must(&c, "trade_history", json!({"limit": 200})).await?;

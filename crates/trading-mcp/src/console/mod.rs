@@ -145,7 +145,11 @@ async fn overview(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> R
     let ccy = summary.as_ref().map(|x| x.currency.clone()).unwrap_or_else(|_| posture.currency.clone());
     let equity = summary.as_ref().ok().and_then(|x| x.net_liquidation.map(|m| m.0));
     let unrealized: Option<Decimal> = positions.iter().map(|p| p.unrealized_pnl.map(|m| m.0)).sum();
-    let day_pnl = equity.zip(day_start_equity(&s)).map(|(now, start)| now - start);
+    // The venue's own day P&L (IBKR's pnl row, the simulator's day), else the equity samples'.
+    let day_pnl = match venue.daily_pnl().await.ok().and_then(|p| p.daily) {
+        Some(d) => Some(d.0),
+        None => equity.zip(day_start_equity(&s)).map(|(now, start)| now - start),
+    };
     let session = venue.session().await;
     let connection = match &session {
         Ok(v) => {
