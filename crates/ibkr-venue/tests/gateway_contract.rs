@@ -821,3 +821,22 @@ async fn option_positions_are_quoted_in_one_snapshot_batch() {
     let conids = q.split('&').next().unwrap().trim_start_matches("conids=").split(',').count();
     assert_eq!(conids, 3, "three conids in one request: {q}");
 }
+
+#[tokio::test]
+async fn reading_another_account_leaves_our_position_cache_mark_alone() {
+    let mut st = fake_state();
+    st.add_account("DU7654321", sim_venue::SimConfig::default());
+    let r = rig_with(st, ibkr_venue::gateway::GatewaySettings::default(), &[]).await;
+    r.venue.positions().await.unwrap();
+    let invalidate = format!("/portfolio/{ACCT}/positions/invalidate");
+    let before = r.count(&invalidate);
+    r.broker
+        .submit(OrderIntent::Single(order("AAPL", Side::Buy, OrderType::Market, Size::Quantity(Qty(dec!(0.1))))), None)
+        .await
+        .unwrap();
+    let mid = r.count(&invalidate);
+    r.venue.positions_of("DU7654321").await.unwrap();
+    assert_eq!(r.count("/portfolio/DU7654321/positions/invalidate"), 0, "nothing of ours happened there");
+    r.venue.positions().await.unwrap();
+    assert_eq!(r.count(&invalidate), mid + 1, "our own read still refreshes after our order (before: {before})");
+}

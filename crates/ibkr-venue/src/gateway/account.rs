@@ -279,16 +279,20 @@ impl GatewayVenue {
         )))
     }
 
-    /// Every non-zero position row. `fresh` (exits) or any order activity since the last read
-    /// invalidates IBKR's position cache first: at most one invalidate per read.
+    /// Every non-zero position row of the trading account. `fresh` (exits) or any order activity
+    /// since the last read invalidates IBKR's position cache first: at most one invalidate per
+    /// read.
     async fn position_rows(&self, fresh: bool) -> Result<Vec<wire::PositionRow>, CpapiError> {
         let acct = self.account().await?.account;
-        self.position_rows_of(&acct, fresh).await
+        // Our own orders make our account's cache stale, and only its read clears the mark.
+        let stale = self.positions_stale.swap(false, Ordering::Relaxed);
+        self.position_rows_of(&acct, fresh || stale).await
     }
 
-    async fn position_rows_of(&self, acct: &str, fresh: bool) -> Result<Vec<wire::PositionRow>, CpapiError> {
+    /// `invalidate`: ask IBKR to refresh its position cache of `acct` first.
+    async fn position_rows_of(&self, acct: &str, invalidate: bool) -> Result<Vec<wire::PositionRow>, CpapiError> {
         self.ensure_portfolio().await?;
-        if self.positions_stale.swap(false, Ordering::Relaxed) || fresh {
+        if invalidate {
             // Best effort: a failed invalidate still leaves a (possibly stale) read.
             let _ = self.http.post(&format!("/portfolio/{acct}/positions/invalidate"), &json!({})).await;
         }
