@@ -44,8 +44,12 @@ pub async fn consolidated(venue: &dyn Venue) -> Result<Value, TradeError> {
     // symbol → (asset class, quantity, value in base, accounts)
     let mut holdings: BTreeMap<String, (String, Decimal, Decimal, Vec<String>)> = BTreeMap::new();
     for a in &accounts {
-        let summary = venue.summary_of(&a.account_id).await?;
-        let positions = venue.positions_of(&a.account_id).await?;
+        // The trading account through its own reads (they honour the venue's caches of our orders).
+        let (summary, positions) = if a.trading {
+            (venue.summary().await?, venue.positions().await?)
+        } else {
+            (venue.summary_of(&a.account_id).await?, venue.positions_of(&a.account_id).await?)
+        };
         let nlv = summary.net_liquidation.map(|m| m.0).unwrap_or_default();
         let cash = summary.cash.map(|m| m.0).unwrap_or_default();
         let (nlv_base, cash_base) =
