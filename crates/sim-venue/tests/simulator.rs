@@ -290,3 +290,17 @@ async fn transactions_list_the_runs_trades_and_realize_at_average_cost() {
     assert_eq!(t.realized_pnl.0, want);
     assert!(r.sim.transactions("KOO", 30).await.is_err(), "an unknown symbol is named");
 }
+
+#[tokio::test]
+async fn a_modify_to_a_size_finer_than_the_increment_is_refused_like_a_new_order() {
+    let r = rig(3, &[]);
+    let o = r.broker.submit(limit("AAPL", Side::Buy, dec!(1), dec!(100)), None).await.unwrap();
+    let id = o[0].order_id.clone().unwrap();
+    let mut change = req(Side::Buy, OrderType::Limit, Size::Quantity(Qty(dec!(1.00005))));
+    change.symbol = "AAPL".into();
+    change.limit_price = Some(Price(dec!(100)));
+    let e = r.sim.exchange().modify(&id, &change).unwrap_err().to_string();
+    assert!(e.contains("finer than its increment"), "{e}");
+    change.size = Size::Quantity(Qty(dec!(2)));
+    assert_eq!(r.sim.exchange().modify(&id, &change).unwrap().quantity.unwrap().0, dec!(2));
+}

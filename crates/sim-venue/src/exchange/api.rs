@@ -437,6 +437,8 @@ impl Exchange {
 
     /// Changes a working order's size and prices (the venue-side half of `modify_order`).
     pub fn modify(&self, order_id: &str, new: &OrderRequest) -> Result<OrderResult, VenueError> {
+        // A new size finer than the increment is refused as a new order's is.
+        self.check_increment(new)?;
         let mut s = self.lock();
         self.step(&mut s);
         let id = Self::find(&s, order_id)?;
