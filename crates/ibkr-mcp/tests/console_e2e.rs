@@ -159,6 +159,10 @@ async fn the_console_shows_what_the_tools_say_and_the_kill_switch_works() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(texts(&b, "#timeline tr.neg td:last-child").await[0].contains("halt"));
+    assert!(
+        texts(&b, "#timeline tr.neg td:nth-child(7)").await.iter().any(|t| t == "blocked (TRADING_HALT_FILE)"),
+        "a refusal names its setting in the timeline"
+    );
     assert_eq!(b.count("#gauges meter").await.unwrap(), 2);
     if let Some(d) = shots() {
         b.screenshot(&d.join("console-activity.png")).await.unwrap();

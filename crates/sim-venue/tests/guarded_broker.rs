@@ -68,6 +68,10 @@ async fn guards_run_again_at_execution() {
     r.broker.submit(cash_buy("AAPL", 60), Some(&t1)).await.unwrap();
     let e = r.broker.submit(cash_buy("MSFT", 60), Some(&t2)).await.unwrap_err();
     assert_eq!(e.rule, Some("daily_value"), "the second preview passed, but execution re-checks: {e:?}");
+    // The journal says why without parsing the message: the rule and the setting.
+    let (recs, _) = r.broker.journal().tail(0).unwrap();
+    let blocked = recs.iter().rfind(|x| x.status == "blocked").unwrap();
+    assert_eq!((blocked.rule.as_deref(), blocked.setting.as_deref()), (Some("daily_value"), Some("MAX_DAILY_VALUE")));
 }
 
 #[tokio::test]

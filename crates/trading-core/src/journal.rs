@@ -98,6 +98,12 @@ pub struct JournalRecord {
     pub tool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// Blocked lines: the guard rule that refused the order and the setting behind it, so the
+    /// journal says why without parsing the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
     /// Approval lines: the approval and the channel it went through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,

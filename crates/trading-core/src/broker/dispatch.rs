@@ -37,6 +37,8 @@ impl GuardedBroker {
         JournalRecord {
             status: "blocked".into(),
             message: Some(err.message.clone()),
+            rule: err.rule.map(str::to_string),
+            setting: err.setting.map(str::to_string),
             ..self.record(o, None, RecordKind::Outcome, now)
         }
     }

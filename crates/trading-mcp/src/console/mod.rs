@@ -330,7 +330,11 @@ async fn activity(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> R
                 r.side.map(|x| x.as_str()).unwrap_or(""),
                 r.order_type.map(|x| x.as_str()).unwrap_or(""),
                 escape(&size),
-                escape(&r.status),
+                // A refusal names its setting first, the thing a person would change.
+                match &r.setting {
+                    Some(setting) => format!("{} ({})", escape(&r.status), escape(setting)),
+                    None => escape(&r.status),
+                },
                 escape(r.message.as_deref().or(r.tool.as_deref()).unwrap_or(""))
             )
         })
