@@ -13,6 +13,8 @@ pub mod fixtures;
 mod gateway;
 mod money;
 mod options;
+mod orders;
+mod research;
 pub mod state;
 
 use std::{net::SocketAddr, sync::Arc};
