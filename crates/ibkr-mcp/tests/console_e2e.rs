@@ -228,3 +228,32 @@ async fn the_console_refuses_what_comes_from_elsewhere() {
     let st = s.call("session_status", json!({})).await;
     assert_eq!(st["posture"]["halted"], false, "nothing from elsewhere halted trading");
 }
+
+#[tokio::test]
+async fn the_console_sums_every_account_of_the_login_as_portfolio_all_does() {
+    let mut st = cpapi_fake::State::new(sim_venue::SimConfig::default(), "DU1234567");
+    st.add_account(
+        "DU7654321",
+        sim_venue::SimConfig { starting_cash: Decimal::from(25_000), ..sim_venue::SimConfig::default() },
+    );
+    let fake = cpapi_fake::FakeGateway::start(st, 0).await.unwrap();
+    let base = fake.base_url();
+    let s = Server::start(&[
+        ("IBKR_BACKEND", "gateway"),
+        ("IBKR_API_BASE_URL", base.as_str()),
+        ("ENFORCE_MARKET_HOURS", "false"),
+    ])
+    .await;
+    let all = s.call("portfolio", json!({"account": "all"})).await;
+    let b = browser().await;
+    b.goto(&s.console).await.unwrap();
+    b.wait_for("#accounts", WAIT).await.unwrap();
+    let rows = texts(&b, "#accounts tbody tr td:first-child").await;
+    assert_eq!(rows, ["DU1234567 (orders)", "DU7654321"], "the trading account is marked");
+    let total = texts(&b, "#accounts-total").await;
+    assert_eq!(digits(&total[0]), all["total_net_liquidation"].as_str().unwrap().parse::<Decimal>().unwrap());
+    if let Some(d) = shots() {
+        b.screenshot(&d.join("console-accounts.png")).await.unwrap();
+    }
+    b.close().await;
+}

@@ -205,8 +205,9 @@ async fn overview(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> R
             posture.trade_stops.iter().map(|t| format!("<li class=\"neg\">{}</li>", escape(t))).collect::<String>()
         )
     };
+    let accounts = all_accounts(venue.as_ref()).await;
     let main = format!(
-        "<div class=\"grid\" id=\"overview\">{cards}</div><p>Connection: {}</p><p>Mode: {} · dry-run {} · approval {} ({})</p>{stops}{halt}",
+        "<div class=\"grid\" id=\"overview\">{cards}</div>{accounts}<p>Connection: {}</p><p>Mode: {} · dry-run {} · approval {} ({})</p>{stops}{halt}",
         escape(&connection),
         escape(posture.mode_label),
         posture.dry_run,
@@ -217,6 +218,40 @@ async fn overview(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> R
 }
 
 /// Equity at the start of today (the last sample before the journal's day began).
+/// Every account of the login in the trading account's currency, when there is more than one
+/// (orders still go to the trading account only).
+async fn all_accounts(venue: &dyn trading_core::ports::Venue) -> String {
+    if !venue.accounts().await.is_ok_and(|a| a.len() > 1) {
+        return String::new();
+    }
+    let Ok(all) = crate::accounts::consolidated(venue).await else { return String::new() };
+    let base = all["base_currency"].as_str().unwrap_or("").to_string();
+    let amount = |v: &serde_json::Value| {
+        escape(&v.as_str().and_then(|x| x.parse::<Decimal>().ok()).map(|d| fmt_money(d, &base)).unwrap_or("—".into()))
+    };
+    let rows: String = all["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            format!(
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(a["account_id"].as_str().unwrap_or("?")),
+                if a["trading"] == true { " (orders)" } else { "" },
+                amount(&a["net_liquidation_in_base"]),
+                amount(&a["cash_in_base"]),
+                a["positions"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    format!(
+        "<h2>All accounts</h2><table id=\"accounts\"><thead><tr><th>account</th><th>net liquidation</th><th>cash</th><th>positions</th></tr></thead>\
+         <tbody>{rows}</tbody><tfoot><tr><td>total</td><td id=\"accounts-total\">{}</td><td>{}</td><td></td></tr></tfoot></table>",
+        amount(&all["total_net_liquidation"]),
+        amount(&all["total_cash"]),
+    )
+}
+
 fn day_start_equity(s: &TradingServer) -> Option<Decimal> {
     let store = s.settings.equity.as_ref()?;
     let samples = store.samples().ok()?;
