@@ -147,17 +147,17 @@ pub trait Account: Send + Sync {
     }
     /// Balances of another account the login sees (read-only). By default only this venue's own.
     async fn summary_of(&self, account: &str) -> Result<AccountSummary, VenueError> {
-        own_account(self, account).await?;
+        known_account(self, account).await?;
         self.summary().await
     }
     /// Holdings of another account the login sees (read-only).
     async fn positions_of(&self, account: &str) -> Result<Vec<Position>, VenueError> {
-        own_account(self, account).await?;
+        known_account(self, account).await?;
         self.positions().await
     }
     /// Cash by currency of another account the login sees (read-only).
     async fn cash_balances_of(&self, account: &str) -> Result<crate::account::CashBalances, VenueError> {
-        own_account(self, account).await?;
+        known_account(self, account).await?;
         self.cash_balances().await
     }
     /// Returns and NAV over one of IBKR's Portfolio Analyst periods.
@@ -184,8 +184,8 @@ pub trait Account: Send + Sync {
     }
 }
 
-/// Fails unless `account` is the one `venue` trades, naming the accounts it has.
-async fn own_account<A: Account + ?Sized>(venue: &A, account: &str) -> Result<(), VenueError> {
+/// Fails unless `venue`'s login sees `account`, naming the accounts it does see.
+pub async fn known_account<A: Account + ?Sized>(venue: &A, account: &str) -> Result<(), VenueError> {
     let known = venue.accounts().await?;
     if known.iter().any(|a| a.account_id == account) {
         return Ok(());

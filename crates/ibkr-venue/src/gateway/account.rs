@@ -13,10 +13,10 @@ use trading_core::{
     error::VenueError,
     money::{Money, Price, Qty},
     performance::{NavPoint, PerfPeriod, Performance, PeriodReturn, Transaction, Transactions},
-    ports::Account,
+    ports::{Account, known_account},
 };
 
-use super::{GatewayVenue, Identity, money, v_err};
+use super::{GatewayVenue, Identity, money, v_err, ymd};
 use crate::cpapi::{CpapiError, wire};
 
 /// IBKR spells share classes with a space (`BRK B`); tradegate's key uses a dot (`BRK.B`).
@@ -30,8 +30,7 @@ pub(super) fn from_ibkr_ticker(ticker: &str) -> String {
 
 /// `20250117` → `2025-01-17`.
 fn iso_date(yyyymmdd: &str) -> Option<String> {
-    let d = chrono::NaiveDate::parse_from_str(yyyymmdd.trim(), "%Y%m%d").ok()?;
-    Some(d.format("%Y-%m-%d").to_string())
+    Some(ymd(yyyymmdd)?.format("%Y-%m-%d").to_string())
 }
 
 /// A position row as a domain position: shares keep their ticker; an option reads
@@ -79,11 +78,6 @@ fn pa_date(s: &str) -> Option<chrono::NaiveDate> {
     let parts: Vec<&str> = s.split_whitespace().collect();
     let [_, month, day, _, _, year] = parts.as_slice() else { return None };
     chrono::NaiveDate::parse_from_str(&format!("{month} {day} {year}"), "%b %d %Y").ok()
-}
-
-/// `20231213` → a date.
-fn ymd(s: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y%m%d").ok()
 }
 
 /// IBKR's performance answer as the domain's: the account's row of each series.
@@ -190,6 +184,25 @@ impl GatewayVenue {
         Ok((id.account, props, server))
     }
 
+    /// A Portfolio Analyst POST. IBKR answers each `/pa/` endpoint once per 15 minutes and the
+    /// pacer refuses a sooner call at once: that refusal becomes "IBKR answers one {what}",
+    /// `what` given the minutes left.
+    async fn analyst_post(
+        &self,
+        path: &str,
+        body: &Value,
+        what: impl FnOnce(u64) -> String,
+    ) -> Result<Value, VenueError> {
+        match self.read(|| self.http.post(path, body)).await {
+            Ok(v) => Ok(v),
+            Err(CpapiError::RateLimited { retry_after }) => Err(VenueError::Transport {
+                message: format!("IBKR answers one {}", what(retry_after.as_secs().div_ceil(60).max(1))),
+                retryable: true,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// IBKR wants `/portfolio/accounts` once before the other portfolio endpoints; its
     /// answer (each account's currency and type) is kept.
     pub(super) async fn portfolio_accounts(&self) -> Result<Vec<wire::PortfolioAccount>, CpapiError> {
@@ -267,18 +280,6 @@ impl GatewayVenue {
         })
     }
 
-    /// Fails unless the login sees `account`, naming the accounts it does see.
-    async fn known_account(&self, account: &str) -> Result<(), VenueError> {
-        let known = <Self as Account>::accounts(self).await?;
-        if known.iter().any(|a| a.account_id == account) {
-            return Ok(());
-        }
-        Err(VenueError::NotFound(format!(
-            "account {account} is not one this login sees ({})",
-            known.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>().join(", ")
-        )))
-    }
-
     /// Every non-zero position row of the trading account. `fresh` (exits) or any order activity
     /// since the last read invalidates IBKR's position cache first: at most one invalidate per
     /// read.
@@ -326,17 +327,17 @@ impl Account for GatewayVenue {
     }
 
     async fn summary_of(&self, account: &str) -> Result<AccountSummary, VenueError> {
-        self.known_account(account).await?;
+        known_account(self, account).await?;
         self.summary_for(account.to_string()).await
     }
 
     async fn positions_of(&self, account: &str) -> Result<Vec<Position>, VenueError> {
-        self.known_account(account).await?;
+        known_account(self, account).await?;
         Ok(self.position_rows_of(account, false).await.map_err(v_err)?.iter().map(position).collect())
     }
 
     async fn cash_balances_of(&self, account: &str) -> Result<trading_core::account::CashBalances, VenueError> {
-        self.known_account(account).await?;
+        known_account(self, account).await?;
         self.cash_for(account.to_string()).await
     }
 
@@ -392,23 +393,16 @@ impl Account for GatewayVenue {
         let acct = self.account().await.map_err(v_err)?.account;
         self.ensure_portfolio().await.map_err(v_err)?;
         let body = serde_json::json!({ "acctIds": [acct], "period": period.as_str() });
-        let v = match self.read(|| self.http.post("/pa/performance", &body)).await {
-            Ok(v) => v,
-            Err(CpapiError::RateLimited { retry_after }) => {
-                let kept: Vec<&str> =
-                    self.performance.lock().unwrap_or_else(|p| p.into_inner()).keys().map(|p| p.as_str()).collect();
-                return Err(VenueError::Transport {
-                    message: format!(
-                        "IBKR answers one performance request per 15 minutes: {} can be asked in {} min{}",
-                        period.as_str(),
-                        retry_after.as_secs().div_ceil(60).max(1),
-                        if kept.is_empty() { String::new() } else { format!(" (ready now: {})", kept.join(", ")) }
-                    ),
-                    retryable: true,
-                });
-            }
-            Err(e) => return Err(e.into()),
+        let kept = || {
+            let kept: Vec<&str> =
+                self.performance.lock().unwrap_or_else(|p| p.into_inner()).keys().map(|p| p.as_str()).collect();
+            if kept.is_empty() { String::new() } else { format!(" (ready now: {})", kept.join(", ")) }
         };
+        let v = self
+            .analyst_post("/pa/performance", &body, |mins| {
+                format!("performance request per 15 minutes: {} can be asked in {mins} min{}", period.as_str(), kept())
+            })
+            .await?;
         let pa: wire::PaPerformance = wire::decode("/pa/performance", v).map_err(v_err)?;
         let p = performance_of(&acct, period, &pa);
         self.performance.lock().unwrap_or_else(|p| p.into_inner()).insert(period, (Instant::now(), p.clone()));
@@ -422,19 +416,11 @@ impl Account for GatewayVenue {
         let conid = self.conid(symbol).await?;
         let currency = self.base_currency(&acct).await.map_err(v_err)?;
         let body = serde_json::json!({ "acctIds": [acct], "conids": [conid], "currency": currency, "days": days });
-        let v = match self.read(|| self.http.post("/pa/transactions", &body)).await {
-            Ok(v) => v,
-            Err(CpapiError::RateLimited { retry_after }) => {
-                return Err(VenueError::Transport {
-                    message: format!(
-                        "IBKR answers one transaction-history request per 15 minutes: ask again in {} min",
-                        retry_after.as_secs().div_ceil(60).max(1)
-                    ),
-                    retryable: true,
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let v = self
+            .analyst_post("/pa/transactions", &body, |mins| {
+                format!("transaction-history request per 15 minutes: ask again in {mins} min")
+            })
+            .await?;
         let t: wire::PaTransactions = wire::decode("/pa/transactions", v).map_err(v_err)?;
         let currency = t.currency.clone().unwrap_or(currency);
         Ok(Transactions {

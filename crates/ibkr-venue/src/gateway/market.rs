@@ -15,13 +15,48 @@ use trading_core::{
     ports::MarketData,
 };
 
-use super::{GatewayVenue, account::ibkr_ticker, v_err};
+use super::{GatewayVenue, account::ibkr_ticker, v_err, ymd};
 use crate::{
     cpapi::{CpapiError, http::error_text, wire},
     parse,
 };
 
 impl GatewayVenue {
+    /// Snapshot rows of `conids` with `fields`, asked again (spaced) for the rows not yet
+    /// `answered`: the first snapshot of a conid only opens its stream. At most 100 conids a
+    /// request.
+    pub(super) async fn snapshot_rows(
+        &self,
+        conids: &[i64],
+        fields: &str,
+        answered: fn(&wire::SnapshotRow) -> bool,
+    ) -> Result<HashMap<i64, wire::SnapshotRow>, VenueError> {
+        let mut rows: HashMap<i64, wire::SnapshotRow> = HashMap::new();
+        for attempt in 0..self.settings.quote_attempts.max(1) {
+            let pending: Vec<i64> = conids.iter().copied().filter(|c| !rows.get(c).is_some_and(answered)).collect();
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                // A spaced retry, not a burst.
+                tokio::time::sleep(self.settings.quote_retry_delay).await;
+            }
+            for chunk in pending.chunks(100) {
+                let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let snap: Vec<wire::SnapshotRow> = self
+                    .get_as("/iserver/marketdata/snapshot", &[("conids", list), ("fields", fields.to_string())])
+                    .await
+                    .map_err(v_err)?;
+                for r in snap {
+                    if let Some(c) = r.conid {
+                        rows.insert(c, r);
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     /// The conids of US listings for `symbols` (one `/trsrv/stocks` call for the unknown ones).
     /// Share classes are asked as IBKR spells them (`BRK.B` → `BRK B`).
     pub(super) async fn conids(&self, symbols: &[String]) -> Result<HashMap<String, i64>, CpapiError> {
@@ -145,36 +180,12 @@ impl MarketData for GatewayVenue {
 
     async fn quotes(&self, symbols: &[String]) -> Result<Vec<Quote>, VenueError> {
         let conids = self.conids(symbols).await.map_err(v_err)?;
-        let mut rows: HashMap<i64, wire::SnapshotRow> = HashMap::new();
         let wanted: Vec<i64> = conids.values().copied().collect();
-        for attempt in 0..self.settings.quote_attempts.max(1) {
-            let pending: Vec<i64> = wanted
-                .iter()
-                .copied()
-                .filter(|c| {
-                    !rows.get(c).is_some_and(|r| {
-                        r.last.is_some() || r.availability.as_deref().is_some_and(|m| m.starts_with('N'))
-                    })
-                })
-                .collect();
-            if pending.is_empty() {
-                break;
-            }
-            if attempt > 0 {
-                // The first snapshot of a conid only opens its stream: a spaced retry, not a burst.
-                tokio::time::sleep(self.settings.quote_retry_delay).await;
-            }
-            let list = pending.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let snap: Vec<wire::SnapshotRow> = self
-                .get_as("/iserver/marketdata/snapshot", &[("conids", list), ("fields", "31,84,86,6509".into())])
-                .await
-                .map_err(v_err)?;
-            for r in snap {
-                if let Some(c) = r.conid {
-                    rows.insert(c, r);
-                }
-            }
-        }
+        let rows = self
+            .snapshot_rows(&wanted, "31,84,86,6509", |r| {
+                r.last.is_some() || r.availability.as_deref().is_some_and(|m| m.starts_with('N'))
+            })
+            .await?;
         Ok(symbols
             .iter()
             .map(|s| match conids.get(s) {
@@ -290,9 +301,7 @@ impl MarketData for GatewayVenue {
             .schedules
             .iter()
             .map(|(date, day)| {
-                let date = chrono::NaiveDate::parse_from_str(date, "%Y%m%d")
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_else(|_| date.clone());
+                let date = ymd(date).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| date.clone());
                 json!({
                     "date": date,
                     "regular": day.liquid_hours.iter().map(window).collect::<Vec<_>>(),

@@ -107,6 +107,11 @@ fn v_err(e: CpapiError) -> VenueError {
     e.into()
 }
 
+/// IBKR's `YYYYMMDD` dates (expiries, maturities, schedule days, analyst dates).
+fn ymd(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y%m%d").ok()
+}
+
 fn money(d: Option<Decimal>) -> Option<Money> {
     d.map(|d| Money(d.round_dp(2)))
 }

@@ -12,7 +12,7 @@ use trading_core::{
     options::{ChainRequest, OptionChain, OptionQuote, OptionSymbol, Right, month_code, strikes_around},
 };
 
-use super::{GatewayVenue, account::ibkr_ticker, v_err};
+use super::{GatewayVenue, account::ibkr_ticker, v_err, ymd};
 use crate::cpapi::wire;
 
 /// Snapshot fields of an option: last, bid, ask, availability, greeks, IV %, open interest.
@@ -26,10 +26,6 @@ pub(super) struct OptionCache {
     contracts: Mutex<HashMap<(i64, String, Decimal), Vec<wire::SecdefInfo>>>,
     /// The underlying's last price seen with its chain (where the next chain is centred).
     spots: Mutex<HashMap<i64, Decimal>>,
-}
-
-fn ymd(s: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y%m%d").ok()
 }
 
 impl GatewayVenue {
@@ -93,33 +89,7 @@ impl GatewayVenue {
 
     /// Snapshot rows of `conids` with the option fields, retried while the stream warms up.
     async fn option_rows(&self, conids: &[i64]) -> Result<HashMap<i64, wire::SnapshotRow>, VenueError> {
-        let mut rows: HashMap<i64, wire::SnapshotRow> = HashMap::new();
-        for attempt in 0..self.settings.quote_attempts.max(1) {
-            let pending: Vec<i64> = conids
-                .iter()
-                .copied()
-                .filter(|c| !rows.get(c).is_some_and(|r| r.bid.is_some() || r.last.is_some() || r.delta.is_some()))
-                .collect();
-            if pending.is_empty() {
-                break;
-            }
-            if attempt > 0 {
-                tokio::time::sleep(self.settings.quote_retry_delay).await;
-            }
-            for chunk in pending.chunks(100) {
-                let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                let snap: Vec<wire::SnapshotRow> = self
-                    .get_as("/iserver/marketdata/snapshot", &[("conids", list), ("fields", OPTION_FIELDS.into())])
-                    .await
-                    .map_err(v_err)?;
-                for r in snap {
-                    if let Some(c) = r.conid {
-                        rows.insert(c, r);
-                    }
-                }
-            }
-        }
-        Ok(rows)
+        self.snapshot_rows(conids, OPTION_FIELDS, |r| r.bid.is_some() || r.last.is_some() || r.delta.is_some()).await
     }
 }
 
@@ -371,16 +341,12 @@ impl GatewayVenue {
                 Ok(serde_json::json!(trading_core::ports::MarketData::quote(self, &sym).await?))
             }
             Some(other) => Err(VenueError::Unsupported {
-                venue: self.name_of_venue(),
+                venue: trading_core::ports::Broker::name(self),
                 capability: match other {
                     "FUT" => "quotes of futures by conid",
                     _ => "quotes of this instrument type by conid",
                 },
             }),
         }
-    }
-
-    fn name_of_venue(&self) -> String {
-        trading_core::ports::Broker::name(self)
     }
 }
