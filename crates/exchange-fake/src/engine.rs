@@ -153,9 +153,9 @@ impl Book {
 
     /// Daily candles ending today, drifting up to the current price.
     /// `GET /api/v3/klines`: `interval` as Binance spells it (`1m` a minute, `1M` a month);
-    /// an unknown interval is no answer.
-    pub fn klines(&self, id: &str, interval: Option<&String>, limit: Option<&String>) -> Option<Value> {
-        let p = self.pairs.get(id)?;
+    /// an unknown symbol or interval is Binance's error code and message.
+    pub fn klines(&self, id: &str, interval: Option<&String>, limit: Option<&String>) -> Result<Value, (i64, String)> {
+        let p = self.pairs.get(id).ok_or((-1121, "Invalid symbol.".to_string()))?;
         let n: i64 = limit.and_then(|l| l.parse().ok()).unwrap_or(500).clamp(1, 1000);
         let minute = 60_000i64;
         let day = match interval.map(String::as_str).unwrap_or("1d") {
@@ -174,7 +174,7 @@ impl Book {
             "3d" => 3 * 1440 * minute,
             "1w" => 7 * 1440 * minute,
             "1M" => 30 * 1440 * minute,
-            _ => return None,
+            _ => return Err((-1120, "Invalid interval.".into())),
         };
         let today = now_ms() / day * day;
         let rows: Vec<Value> = (0..n)
@@ -202,7 +202,7 @@ impl Book {
                 ])
             })
             .collect();
-        Some(Value::Array(rows))
+        Ok(Value::Array(rows))
     }
 
     pub fn account(&self) -> Value {

@@ -280,13 +280,9 @@ fn route(g: &mut Inner, method: &Method, path: &str, p: &HashMap<String, String>
             }
         }
         ("GET", "/api/v3/klines") => {
-            match p.get("symbol").and_then(|s| book.klines(s, p.get("interval"), p.get("limit"))) {
-                Some(k) => ok(k),
-                None if p.get("symbol").is_some_and(|s| book.klines(s, None, None).is_some()) => {
-                    err(StatusCode::BAD_REQUEST, -1120, "Invalid interval.")
-                }
-                None => err(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."),
-            }
+            let symbol = p.get("symbol").map(String::as_str).unwrap_or_default();
+            book.klines(symbol, p.get("interval"), p.get("limit"))
+                .map_or_else(|(c, m)| err(StatusCode::BAD_REQUEST, c, &m), ok)
         }
         ("GET", "/api/v3/account") => ok(book.account()),
         ("POST", "/api/v3/order") => book.place(p).map_or_else(|(c, m)| err(StatusCode::BAD_REQUEST, c, &m), ok),

@@ -83,6 +83,11 @@ impl BarSize {
         self.ibkr
     }
 
+    /// The bar's minutes (intraday sizes only; 0 otherwise).
+    pub fn minutes(&self) -> u64 {
+        self.minutes
+    }
+
     /// Shorter than a day.
     pub fn is_intraday(&self) -> bool {
         self.minutes > 0
@@ -305,13 +310,6 @@ pub fn merge_minutes(minute_bars: &[Bar], minutes: u64) -> Vec<Bar> {
         }
     }
     out.into_iter().map(|(_, b)| b).collect()
-}
-
-impl BarSize {
-    /// The bar's minutes (intraday sizes only; 0 otherwise).
-    pub fn minutes(&self) -> u64 {
-        self.minutes
-    }
 }
 
 #[cfg(test)]

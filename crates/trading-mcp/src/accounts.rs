@@ -35,6 +35,16 @@ impl Rates<'_> {
 /// trading account's base currency.
 pub async fn consolidated(venue: &dyn Venue) -> Result<Value, TradeError> {
     let accounts = venue.accounts().await?;
+    summed(venue, &accounts).await
+}
+
+/// [`consolidated`], only when the login sees more than one account (briefing, console).
+pub async fn when_several(venue: &dyn Venue) -> Option<Value> {
+    let accounts = venue.accounts().await.ok().filter(|a| a.len() > 1)?;
+    summed(venue, &accounts).await.ok()
+}
+
+async fn summed(venue: &dyn Venue, accounts: &[trading_core::account::AccountInfo]) -> Result<Value, TradeError> {
     let trading = accounts.iter().find(|a| a.trading).or(accounts.first());
     let base = trading.and_then(|a| a.currency.clone()).unwrap_or_else(|| venue.capabilities().quote_currency);
     let mut rates = Rates { venue, base: base.clone(), known: BTreeMap::new() };
@@ -43,7 +53,7 @@ pub async fn consolidated(venue: &dyn Venue) -> Result<Value, TradeError> {
     let (mut total_nlv, mut total_cash) = (Decimal::ZERO, Decimal::ZERO);
     // symbol → (asset class, quantity, value in base, accounts)
     let mut holdings: BTreeMap<String, (String, Decimal, Decimal, Vec<String>)> = BTreeMap::new();
-    for a in &accounts {
+    for a in accounts {
         // The trading account through its own reads (they honour the venue's caches of our orders).
         let (summary, positions) = if a.trading {
             (venue.summary().await?, venue.positions().await?)

@@ -108,10 +108,10 @@ pub(crate) fn with_not_counted(mut v: serde_json::Value, b: &analytics::Book) ->
 
 impl TradingServer {
     /// Today's P&L for the account views: the venue's figure, or why there is none.
-    pub(crate) async fn daily_pnl(&self) -> serde_json::Value {
+    pub(crate) async fn daily_pnl(&self) -> crate::outputs::PnlAnswer {
         match self.broker.venue().daily_pnl().await {
-            Ok(p) => json!(p),
-            Err(e) => json!({ "unavailable": e.to_string() }),
+            Ok(p) => crate::outputs::PnlAnswer::Pnl(p),
+            Err(e) => crate::outputs::PnlAnswer::Unavailable { unavailable: e.to_string() },
         }
     }
 }

@@ -221,10 +221,7 @@ async fn overview(State(s): Srv, headers: HeaderMap, RawQuery(q): RawQuery) -> R
 /// Every account of the login in the trading account's currency, when there is more than one
 /// (orders still go to the trading account only).
 async fn all_accounts(venue: &dyn trading_core::ports::Venue) -> String {
-    if !venue.accounts().await.is_ok_and(|a| a.len() > 1) {
-        return String::new();
-    }
-    let Ok(all) = crate::accounts::consolidated(venue).await else { return String::new() };
+    let Some(all) = crate::accounts::when_several(venue).await else { return String::new() };
     let base = all["base_currency"].as_str().unwrap_or("").to_string();
     let amount = |v: &serde_json::Value| {
         escape(&v.as_str().and_then(|x| x.parse::<Decimal>().ok()).map(|d| fmt_money(d, &base)).unwrap_or("—".into()))

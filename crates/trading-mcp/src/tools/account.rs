@@ -37,10 +37,7 @@ impl TradingServer {
             Ok(summary) => {
                 let daily_pnl = match other {
                     Some(_) => None,
-                    None => Some(match venue.daily_pnl().await {
-                        Ok(p) => PnlAnswer::Pnl(p),
-                        Err(e) => PnlAnswer::Unavailable { unavailable: e.to_string() },
-                    }),
+                    None => Some(self.daily_pnl().await),
                 };
                 ok(SummaryAnswer { summary, daily_pnl })
             }
@@ -155,7 +152,7 @@ impl TradingServer {
             "positions": positions,
             "weights": weights,
             "unrealized_pnl": pnl.round_dp(2).to_string(),
-            "daily_pnl": if other.is_none() { self.daily_pnl().await } else { json!({ "unavailable": "today's P&L is read for the trading account only" }) },
+            "daily_pnl": if other.is_none() { self.daily_pnl().await } else { PnlAnswer::Unavailable { unavailable: "today's P&L is read for the trading account only".into() } },
             "unrealized_pnl_other_currencies": pnl_other.iter().map(|(c, v)| (c.clone(), json!(v.round_dp(2).to_string()))).collect::<serde_json::Map<_, _>>(),
         }))
     }

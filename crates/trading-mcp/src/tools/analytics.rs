@@ -246,11 +246,11 @@ impl TradingServer {
         let approval = self.approval_mode();
         let daily = self.daily_pnl().await;
         // Other accounts of the login, summed in the trading account's currency.
-        let all_accounts = match venue.accounts().await {
-            Ok(a) if a.len() > 1 => crate::accounts::consolidated(venue.as_ref()).await.ok(),
-            _ => None,
+        let all_accounts = crate::accounts::when_several(venue.as_ref()).await;
+        let today = match &daily {
+            crate::outputs::PnlAnswer::Pnl(p) => p.daily.map(|m| m.0),
+            crate::outputs::PnlAnswer::Unavailable { .. } => None,
         };
-        let today = daily["daily"].as_str().and_then(|d| d.parse::<Decimal>().ok());
         let headline = format!(
             "{} {} {} · equity {} · today {} · unrealized {} · {} position(s){} · 1-day VaR95 {} · beta {} · {} open order(s) · approval {} · {}",
             venue.name(),
