@@ -25,13 +25,13 @@ pub const SECTION: Section = Section {
             "CRYPTO_TRADE_JOURNAL_PATH",
             "",
             "The crypto journal (its trading day is UTC). Default: $XDG_STATE_HOME/tradegate/
-crypto-sim-trades.jsonl (sim) or crypto-binance-trades.jsonl (exchange).",
+crypto-sim-trades.jsonl (sim) or crypto-<exchange>-trades.jsonl, e.g. crypto-kraken-trades.jsonl.",
         ),
         Setting::new(
             "CRYPTO_EQUITY_HISTORY_PATH",
             "",
             "Equity history of crypto-mcp for drawdown_tracker. Default: crypto-sim-equity.sqlite or
-crypto-binance-equity.sqlite in $XDG_STATE_HOME/tradegate.",
+crypto-<exchange>-equity.sqlite in $XDG_STATE_HOME/tradegate.",
         ),
         Setting::new(
             "CRYPTO_SIM_PRICES",
@@ -120,7 +120,12 @@ impl CryptoConfig {
             Some("exchange") => Backend::Exchange,
             Some(v) => return Err(bad("CRYPTO_BACKEND", format!("'{v}' is not sim or exchange"))),
         };
-        let quote = s.get("CRYPTO_QUOTE_CCY").unwrap_or("USDT").to_ascii_uppercase();
+        // The exchange's own quote currency unless set; the simulator's is USDT.
+        let default_quote = match backend {
+            Backend::Sim => "USDT",
+            Backend::Exchange => crypto_venue::settings::exchange_facts(&s)?.default_quote,
+        };
+        let quote = s.get("CRYPTO_QUOTE_CCY").unwrap_or(default_quote).to_ascii_uppercase();
         if quote.is_empty() || quote.len() > 10 || !quote.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(bad("CRYPTO_QUOTE_CCY", format!("'{quote}' is not an asset code like USDT")));
         }

@@ -28,9 +28,9 @@ fn arms_are_the_crypto_ones() {
 
 #[test]
 fn bad_settings_name_their_key_and_never_echo_secrets() {
-    let e = CryptoConfig::from_env(&env(&[("CRYPTO_EXCHANGE", "kraken")])).unwrap_err();
+    let e = CryptoConfig::from_env(&env(&[("CRYPTO_EXCHANGE", "kucoin")])).unwrap_err();
     assert_eq!(e.key, "CRYPTO_EXCHANGE");
-    assert!(e.message.contains("binance"), "{e}");
+    assert!(e.message.contains("not an exchange tradegate supports") && e.message.contains("kraken"), "{e}");
     let e = CryptoConfig::from_env(&env(&[("CRYPTO_API_BASE_URL", "ftp://x")])).unwrap_err();
     assert_eq!(e.key, "CRYPTO_API_BASE_URL");
     let e = CryptoConfig::from_env(&env(&[("CRYPTO_SIM_PRICES", "BTC:-1")])).unwrap_err();
@@ -74,4 +74,35 @@ fn approval_is_read_from_the_crypto_keys() {
     let e = CryptoConfig::from_env(&env(&[("CRYPTO_TRADING_MODE", "live"), ("CRYPTO_APPROVAL", "none")])).unwrap_err();
     assert_eq!(e.key, "CRYPTO_APPROVAL");
     assert!(e.message.contains("CRYPTO_TRADING_MODE=live"), "{e}");
+}
+
+#[test]
+fn each_exchange_brings_its_quote_currency_and_its_rules() {
+    let exchange = |pairs: &[(&str, &str)]| {
+        let mut e = env(&[("CRYPTO_BACKEND", "exchange")]);
+        e.extend(env(pairs));
+        CryptoConfig::from_env(&e)
+    };
+    assert_eq!(exchange(&[("CRYPTO_EXCHANGE", "kraken")]).unwrap().exchange.quote, "USD");
+    assert_eq!(exchange(&[("CRYPTO_EXCHANGE", "okx")]).unwrap().exchange.quote, "USDT");
+    let c = exchange(&[("CRYPTO_EXCHANGE", "Coinbase"), ("CRYPTO_QUOTE_CCY", "usdc")]).unwrap();
+    assert_eq!((c.exchange.id.as_str(), c.exchange.quote.as_str()), ("coinbase", "USDC"));
+    assert!(c.common.journal_path.ends_with("crypto-coinbase-trades.jsonl"), "{:?}", c.common.journal_path);
+    // No spot testnet: sandbox with dry-run off would be real money; refused, naming the way out.
+    let e = exchange(&[("CRYPTO_EXCHANGE", "kraken"), ("CRYPTO_DRY_RUN", "false")]).unwrap_err();
+    assert_eq!(e.key, "CRYPTO_TRADING_MODE");
+    assert!(e.message.contains("Kraken has no spot testnet") && e.message.contains("CRYPTO_DRY_RUN=true"), "{e}");
+    // ...unless every request goes to a base URL (a fake, a recorder).
+    exchange(&[
+        ("CRYPTO_EXCHANGE", "kraken"),
+        ("CRYPTO_DRY_RUN", "false"),
+        ("CRYPTO_API_BASE_URL", "http://127.0.0.1:9"),
+    ])
+    .unwrap();
+    exchange(&[("CRYPTO_EXCHANGE", "bybit"), ("CRYPTO_DRY_RUN", "false")]).unwrap();
+    // okx keys have a passphrase.
+    let e = exchange(&[("CRYPTO_EXCHANGE", "okx"), ("CRYPTO_API_KEY", "k"), ("CRYPTO_API_SECRET", "s")]).unwrap_err();
+    assert_eq!(e.key, "CRYPTO_API_PASSWORD");
+    let e = exchange(&[("CRYPTO_ALLOW_WITHDRAW_KEYS", "maybe")]).unwrap_err();
+    assert_eq!(e.key, "CRYPTO_ALLOW_WITHDRAW_KEYS");
 }

@@ -7,10 +7,13 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use ccxt::{Binance, ExchangeError, Value};
+use ccxt::{ExchangeError, TypedExchange, Value};
 use serde_json::json;
 
-use crate::settings::ExchangeOptions;
+use crate::{
+    exchanges::{self, Facts},
+    settings::ExchangeOptions,
+};
 
 /// A ccxt failure, classified most specific first (ccxt errors are strings in a hierarchy).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +44,9 @@ pub enum CcxtError {
     BadRequest(String),
     #[error("exchange error: {0}")]
     Other(String),
+    /// CRYPTO_EXCHANGE names an exchange this build does not have.
+    #[error("{0}")]
+    NotCompiled(String),
     /// The call died inside ccxt (a real panic, not an exchange error).
     #[error("the exchange client failed: {0}")]
     Crashed(String),
@@ -111,6 +117,7 @@ pub struct Has {
     pub ohlcv: bool,
     pub tickers: bool,
     pub my_trades: bool,
+    pub closed_orders: bool,
 }
 
 /// A boxed ccxt call borrowing the instance.
@@ -119,27 +126,24 @@ pub type Call<'a, T> = Pin<Box<dyn Future<Output = ccxt::Result<T>> + Send + 'a>
 /// One exchange instance, shared and serialised.
 #[derive(Clone)]
 pub struct CcxtClient {
-    inner: Arc<tokio::sync::Mutex<Binance>>,
+    inner: Arc<tokio::sync::Mutex<Box<dyn TypedExchange>>>,
     pub id: String,
     pub sandbox: bool,
+    /// Orders may be sent: live, or a sandbox the exchange really has (or a base URL that
+    /// replaces the exchange). False for sandbox mode on an exchange without a testnet.
+    pub can_trade: bool,
     pub has: Has,
+    pub facts: &'static Facts,
 }
 
 impl std::fmt::Debug for CcxtClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CcxtClient").field("id", &self.id).field("sandbox", &self.sandbox).finish()
+        f.debug_struct("CcxtClient")
+            .field("id", &self.id)
+            .field("sandbox", &self.sandbox)
+            .field("can_trade", &self.can_trade)
+            .finish()
     }
-}
-
-/// Every REST base binance's ccxt class uses, pointed at `base`.
-fn binance_urls(base: &str) -> serde_json::Value {
-    json!({
-        "public": format!("{base}/api/v3"), "private": format!("{base}/api/v3"), "v1": format!("{base}/api/v1"),
-        "sapi": format!("{base}/sapi/v1"), "sapiV2": format!("{base}/sapi/v2"), "sapiV3": format!("{base}/sapi/v3"),
-        "sapiV4": format!("{base}/sapi/v4"),
-        "fapiPublic": format!("{base}/fapi/v1"), "fapiPrivate": format!("{base}/fapi/v1"),
-        "dapiPublic": format!("{base}/dapi/v1"), "dapiPrivate": format!("{base}/dapi/v1"),
-    })
 }
 
 /// ccxt reports exchange errors as panics it catches; without this hook each one prints a
@@ -171,11 +175,22 @@ impl CcxtClient {
     /// Builds the instance (no request is made until the first call).
     pub fn new(opts: &ExchangeOptions) -> Result<CcxtClient, CcxtError> {
         silence_ccxt_error_panics();
+        let facts = exchanges::facts(&opts.id).ok_or_else(|| {
+            CcxtError::NotCompiled(format!("CRYPTO_EXCHANGE: '{}' is not an exchange tradegate supports", opts.id))
+        })?;
+        let not_compiled = || {
+            CcxtError::NotCompiled(format!(
+                "CRYPTO_EXCHANGE: {} is not compiled into this build (it has: {}); build crypto-mcp with --features {}",
+                opts.id,
+                exchanges::compiled().join(", "),
+                opts.id
+            ))
+        };
         let mut cfg = json!({
             "enableRateLimit": opts.rate_limit,
             "timeout": i64::try_from(opts.timeout.as_millis()).unwrap_or(10_000),
-            // Spot only: one exchangeInfo request, no futures or margin endpoints, and open
-            // orders across all symbols allowed (W-6).
+            // Spot only: one markets request, no futures, margin or currency endpoints, and
+            // open orders across all symbols allowed (W-6).
             "options": {
                 "fetchMarkets": { "types": ["spot"] },
                 "fetchCurrencies": false,
@@ -183,21 +198,24 @@ impl CcxtClient {
                 "fetchOpenOrders": { "warnWithoutSymbol": false },
                 "defaultType": "spot",
             },
+            "has": { "fetchCurrencies": false },
         });
         for (k, v) in [("apiKey", &opts.api_key), ("secret", &opts.secret), ("password", &opts.password)] {
             if !v.is_empty() {
                 cfg[k] = json!(v.expose());
             }
         }
+        // A testnet is used only where the exchange has one; a base URL replaces every host.
+        let testnet = opts.sandbox && opts.base_url.is_none() && facts.testnet.is_some();
         if let Some(base) = &opts.base_url {
-            // Both the live and the testnet bases point at the override.
-            cfg["urls"] = json!({ "api": binance_urls(base), "test": binance_urls(base) });
+            let plain = exchanges::construct(&opts.id, &cfg, false).ok_or_else(not_compiled)?;
+            let urls = plain.map_err(|e| CcxtError::classify(&e))?.urls;
+            let api = exchanges::rebase(&urls["api"], base);
+            cfg["urls"] = json!({ "test": api.clone(), "api": api });
         }
-        let mut ex = Binance::new(Some(Value::from_json(&cfg)));
-        if opts.sandbox && opts.base_url.is_none() {
-            ex.set_sandbox_mode(true).map_err(|e| CcxtError::classify(&e))?;
-        }
-        let flag = |k: &str| ccxt::safe_bool(&ex.has, k, None).unwrap_or(false);
+        let built = exchanges::construct(&opts.id, &cfg, testnet).ok_or_else(not_compiled)?;
+        let built = built.map_err(|e| CcxtError::classify(&e))?;
+        let flag = |k: &str| built.has.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
         let has = Has {
             market_buy_with_cost: flag("createMarketBuyOrderWithCost"),
             stop_market: flag("createStopMarketOrder"),
@@ -205,20 +223,28 @@ impl CcxtClient {
             ohlcv: flag("fetchOHLCV"),
             tickers: flag("fetchTickers"),
             my_trades: flag("fetchMyTrades"),
+            closed_orders: flag("fetchClosedOrders"),
         };
-        Ok(CcxtClient { inner: Arc::new(tokio::sync::Mutex::new(ex)), id: opts.id.clone(), sandbox: opts.sandbox, has })
+        Ok(CcxtClient {
+            inner: Arc::new(tokio::sync::Mutex::new(built.ex)),
+            id: opts.id.clone(),
+            sandbox: opts.sandbox,
+            can_trade: !opts.sandbox || opts.base_url.is_some() || facts.testnet.is_some(),
+            has,
+            facts,
+        })
     }
 
     /// Runs one ccxt call to completion in its own task, whatever happens to the caller.
     pub(crate) async fn run<T, F>(&self, call: F) -> Result<T, CcxtError>
     where
         T: Send + 'static,
-        F: for<'a> FnOnce(&'a mut Binance) -> Call<'a, T> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn TypedExchange) -> Call<'a, T> + Send + 'static,
     {
         let inner = self.inner.clone();
         let task = tokio::spawn(async move {
             let mut ex = inner.lock().await;
-            call(&mut ex).await
+            call(ex.as_mut()).await
         });
         match task.await {
             Ok(r) => r.map_err(|e| CcxtError::classify(&e)),
@@ -226,9 +252,35 @@ impl CcxtClient {
         }
     }
 
-    /// Loaded markets (the first call loads them: one exchangeInfo request).
+    /// Loaded markets (the first call loads them: one markets request). `load_markets`
+    /// through `call_raw` returns its error; the typed one would panic (ccxt-notes §4.1).
     pub async fn markets(&self) -> Result<Vec<ccxt::types::Market>, CcxtError> {
-        self.run(|ex| Box::pin(ex.try_load_markets(false))).await
+        self.run(|ex| {
+            Box::pin(async move {
+                ex.call_raw("load_markets", vec![Value::Bool(false)]).await?;
+                Ok(ex.markets())
+            })
+        })
+        .await
+    }
+
+    /// Whether the key may withdraw, where the exchange says (`None`: it does not).
+    pub async fn can_withdraw(&self) -> Result<Option<bool>, CcxtError> {
+        let Some(p) = self.facts.permissions else { return Ok(None) };
+        let answer = self
+            .run(move |ex| {
+                Box::pin(async move {
+                    let args = vec![
+                        Value::from(p.path),
+                        Value::from(p.api),
+                        Value::from(p.method),
+                        Value::from_json(&json!({})),
+                    ];
+                    ex.call_raw("request", args).await
+                })
+            })
+            .await?;
+        Ok(answer.to_json().get(p.withdraw_field).and_then(serde_json::Value::as_bool))
     }
 }
 

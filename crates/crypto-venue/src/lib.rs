@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ccxt_client;
+pub mod exchanges;
 mod map;
 pub mod rules;
 pub mod settings;

@@ -28,7 +28,7 @@ pub(crate) fn venue_err(e: CcxtError) -> VenueError {
         e @ CcxtError::ClockSkew(_) => VenueError::Rejected(e.to_string()),
         CcxtError::NotSupported(m) => VenueError::Rejected(format!("not supported by the exchange: {m}")),
         CcxtError::BadRequest(m) => VenueError::InvalidRequest(m),
-        e @ (CcxtError::Other(_) | CcxtError::Crashed(_)) => {
+        e @ (CcxtError::Other(_) | CcxtError::Crashed(_) | CcxtError::NotCompiled(_)) => {
             VenueError::Transport { message: e.to_string(), retryable: false }
         }
     }
@@ -47,15 +47,21 @@ pub(crate) fn status_of(o: &ccxt::types::Order) -> OrderStatus {
     }
 }
 
+/// The trigger of a stop: ccxt's unified field, or kraken's `stopLossPrice` (its `stop-loss`
+/// orders carry no `triggerPrice`).
+fn trigger_of(o: &ccxt::types::Order) -> Option<f64> {
+    o.trigger_price.or(o.stop_price).or(o.stop_loss_price).filter(|p| *p > 0.0)
+}
+
 pub(crate) fn type_of(o: &ccxt::types::Order) -> Option<OrderType> {
-    let trigger = o.trigger_price.or(o.stop_price).is_some_and(|p| p > 0.0);
+    let trigger = trigger_of(o).is_some();
     match o.order_type.as_deref()? {
         "market" if trigger => Some(OrderType::Stop),
         "market" => Some(OrderType::Market),
         "limit" if trigger => Some(OrderType::StopLimit),
         "limit" | "limit_maker" => Some(OrderType::Limit),
-        "stop_loss_limit" | "stop_limit" | "take_profit_limit" => Some(OrderType::StopLimit),
-        "stop_loss" | "stop" | "stop_market" | "take_profit" => Some(OrderType::Stop),
+        "stop_loss_limit" | "stop_limit" | "take_profit_limit" | "stop-loss-limit" => Some(OrderType::StopLimit),
+        "stop_loss" | "stop" | "stop_market" | "take_profit" | "stop-loss" => Some(OrderType::Stop),
         _ => None,
     }
 }
@@ -85,7 +91,7 @@ pub fn order_result(o: &ccxt::types::Order) -> OrderResult {
         } else {
             None
         },
-        stop_price: dec_opt(o.trigger_price.or(o.stop_price)).filter(|p| *p > Decimal::ZERO).map(Price),
+        stop_price: dec_opt(trigger_of(o)).map(Price),
         tif: match o.time_in_force.as_deref() {
             Some("GTC") => Some(TimeInForce::Gtc),
             _ => None,

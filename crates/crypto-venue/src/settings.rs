@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 pub use trading_core::config::Secret;
+
+use crate::exchanges::{self, Facts};
 use trading_core::config::{ConfigError, Policy, PolicyKeys, Section, Setting, Settings, TradingMode};
 
 /// The crypto server's keys: its own arms and symbol lists, so arming one venue never arms
@@ -32,14 +34,22 @@ pub const SECTION: Section = Section {
         Setting::new(
             "CRYPTO_EXCHANGE",
             "binance",
-            "The ccxt exchange id. This build compiles binance only (see DECISIONS.md ADR-026).",
+            "binance, binanceus, coinbase, kraken, okx or bybit (README: each one's set-up and limits). Each is
+a cargo feature of crypto-mcp, all on by default.",
         ),
         Setting::secret(
             "CRYPTO_API_KEY",
-            "API credentials (secrets: never logged or shown). Testnet keys: https://testnet.binance.vision",
+            "API credentials (secrets: never logged or shown). Testnet keys: https://testnet.binance.vision
+(binance), https://testnet.bybit.com (bybit), OKX demo trading (okx).",
         ),
         Setting { key: "CRYPTO_API_SECRET", default: "", meaning: "", secret: true },
-        Setting::secret("CRYPTO_API_PASSWORD", "Only exchanges that use a passphrase (okx, kucoin) need it."),
+        Setting::secret("CRYPTO_API_PASSWORD", "The key's passphrase, on exchanges that have one (okx)."),
+        Setting::new(
+            "CRYPTO_ALLOW_WITHDRAW_KEYS",
+            "false",
+            "crypto-mcp refuses to start with keys the exchange reports can withdraw (binance) unless this is
+true. Trading never needs that permission.",
+        ),
         Setting::new(
             "CRYPTO_API_BASE_URL",
             "",
@@ -49,7 +59,8 @@ exchange's own URLs (its testnet in sandbox mode).",
         Setting::new(
             "CRYPTO_TRADING_MODE",
             "sandbox",
-            "sandbox (the exchange's testnet, the default) or live. A label: the exchange cannot confirm it.",
+            "sandbox (the exchange's testnet, the default) or live. A label: the exchange cannot confirm it.
+binanceus, coinbase and kraken have no spot testnet: in sandbox they only dry-run.",
         ),
         Setting::new(
             "CRYPTO_ALLOW_LIVE",
@@ -80,8 +91,10 @@ none on sandbox. none is refused on live.",
         ),
         Setting::new(
             "CRYPTO_QUOTE_CCY",
-            "USDT",
-            "The quote currency: \"BTC\" means BTC/USDT. Every cap above is in this currency on crypto-mcp.",
+            "",
+            "The quote currency: \"BTC\" means BTC/USDT. Every cap above is in this currency on crypto-mcp.
+Empty: the exchange's own (USDT on binance, okx, bybit and the simulator; USD on binanceus,
+coinbase, kraken).",
         ),
         Setting::new(
             "CRYPTO_SYMBOL_ALLOWLIST",
@@ -101,14 +114,13 @@ fn bad(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::new(key, message)
 }
 
-/// The exchanges compiled into this build (ADR-026: each one costs build time and memory).
-pub const COMPILED_EXCHANGES: &[&str] = &["binance"];
-
 /// How to reach the exchange.
 #[derive(Clone, Debug)]
 pub struct ExchangeOptions {
     /// The ccxt exchange id ("binance").
     pub id: String,
+    /// Keys the exchange reports can withdraw are accepted (CRYPTO_ALLOW_WITHDRAW_KEYS).
+    pub allow_withdraw_keys: bool,
     pub api_key: Secret,
     pub secret: Secret,
     pub password: Secret,
@@ -126,13 +138,8 @@ impl ExchangeOptions {
     /// The exchange options from the environment, under `policy` (sandbox unless live) and in
     /// the `quote` currency.
     pub fn from_env(s: &Settings<'_>, policy: &Policy, quote: &str) -> Result<ExchangeOptions, ConfigError> {
-        let id = s.get("CRYPTO_EXCHANGE").unwrap_or("binance").to_ascii_lowercase();
-        if !COMPILED_EXCHANGES.contains(&id.as_str()) {
-            return Err(bad(
-                "CRYPTO_EXCHANGE",
-                format!("'{id}' is not compiled into this build (available: {})", COMPILED_EXCHANGES.join(", ")),
-            ));
-        }
+        let facts = exchange_facts(s)?;
+        let id = facts.id.to_string();
         let base_url = match s.get("CRYPTO_API_BASE_URL") {
             None => None,
             Some(u) => match url::Url::parse(u) {
@@ -147,8 +154,24 @@ impl ExchangeOptions {
             return Err(bad("CRYPTO_TIMEOUT_SECONDS", "must be between 1 and 120"));
         }
         let secret = |k: &str| Secret::new(s.get(k).unwrap_or_default());
+        if policy.mode == TradingMode::Paper && facts.testnet.is_none() && base_url.is_none() && !policy.dry_run {
+            return Err(bad(
+                "CRYPTO_TRADING_MODE",
+                format!(
+                    "sandbox, but {} has no spot testnet, so CRYPTO_DRY_RUN=false would trade real money: keep CRYPTO_DRY_RUN=true to rehearse (orders validated and journaled, nothing sent), or set CRYPTO_TRADING_MODE=live and CRYPTO_ALLOW_LIVE=true to trade",
+                    facts.name
+                ),
+            ));
+        }
+        if facts.passphrase && s.get("CRYPTO_API_KEY").is_some() && s.get("CRYPTO_API_PASSWORD").is_none() {
+            return Err(bad(
+                "CRYPTO_API_PASSWORD",
+                format!("{} keys have a passphrase: set it (the API key is set)", facts.name),
+            ));
+        }
         Ok(ExchangeOptions {
             id,
+            allow_withdraw_keys: s.bool("CRYPTO_ALLOW_WITHDRAW_KEYS", false)?,
             api_key: secret("CRYPTO_API_KEY"),
             secret: secret("CRYPTO_API_SECRET"),
             password: secret("CRYPTO_API_PASSWORD"),
@@ -160,6 +183,25 @@ impl ExchangeOptions {
             timeout: Duration::from_secs(timeout),
         })
     }
+}
+
+/// The exchange CRYPTO_EXCHANGE names, supported and compiled into this build.
+pub fn exchange_facts(s: &Settings<'_>) -> Result<&'static Facts, ConfigError> {
+    let id = s.get("CRYPTO_EXCHANGE").unwrap_or("binance").to_ascii_lowercase();
+    let supported: Vec<&str> = exchanges::EXCHANGES.iter().map(|f| f.id).collect();
+    let facts = exchanges::facts(&id).ok_or_else(|| {
+        bad("CRYPTO_EXCHANGE", format!("'{id}' is not an exchange tradegate supports ({})", supported.join(", ")))
+    })?;
+    if !exchanges::compiled().contains(&facts.id) {
+        return Err(bad(
+            "CRYPTO_EXCHANGE",
+            format!(
+                "{id} is not compiled into this build (it has: {}): build crypto-mcp with --features {id}",
+                exchanges::compiled().join(", ")
+            ),
+        ));
+    }
+    Ok(facts)
 }
 
 fn is_loopback_url(u: &str) -> bool {

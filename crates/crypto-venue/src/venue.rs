@@ -10,7 +10,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use ccxt::Params;
+use ccxt::{Params, TypedExchangeExt};
 use rust_decimal::Decimal;
 use trading_core::{
     account::{AccountIdentity, AccountSummary, AssetClass, Bar, Capabilities, MarketHoursModel, Position, Quote},
@@ -18,11 +18,14 @@ use trading_core::{
     error::VenueError,
     guard::Approved,
     money::{Money, Price, Qty, fmt_money},
-    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderType, Side, Size, TimeInForce},
+    order::{BracketRequest, Fill, OrderRequest, OrderResult, OrderStatus, OrderType, Side, Size, TimeInForce},
     ports::{Account, BracketIds, Broker, MarketData, VenuePreview},
 };
 
-use crate::ccxt_client::{CcxtClient, CcxtError};
+use crate::{
+    ccxt_client::{CcxtClient, CcxtError},
+    exchanges::CoidLookup,
+};
 
 use crate::{
     map::{base_of, order_result, ticker_quote, venue_err},
@@ -175,18 +178,65 @@ impl CryptoVenue {
         })
     }
 
+    /// Our order by its client order id, the way this exchange allows (facts.lookup).
     async fn lookup_client_order_id(&self, coid: &str, symbol: &str) -> Result<Option<OrderResult>, VenueError> {
         let (c, s) = (coid.to_string(), symbol.to_string());
-        let found = self
+        match self.client.facts.lookup {
+            CoidLookup::FetchOrderParam => {
+                let found = self
+                    .client
+                    .run(move |ex| {
+                        Box::pin(async move {
+                            ex.fetch_order("", Some(&s), Params::new().with_str("clientOrderId", &c)).await
+                        })
+                    })
+                    .await;
+                match found {
+                    Ok(o) => Ok(Some(order_result(&o))),
+                    Err(CcxtError::OrderNotFound(_)) => Ok(None),
+                    Err(e) => Err(venue_err(e)),
+                }
+            }
+            CoidLookup::RecentOrders if !self.client.has.closed_orders => Err(VenueError::Unsupported {
+                venue: self.name(),
+                capability: "looking an order up by client order id (it lists no closed orders)",
+            }),
+            CoidLookup::RecentOrders => {
+                let recent = self
+                    .client
+                    .run(move |ex| {
+                        Box::pin(async move {
+                            let mut all = ex.fetch_open_orders(Some(&s), None, None, Params::none()).await?;
+                            all.extend(ex.fetch_closed_orders(Some(&s), None, Some(50), Params::none()).await?);
+                            Ok(all)
+                        })
+                    })
+                    .await
+                    .map_err(venue_err)?;
+                Ok(recent.iter().find(|o| o.client_order_id.as_deref() == Some(coid)).map(order_result))
+            }
+        }
+    }
+
+    /// An exchange that answers an order post or a cancel with the id alone (kraken's
+    /// AddOrder and CancelOrder): its state is read back, one request.
+    async fn completed(&self, r: OrderResult, symbol: &str) -> OrderResult {
+        if r.status != OrderStatus::Unknown {
+            return r;
+        }
+        let Some(id) = r.order_id.clone() else { return r };
+        let sym = symbol.to_string();
+        match self
             .client
-            .run(move |ex| {
-                Box::pin(async move { ex.fetch_order("", Some(&s), Params::new().with_str("clientOrderId", &c)).await })
-            })
-            .await;
-        match found {
-            Ok(o) => Ok(Some(order_result(&o))),
-            Err(CcxtError::OrderNotFound(_)) => Ok(None),
-            Err(e) => Err(venue_err(e)),
+            .run(move |ex| Box::pin(async move { ex.fetch_order(&id, Some(&sym), Params::none()).await }))
+            .await
+        {
+            Ok(o) => {
+                let mut read = order_result(&o);
+                read.client_order_id = read.client_order_id.or(r.client_order_id);
+                read
+            }
+            Err(_) => r,
         }
     }
 
@@ -223,6 +273,13 @@ impl CryptoVenue {
                     amount,
                     rules.base
                 ));
+                if o.order_type == OrderType::Market {
+                    notes.push(format!(
+                        "{} cannot buy by amount spent: the quantity is priced at the {} now, and a market order fills at the book's prices when it lands, so the amount spent can differ by the price moved",
+                        self.client.id,
+                        if o.side == Side::Buy { "ask" } else { "bid" }
+                    ));
+                }
                 (Some(amount), None, Some(px))
             }
             Size::Quantity(q) => {
@@ -359,11 +416,18 @@ impl Broker for CryptoVenue {
 
     async fn place(&self, order: &Approved<OrderRequest>, client_order_id: &str) -> Result<OrderResult, VenueError> {
         let o = order.get();
+        if !self.client.can_trade {
+            return Err(VenueError::Rejected(format!(
+                "{} has no spot testnet, so sandbox mode sends no order (it would be real money): rehearse with CRYPTO_DRY_RUN=true, or trade with CRYPTO_TRADING_MODE=live and CRYPTO_ALLOW_LIVE=true",
+                self.client.facts.name
+            )));
+        }
         let rules = self.rules(&o.symbol).await?;
         let s = self.sized(o, &rules).await?;
         self.remember(&o.symbol);
         let params = Params::new().with_str("clientOrderId", client_order_id);
         let (sym, side) = (o.symbol.clone(), o.side.as_str().to_ascii_lowercase());
+        let stop_param = self.client.facts.stop_param.name();
         let sent = match (o.order_type, s.cost) {
             (OrderType::Market, Some(cost)) => {
                 let cost = float(cost)?;
@@ -379,13 +443,13 @@ impl Broker for CryptoVenue {
                     OrderType::Market => ("market", None, params),
                     OrderType::Limit => ("limit", s.limit, params.with_str("timeInForce", "GTC")),
                     OrderType::Stop => {
-                        ("market", None, params.with_float("triggerPrice", float(s.stop.unwrap_or_default())?))
+                        ("market", None, params.with_float(stop_param, float(s.stop.unwrap_or_default())?))
                     }
                     OrderType::StopLimit => (
                         "limit",
                         s.limit,
                         params
-                            .with_float("triggerPrice", float(s.stop.unwrap_or_default())?)
+                            .with_float(stop_param, float(s.stop.unwrap_or_default())?)
                             .with_str("timeInForce", "GTC"),
                     ),
                     OrderType::Trail => {
@@ -401,7 +465,7 @@ impl Broker for CryptoVenue {
             }
         };
         let mut r = match sent {
-            Ok(placed) => order_result(&placed),
+            Ok(placed) => self.completed(order_result(&placed), &o.symbol).await,
             Err(e) if e.is_definitive_refusal() => return Err(venue_err(e)),
             // The request may have landed: the guarded broker looks it up, nothing is resent.
             Err(e) => return Err(VenueError::Unclear(e.to_string())),
@@ -477,6 +541,7 @@ impl Broker for CryptoVenue {
 
     async fn cancel(&self, order_id: &str, symbol: Option<&str>) -> Result<OrderResult, VenueError> {
         let sym = self.symbol_for(order_id, symbol).await?;
+        let sym_again = sym.clone();
         let id = order_id.to_string();
         let o = self
             .client
@@ -488,7 +553,11 @@ impl Broker for CryptoVenue {
                 )),
                 e => venue_err(e),
             })?;
-        Ok(order_result(&o))
+        let mut r = self.completed(order_result(&o), &sym_again).await;
+        if r.order_id.is_none() {
+            r.order_id = Some(order_id.to_string());
+        }
+        Ok(r)
     }
 
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError> {
@@ -565,10 +634,19 @@ impl Broker for CryptoVenue {
     async fn session(&self) -> Result<serde_json::Value, VenueError> {
         let markets = self.markets().await;
         let balance = self.balances().await;
+        let f = self.client.facts;
         Ok(serde_json::json!({
             "backend": "exchange",
             "exchange": self.client.id,
+            "exchange_name": f.name,
             "mode": self.mode(),
+            "testnet": f.testnet,
+            "orders_sent": if self.client.can_trade {
+                serde_json::Value::Bool(true)
+            } else {
+                serde_json::json!(format!("no: {} has no spot testnet, and sandbox mode never trades real money", f.name))
+            },
+            "quote_currency": self.quote,
             "connected": markets.is_ok(),
             "markets": markets.as_ref().map(|m| m.len()).ok(),
             "authenticated": balance.is_ok(),
@@ -580,7 +658,15 @@ impl Broker for CryptoVenue {
                 "stop_market": self.client.has.stop_market,
                 "stop_limit": self.client.has.stop_limit,
                 "ohlcv": self.client.has.ohlcv,
+                "trade_history": self.client.has.my_trades,
+                "client_order_id": f.client_order_id_param,
+                "lost_order_lookup": match f.lookup {
+                    CoidLookup::FetchOrderParam => "by client order id",
+                    CoidLookup::RecentOrders => "among open and recent closed orders",
+                },
+                "spot_only": true,
             },
+            "notes": f.notes,
         }))
     }
 }

@@ -24,6 +24,7 @@ use trading_core::{
 fn options(fake: &FakeExchange, secret: &str) -> ExchangeOptions {
     ExchangeOptions {
         id: "binance".into(),
+        allow_withdraw_keys: false,
         api_key: Secret::new("dummykey"),
         secret: Secret::new(secret),
         password: Secret::default(),
