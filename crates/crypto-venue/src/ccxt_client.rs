@@ -57,13 +57,16 @@ impl CcxtError {
         let m = scrub(&e.message);
         if e.is("InsufficientFunds") {
             CcxtError::InsufficientFunds(m)
-        } else if e.is("OrderNotFound") {
+        } else if e.is("OrderNotFound") || m.contains("EOrder:Unknown order") {
+            // kraken's "no such order", which ccxt's kraken table files under InvalidOrder.
             CcxtError::OrderNotFound(m)
         } else if e.is("InvalidOrder") {
             CcxtError::InvalidOrder(m)
         } else if e.is("BadSymbol") {
             CcxtError::BadSymbol(m)
-        } else if e.is("AuthenticationError") {
+        } else if e.is("AuthenticationError") || m.contains("EAPI:Invalid signature") {
+            // kraken answers a wrong secret with EAPI:Invalid signature, which ccxt's kraken
+            // table leaves a plain ExchangeError.
             CcxtError::Auth(m)
         } else if e.is("InvalidNonce") || m.contains("-1021") {
             CcxtError::ClockSkew(m)
@@ -134,6 +137,8 @@ pub struct CcxtClient {
     pub can_trade: bool,
     pub has: Has,
     pub facts: &'static Facts,
+    /// The candle timeframes the exchange has, in ccxt's spelling.
+    pub timeframes: Vec<String>,
 }
 
 impl std::fmt::Debug for CcxtClient {
@@ -232,6 +237,7 @@ impl CcxtClient {
             can_trade: !opts.sandbox || opts.base_url.is_some() || facts.testnet.is_some(),
             has,
             facts,
+            timeframes: built.timeframes,
         })
     }
 

@@ -9,6 +9,16 @@ fn classification_walks_the_hierarchy() {
     assert_eq!(CcxtError::classify(&e("RequestTimeout")), CcxtError::Network("m".into()));
     assert_eq!(CcxtError::classify(&e("ExchangeNotAvailable")), CcxtError::Network("m".into()));
     assert_eq!(CcxtError::classify(&e("PermissionDenied")), CcxtError::Auth("m".into()));
+    // kraken's own texts, which ccxt's kraken table leaves too general.
+    let kraken = |kind: &str, text: &str| ExchangeError {
+        kind: kind.into(),
+        message: format!("kraken {{\"error\":[\"{text}\"]}}"),
+    };
+    assert!(matches!(
+        CcxtError::classify(&kraken("InvalidOrder", "EOrder:Unknown order")),
+        CcxtError::OrderNotFound(_)
+    ));
+    assert!(matches!(CcxtError::classify(&kraken("ExchangeError", "EAPI:Invalid signature")), CcxtError::Auth(_)));
     assert!(!CcxtError::Network("x".into()).is_definitive_refusal());
     assert!(CcxtError::InvalidOrder("x".into()).is_definitive_refusal());
 }

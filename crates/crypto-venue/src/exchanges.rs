@@ -186,6 +186,8 @@ pub(crate) struct Built {
     pub has: serde_json::Value,
     /// ccxt's REST bases (`urls.api`) and testnet bases (`urls.test`).
     pub urls: serde_json::Value,
+    /// ccxt's candle timeframes for the exchange (`1m`, `1h`, ...).
+    pub timeframes: Vec<String>,
     #[cfg_attr(not(test), allow(dead_code))] // read by the facts test, against ccxt
     pub needs_password: bool,
 }
@@ -199,6 +201,12 @@ pub(crate) fn construct(id: &str, cfg: &serde_json::Value, sandbox: bool) -> Opt
             on.map(|()| Built {
                 has: ex.has.to_json(),
                 urls: ex.urls.to_json(),
+                timeframes: ex
+                    .timeframes
+                    .to_json()
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default(),
                 needs_password: ccxt::safe_bool(&ex.requiredCredentials, "password", None).unwrap_or(false),
                 ex: Box::new(ex),
             })

@@ -553,11 +553,10 @@ impl Broker for CryptoVenue {
                 )),
                 e => venue_err(e),
             })?;
-        let mut r = self.completed(order_result(&o), &sym_again).await;
-        if r.order_id.is_none() {
-            r.order_id = Some(order_id.to_string());
-        }
-        Ok(r)
+        let mut r = order_result(&o);
+        // kraken's CancelOrder answers a count only.
+        r.order_id = r.order_id.or_else(|| Some(order_id.to_string()));
+        Ok(self.completed(r, &sym_again).await)
     }
 
     async fn open_orders(&self) -> Result<Vec<OrderResult>, VenueError> {

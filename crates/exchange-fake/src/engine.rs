@@ -1,4 +1,6 @@
-//! The fake's book: pairs with binance's filters, balances, orders and trades.
+//! The fake's book: pairs with their filters, balances, orders and trades. It speaks binance's
+//! order vocabulary (MARKET, LIMIT, STOP_LOSS, STOP_LOSS_LIMIT; NEW, PARTIALLY_FILLED, FILLED,
+//! CANCELED); each dialect translates its wire format to and from it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,6 +23,14 @@ pub struct Pair {
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap_or_default()
+}
+
+/// How the exchange charges its taker fee.
+#[derive(Clone, Copy, Debug)]
+pub struct FeeModel {
+    pub rate: Decimal,
+    /// Always in the quote currency (kraken's default); else in what is received (binance).
+    pub in_quote: bool,
 }
 
 pub fn default_pairs() -> Vec<Pair> {
@@ -60,11 +70,20 @@ pub struct Order {
     pub stop: Decimal,
     pub status: &'static str,
     pub tif: String,
+    /// Fees paid so far, in the asset `fee_asset`.
+    pub fee: Decimal,
+    pub fee_asset: String,
     pub time: i64,
     pub update: i64,
     /// A stop-limit whose trigger has not been reached is not working yet.
     pub working: bool,
     pub fills: Vec<Value>,
+}
+
+impl Order {
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, "NEW" | "PARTIALLY_FILLED")
+    }
 }
 
 #[derive(Debug)]
@@ -76,6 +95,10 @@ pub struct Book {
     trades: Vec<Value>,
     next_id: u64,
     next_trade: u64,
+    fees: FeeModel,
+    /// The next N orders that cross the book fill half now; the rest rests (or, for a market
+    /// order, expires, as binance's IOC market orders do).
+    pub partial_next: u32,
 }
 
 type Refusal = (i64, String);
@@ -84,10 +107,8 @@ fn refuse<T>(code: i64, msg: &str) -> Result<T, Refusal> {
     Err((code, msg.to_string()))
 }
 
-const FEE: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
-
 impl Book {
-    pub fn new(pairs: &[Pair], balances: &[(String, String)]) -> Book {
+    pub fn new(pairs: &[Pair], balances: &[(String, String)], fees: FeeModel) -> Book {
         Book {
             pairs: pairs.iter().map(|p| (p.id.clone(), p.clone())).collect(),
             free: balances.iter().map(|(a, v)| (a.clone(), d(v))).collect(),
@@ -96,7 +117,42 @@ impl Book {
             trades: vec![],
             next_id: 1000,
             next_trade: 500,
+            fees,
+            partial_next: 0,
         }
+    }
+
+    /// A pair by its id, or by its base asset.
+    pub fn pair(&self, id_or_base: &str) -> Option<&Pair> {
+        self.pairs.get(id_or_base).or_else(|| self.pairs.values().find(|p| p.base == id_or_base))
+    }
+
+    pub fn pairs(&self) -> impl Iterator<Item = &Pair> {
+        self.pairs.values()
+    }
+
+    pub fn locked(&self, asset: &str) -> Decimal {
+        self.locked.get(asset).copied().unwrap_or_default()
+    }
+
+    /// Every asset with a balance, sorted.
+    pub fn assets(&self) -> Vec<String> {
+        let mut assets: Vec<String> = self.free.keys().chain(self.locked.keys()).cloned().collect();
+        assets.sort();
+        assets.dedup();
+        assets
+    }
+
+    pub fn orders(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
+    pub fn order(&self, id: u64) -> Option<&Order> {
+        self.orders.get(&id)
+    }
+
+    pub fn trades(&self) -> &[Value] {
+        &self.trades
     }
 
     pub fn free(&self, asset: &str) -> Decimal {
@@ -237,7 +293,7 @@ impl Book {
         };
         let kind = p.get("type").cloned().unwrap_or_default();
         let coid = p.get("newClientOrderId").cloned().unwrap_or_else(|| format!("fake{}", self.next_id));
-        if self.orders.values().any(|o| o.coid == coid && o.status == "NEW") {
+        if self.orders.values().any(|o| o.coid == coid && o.is_open()) {
             return refuse(-2010, "Duplicate order sent.");
         }
         let num = |k: &str| p.get(k).map(|v| v.parse::<Decimal>());
@@ -266,6 +322,10 @@ impl Book {
         };
         match kind.as_str() {
             "MARKET" => {}
+            "STOP_LOSS" if stop <= Decimal::ZERO => {
+                return refuse(-1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
+            }
+            "STOP_LOSS" => {}
             "LIMIT" | "STOP_LOSS_LIMIT" if p.get("timeInForce").is_none() => {
                 return refuse(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.");
             }
@@ -276,13 +336,19 @@ impl Book {
             "STOP_LOSS_LIMIT" => {}
             _ => return refuse(-1116, "Invalid orderType."),
         }
-        if kind != "MARKET" && (price <= Decimal::ZERO || (price % pair.tick) != Decimal::ZERO) {
+        let priced = kind == "LIMIT" || kind == "STOP_LOSS_LIMIT";
+        if priced && (price <= Decimal::ZERO || (price % pair.tick) != Decimal::ZERO) {
             return refuse(-1013, "Filter failure: PRICE_FILTER");
         }
         if qty < pair.min_qty || qty > pair.max_qty || ((qty - pair.min_qty) % pair.step) != Decimal::ZERO {
             return refuse(-1013, "Filter failure: LOT_SIZE");
         }
-        let ref_px = if kind == "MARKET" { if buy { ask } else { bid } } else { price };
+        let ref_px = match kind.as_str() {
+            "MARKET" if buy => ask,
+            "MARKET" => bid,
+            "STOP_LOSS" => stop,
+            _ => price,
+        };
         if qty * ref_px < pair.min_notional {
             return refuse(-1013, "Filter failure: NOTIONAL");
         }
@@ -306,14 +372,29 @@ impl Book {
             stop,
             status: "NEW",
             tif: p.get("timeInForce").cloned().unwrap_or_else(|| "GTC".into()),
+            fee: Decimal::ZERO,
+            fee_asset: String::new(),
             time: now,
             update: now,
-            working: kind != "STOP_LOSS_LIMIT",
+            working: !kind.starts_with("STOP_LOSS"),
             fills: vec![],
         };
         let marketable = kind == "MARKET" || (kind == "LIMIT" && if buy { price >= ask } else { price <= bid });
-        if marketable {
-            self.fill(&pair, &mut o, if buy { ask } else { bid }, false);
+        let touch = if buy { ask } else { bid };
+        if marketable && self.partial_next > 0 {
+            self.partial_next -= 1;
+            let half = ((qty / Decimal::TWO) / pair.step).trunc() * pair.step;
+            self.fill(&pair, &mut o, touch, half, false);
+            if kind == "MARKET" {
+                o.status = "EXPIRED";
+            } else {
+                // The rest rests at the limit, its funds held.
+                let rest = if buy { (qty - half) * price } else { qty - half };
+                Self::add(&mut self.free, need_asset, -rest);
+                Self::add(&mut self.locked, need_asset, rest);
+            }
+        } else if marketable {
+            self.fill(&pair, &mut o, touch, qty, false);
         } else {
             Self::add(&mut self.free, need_asset, -need);
             Self::add(&mut self.locked, need_asset, need);
@@ -323,32 +404,40 @@ impl Book {
         Ok(json)
     }
 
-    fn fill(&mut self, pair: &Pair, o: &mut Order, px: Decimal, from_locked: bool) {
-        let qty = o.qty - o.executed;
+    /// Fills `qty` of `o` at `px`; `from_locked`: the funds were held for a resting order (a
+    /// buy held its limit value, so the difference to the fill price is released).
+    fn fill(&mut self, pair: &Pair, o: &mut Order, px: Decimal, qty: Decimal, from_locked: bool) {
         let value = qty * px;
-        let (fee_asset, fee) = if o.buy { (&pair.base, qty * FEE) } else { (&pair.quote, value * FEE) };
+        let (fee_asset, fee) = match (self.fees.in_quote, o.buy) {
+            (false, true) => (pair.base.clone(), qty * self.fees.rate),
+            _ => (pair.quote.clone(), value * self.fees.rate),
+        };
+        let quote_fee = if fee_asset == pair.quote { fee } else { Decimal::ZERO };
+        let base_fee = fee - quote_fee;
         if o.buy {
-            let locked_value = qty * o.price;
             if from_locked {
-                Self::add(&mut self.locked, &pair.quote, -locked_value);
-                Self::add(&mut self.free, &pair.quote, locked_value - value);
+                let held = qty * o.price;
+                Self::add(&mut self.locked, &pair.quote, -held);
+                Self::add(&mut self.free, &pair.quote, held - value - quote_fee);
             } else {
-                Self::add(&mut self.free, &pair.quote, -value);
+                Self::add(&mut self.free, &pair.quote, -value - quote_fee);
             }
-            Self::add(&mut self.free, &pair.base, qty - fee);
+            Self::add(&mut self.free, &pair.base, qty - base_fee);
         } else {
             if from_locked {
                 Self::add(&mut self.locked, &pair.base, -qty);
             } else {
                 Self::add(&mut self.free, &pair.base, -qty);
             }
-            Self::add(&mut self.free, &pair.quote, value - fee);
+            Self::add(&mut self.free, &pair.quote, value - quote_fee);
         }
         let trade_id = self.next_trade;
         self.next_trade += 1;
-        o.executed = o.qty;
+        o.executed += qty;
         o.cum_quote += value;
-        o.status = "FILLED";
+        o.fee += fee;
+        o.fee_asset = fee_asset.clone();
+        o.status = if o.executed >= o.qty { "FILLED" } else { "PARTIALLY_FILLED" };
         o.update = now_ms();
         o.fills.push(json!({ "price": px.to_string(), "qty": qty.to_string(), "commission": fee.round_dp(8).to_string(), "commissionAsset": fee_asset, "tradeId": trade_id }));
         self.trades.push(json!({
@@ -364,16 +453,23 @@ impl Book {
         pair.price = price;
         let pair = pair.clone();
         let (bid, ask) = Self::touch(&pair);
-        let ids: Vec<u64> =
-            self.orders.values().filter(|o| o.symbol == id && o.status == "NEW").map(|o| o.id).collect();
+        let ids: Vec<u64> = self.orders.values().filter(|o| o.symbol == id && o.is_open()).map(|o| o.id).collect();
         for oid in ids {
             let Some(mut o) = self.orders.remove(&oid) else { continue };
             if !o.working && (if o.buy { price >= o.stop } else { price <= o.stop }) {
                 o.working = true;
+                if o.kind == "STOP_LOSS" {
+                    // Triggered: a market order at the touch, from the held coins or funds.
+                    let rest = o.qty - o.executed;
+                    let px = if o.buy { ask } else { bid };
+                    o.price = o.stop;
+                    self.fill(&pair, &mut o, px, rest, true);
+                }
             }
-            if o.working && (if o.buy { ask <= o.price } else { bid >= o.price }) {
+            if o.working && o.is_open() && (if o.buy { ask <= o.price } else { bid >= o.price }) {
                 let px = o.price;
-                self.fill(&pair, &mut o, px, true);
+                let rest = o.qty - o.executed;
+                self.fill(&pair, &mut o, px, rest, true);
             }
             self.orders.insert(oid, o);
         }
@@ -394,12 +490,19 @@ impl Book {
     }
 
     pub fn cancel(&mut self, p: &HashMap<String, String>) -> Result<Value, Refusal> {
-        let Some(id) = self.lookup(p).filter(|o| o.status == "NEW").map(|o| o.id) else {
+        let Some(id) = self.lookup(p).filter(|o| o.is_open()).map(|o| o.id) else {
             return refuse(-2011, "Unknown order sent.");
         };
-        let Some(mut o) = self.orders.remove(&id) else { return refuse(-2011, "Unknown order sent.") };
+        self.cancel_id(id).ok_or((-2011, "Unknown order sent.".to_string()))
+    }
+
+    /// Cancels an open order by id, releasing what it held.
+    pub fn cancel_id(&mut self, id: u64) -> Option<Value> {
+        let mut o = self.orders.remove(&id)?;
         if let Some(pair) = self.pairs.get(&o.symbol).cloned() {
-            let (asset, amount) = if o.buy { (pair.quote, o.qty * o.price) } else { (pair.base, o.qty) };
+            let rest = o.qty - o.executed;
+            let held_px = if o.kind == "STOP_LOSS" { o.stop } else { o.price };
+            let (asset, amount) = if o.buy { (pair.quote, rest * held_px) } else { (pair.base, rest) };
             Self::add(&mut self.locked, &asset, -amount);
             Self::add(&mut self.free, &asset, amount);
         }
@@ -408,14 +511,14 @@ impl Book {
         let mut json = self.order_json(&o, false);
         json["origClientOrderId"] = json!(o.coid);
         self.orders.insert(id, o);
-        Ok(json)
+        Some(json)
     }
 
     pub fn open_orders(&self, symbol: Option<&str>) -> Value {
         Value::Array(
             self.orders
                 .values()
-                .filter(|o| o.status == "NEW" && symbol.is_none_or(|s| s == o.symbol))
+                .filter(|o| o.is_open() && symbol.is_none_or(|s| s == o.symbol))
                 .map(|o| self.order_json(o, false))
                 .collect(),
         )

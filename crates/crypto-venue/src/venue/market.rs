@@ -78,6 +78,14 @@ impl CryptoVenue {
         if !self.client.has.ohlcv {
             return Err(VenueError::Unsupported { venue: self.name(), capability: "price history (fetchOHLCV)" });
         }
+        let known = &self.client.timeframes;
+        if !known.is_empty() && !known.iter().any(|t| t == timeframe) {
+            return Err(VenueError::InvalidRequest(format!(
+                "bar: {} has no {timeframe} candles; it has {}",
+                self.client.id,
+                known.join(", ")
+            )));
+        }
         self.rules(symbol).await?;
         let sym = symbol.to_string();
         let candles = self
