@@ -4,7 +4,7 @@
 
 use std::process::Stdio;
 
-use exchange_fake::{FakeConfig, FakeExchange};
+use exchange_fake::{Dialect, FakeConfig, FakeExchange};
 use serde_json::{Value, json};
 use test_support::mcp_client::{HttpChild, McpChild, ToolAnswer};
 
@@ -27,11 +27,13 @@ async fn start(extra: &[(&str, &str)]) -> Server {
 
 async fn on_fake(fake: &FakeExchange, extra: &[(&str, &str)]) -> Server {
     let base = fake.base_url();
+    let cfg = FakeConfig::of(fake.dialect());
     let mut env = vec![
         ("CRYPTO_BACKEND", "exchange"),
+        ("CRYPTO_EXCHANGE", fake.dialect().exchange_id()),
         ("CRYPTO_API_BASE_URL", base.as_str()),
-        ("CRYPTO_API_KEY", "dummykey"),
-        ("CRYPTO_API_SECRET", "dummysecret"),
+        ("CRYPTO_API_KEY", cfg.api_key.as_str()),
+        ("CRYPTO_API_SECRET", cfg.secret.as_str()),
     ];
     env.extend_from_slice(extra);
     start(&env).await
@@ -286,4 +288,162 @@ fn both_binaries_answer_version_with_the_commit() {
         let line = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success() && line.contains(trading_mcp::launch::VERSION), "{bin}: {line}");
     }
+}
+
+/// The flow people ask for, on each exchange through its own fake: quote, preview, buy by
+/// amount spent, positions, sell, open orders, cancel, close, history.
+async fn the_mirrored_flow(d: Dialect) {
+    let fake = FakeExchange::start(FakeConfig::of(d), 0).await.unwrap();
+    let s = on_fake(
+        &fake,
+        &[("CRYPTO_DRY_RUN", "false"), ("CRYPTO_ALLOW_LIVE", "true"), ("DUPLICATE_WINDOW_SECONDS", "0")],
+    )
+    .await;
+    let c = &s.client;
+    let q = FakeConfig::of(d).pairs[0].quote.clone();
+    let st = c.call("session_status", json!({})).await.unwrap();
+    let sd = ok(&st);
+    assert_eq!(sd["venue"].as_str(), Some(format!("{} (sandbox)", d.exchange_id()).as_str()), "{}", st.body);
+    assert_eq!(
+        (sd["session"]["authenticated"].as_bool(), sd["session"]["quote_currency"].as_str()),
+        (Some(true), Some(q.as_str()))
+    );
+    assert_eq!(sd["session"]["capabilities"]["market_buy_with_cost"], true, "{}", st.body);
+
+    let quote = c.call("get_quote", json!({"symbol": "eth"})).await.unwrap();
+    assert_eq!(
+        (ok(&quote)["symbol"].as_str(), ok(&quote)["currency"].as_str()),
+        (Some(format!("ETH/{q}").as_str()), Some(q.as_str()))
+    );
+    // Buy 50 of the quote currency's worth, the amount as a JSON number.
+    let buy = json!({"symbol": "ETH", "cash_amount": 50});
+    let p = c.call("preview_order", buy.clone()).await.unwrap();
+    assert!(ok(&p)["venue_preview"]["estimated_quantity"].is_string(), "{}", p.body);
+    let b = confirmed(c, "buy", buy.clone(), buy).await;
+    assert_eq!(ok(&b)["status"], "filled", "{}", b.body);
+    let pos = c.call("positions", json!({})).await.unwrap();
+    let eth = ok(&pos).as_array().unwrap().iter().find(|p| p["symbol"] == format!("ETH/{q}")).cloned();
+    assert!(eth.is_some(), "the bought coin is a position: {}", pos.body);
+    assert_eq!(ok(&c.call("account_summary", json!({})).await.unwrap())["currency"], q.as_str());
+
+    // A resting sell, listed, then cancelled.
+    let sell = json!({"symbol": "BTC", "quantity": 0.01, "limit_price": 90000});
+    let l = confirmed(
+        c,
+        "sell",
+        sell.clone(),
+        json!({"symbol": "BTC", "side": "SELL", "quantity": 0.01, "limit_price": 90000}),
+    )
+    .await;
+    assert_eq!(ok(&l)["status"], "submitted", "{}", l.body);
+    let lid = ok(&l)["order_id"].as_str().unwrap().to_string();
+    assert_eq!(ok(&c.call("open_orders", json!({})).await.unwrap()).as_array().unwrap().len(), 1);
+    let cancelled = c.call("cancel_order", json!({"order_id": lid})).await.unwrap();
+    assert_eq!(ok(&cancelled)["status"], "cancelled", "{}", cancelled.body);
+    assert!(ok(&c.call("open_orders", json!({})).await.unwrap()).as_array().unwrap().is_empty());
+
+    // Close the ETH position: the market sell of what is held, previewed, then confirmed.
+    let held = eth.unwrap()["quantity"].as_str().unwrap().to_string();
+    let close = c.call("close_position", json!({"symbol": "ETH"})).await.unwrap();
+    assert_eq!(close.error()["code"], "CONFIRMATION_REQUIRED", "{}", close.body);
+    let preview = c.call("preview_order", json!({"symbol": "ETH", "side": "SELL", "quantity": held})).await.unwrap();
+    let token = ok(&preview)["confirmation_token"].as_str().unwrap().to_string();
+    let closed = c.call("close_position", json!({"symbol": "ETH", "confirmation_token": token})).await.unwrap();
+    assert_eq!(ok(&closed)["closed"], true, "{}", closed.body);
+
+    let th = c.call("trade_history", json!({})).await.unwrap();
+    assert!(ok(&th)["executions"].as_array().unwrap().len() >= 2, "the buy and the close: {}", th.body);
+    let ph = c.call("price_history", json!({"symbol": "BTC", "days": 30})).await.unwrap();
+    assert_eq!(ok(&ph)["count"], 30, "{}", ph.body);
+    // Every order post was signed the exchange's way and carried our client order id.
+    let posts: Vec<_> =
+        fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == d.order_path()).collect();
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    let coid = if d == Dialect::Kraken { "cl_ord_id=" } else { "newClientOrderId=" };
+    assert!(posts.iter().all(|p| p.signed && p.params.contains(coid)), "{posts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mirrored_flow_on_binance() {
+    the_mirrored_flow(Dialect::Binance).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mirrored_flow_on_kraken() {
+    the_mirrored_flow(Dialect::Kraken).await;
+}
+
+/// Every listed exchange starts and tells what it can do, even with the exchange unreachable
+/// (127.0.0.1:9 refuses at once: nothing leaves the machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listed_exchange_starts_and_answers_session_status() {
+    for id in ["binance", "binanceus", "coinbase", "kraken", "okx", "bybit"] {
+        let s = start(&[
+            ("CRYPTO_BACKEND", "exchange"),
+            ("CRYPTO_EXCHANGE", id),
+            ("CRYPTO_API_BASE_URL", "http://127.0.0.1:9"),
+            ("CRYPTO_TIMEOUT_SECONDS", "1"),
+        ])
+        .await;
+        let st = s.client.call("session_status", json!({})).await.unwrap();
+        let d = ok(&st);
+        let session = &d["session"];
+        assert_eq!(session["exchange"], id, "{}", st.body);
+        assert_eq!(session["connected"], false, "{}", st.body);
+        assert!(session["market_error"].as_str().unwrap().contains("unreachable"), "{}", st.body);
+        let caps = &session["capabilities"];
+        for k in ["market_buy_with_cost", "stop_market", "stop_limit", "ohlcv", "client_order_id", "lost_order_lookup"]
+        {
+            assert!(!caps[k].is_null(), "{id}: {k} missing: {}", st.body);
+        }
+        assert!(session["exchange_name"].is_string() && session["notes"].is_string(), "{}", st.body);
+        assert_eq!(d["venue"], format!("{id} (sandbox)"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_that_can_withdraw_is_refused_at_start_unless_allowed() {
+    let fake = FakeExchange::start(FakeConfig { withdrawals_enabled: true, ..FakeConfig::default() }, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let refused = std::process::Command::new(BIN)
+        .env_clear()
+        .env("CRYPTO_TRADE_JOURNAL_PATH", dir.path().join("j.jsonl"))
+        .env("CRYPTO_BACKEND", "exchange")
+        .env("CRYPTO_API_BASE_URL", fake.base_url())
+        .env("CRYPTO_API_KEY", "dummykey")
+        .env("CRYPTO_API_SECRET", "dummysecret")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{err}");
+    assert!(err.contains("can withdraw") && err.contains("CRYPTO_ALLOW_WITHDRAW_KEYS=true"), "{err}");
+    assert!(!err.contains("dummysecret"));
+    // Allowed: it starts and serves.
+    let allowed = on_fake(&fake, &[("CRYPTO_ALLOW_WITHDRAW_KEYS", "true")]).await;
+    assert!(!allowed.client.call("session_status", json!({})).await.unwrap().is_error);
+    let asked = fake.requests().into_iter().filter(|r| r.path == "/sapi/v1/account/apiRestrictions").count();
+    assert_eq!(asked, 2, "one signed permission request per start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_on_kraken_names_the_exchange_and_what_it_cannot_report() {
+    let fake = FakeExchange::start(FakeConfig::kraken(), 0).await.unwrap();
+    let cfg = FakeConfig::kraken();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_crypto-healthcheck"))
+        .env_clear()
+        .env("CRYPTO_BACKEND", "exchange")
+        .env("CRYPTO_EXCHANGE", "kraken")
+        .env("CRYPTO_API_BASE_URL", fake.base_url())
+        .env("CRYPTO_API_KEY", &cfg.api_key)
+        .env("CRYPTO_API_SECRET", &cfg.secret)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("Exchange: Kraken (kraken, sandbox)"), "{text}");
+    assert!(text.contains("Free USD: US$10000") && text.contains("BTC/USD: last 65000"), "{text}");
+    assert!(text.contains("Kraken does not report them"), "{text}");
+    assert!(text.trim_end().ends_with("[OK] kraken reachable and the keys work."), "{text}");
 }

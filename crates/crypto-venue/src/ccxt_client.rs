@@ -276,9 +276,10 @@ impl CcxtClient {
         let answer = self
             .run(move |ex| {
                 Box::pin(async move {
+                    // ccxt's request(path, [api], method, params).
                     let args = vec![
                         Value::from(p.path),
-                        Value::from(p.api),
+                        Value::from_json(&json!([p.api])),
                         Value::from(p.method),
                         Value::from_json(&json!({})),
                     ];

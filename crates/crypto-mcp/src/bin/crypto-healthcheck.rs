@@ -39,20 +39,28 @@ async fn run() -> ExitCode {
         return warn("CRYPTO_BACKEND is sim (the default): set CRYPTO_BACKEND=exchange to check a real exchange");
     }
     let ex = &cfg.exchange;
-    let base = ex
-        .base_url
-        .clone()
-        .unwrap_or_else(|| if ex.sandbox { "the exchange's testnet".into() } else { "the exchange's live API".into() });
-    println!("Exchange: {} ({})", ex.id, if ex.sandbox { "sandbox" } else { "LIVE" });
-    if ex.api_key.is_empty() || ex.secret.is_empty() {
-        return warn(
-            "CRYPTO_API_KEY and CRYPTO_API_SECRET are not set (create testnet keys at testnet.binance.vision)",
-        );
-    }
     let venue = match crypto_venue::connect_exchange(ex, []) {
         Ok(v) => v,
         Err(e) => return warn(e),
     };
+    let facts = venue.client().facts;
+    let base = ex.base_url.clone().unwrap_or_else(|| match (ex.sandbox, facts.testnet) {
+        (true, Some(t)) => format!("its testnet ({t})"),
+        _ => "its live API".into(),
+    });
+    let mode = match (ex.sandbox, venue.client().can_trade) {
+        (false, _) => "LIVE".to_string(),
+        (true, true) => "sandbox".to_string(),
+        (true, false) => "sandbox: it has no spot testnet, so orders are only dry-run".to_string(),
+    };
+    println!("Exchange: {} ({}, {mode}) at {base}", facts.name, ex.id);
+    if ex.api_key.is_empty() || ex.secret.is_empty() {
+        let keys = match (ex.sandbox, facts.testnet) {
+            (true, Some(t)) => format!("testnet keys: {t}"),
+            _ => format!("keys: {}", facts.keys_page),
+        };
+        return warn(format!("CRYPTO_API_KEY and CRYPTO_API_SECRET are not set ({keys})"));
+    }
     let markets = match venue.markets().await {
         Ok(m) => m,
         Err(e) => return warn(hint(&e, &ex.id, &base)),
@@ -63,6 +71,10 @@ async fn run() -> ExitCode {
         Err(e) => return warn(hint(&e, &ex.id, &base)),
     };
     println!("Auth: ok (account {})", summary.account_id);
+    match crypto_venue::check_withdraw_permission(&venue, ex.allow_withdraw_keys).await {
+        Ok(line) => println!("{line}"),
+        Err(refusal) => return warn(refusal),
+    }
     let free = summary.available_funds.map(|m| m.0).unwrap_or_default();
     println!("Free {}: {}", ex.quote, fmt_money(free, &ex.quote));
     let pair = format!("BTC/{}", ex.quote);
@@ -79,6 +91,7 @@ async fn run() -> ExitCode {
         Ok(p) => println!("Positions: {}", p.len()),
         Err(e) => return warn(hint(&e, &ex.id, &base)),
     }
+    println!("Note: {}", facts.notes);
     println!("[OK] {} reachable and the keys work.", ex.id);
     ExitCode::SUCCESS
 }

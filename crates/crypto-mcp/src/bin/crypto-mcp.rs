@@ -22,7 +22,16 @@ async fn run(env: HashMap<String, String>, args: Vec<String>) -> anyhow::Result<
         Backend::Sim => Arc::new(SimVenue::new(cfg.sim.clone(), clock.clone())),
         Backend::Exchange => {
             let symbols = journal.with_index(|i| i.symbols());
-            Arc::new(crypto_venue::connect_exchange(&cfg.exchange, symbols).context("crypto-mcp cannot start")?)
+            let venue = crypto_venue::connect_exchange(&cfg.exchange, symbols).context("crypto-mcp cannot start")?;
+            if !cfg.exchange.api_key.is_empty() {
+                // A key that can withdraw is refused before anything is served; an exchange that
+                // cannot be asked now is said, not fatal (session_status tells the rest).
+                match crypto_venue::check_withdraw_permission(&venue, cfg.exchange.allow_withdraw_keys).await {
+                    Ok(line) => tracing::info!("{line}"),
+                    Err(refusal) => anyhow::bail!("crypto-mcp cannot start: {refusal}"),
+                }
+            }
+            Arc::new(venue)
         }
     };
     launch::run(Launch {
