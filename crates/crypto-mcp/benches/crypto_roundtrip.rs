@@ -1,5 +1,5 @@
-//! crypto-mcp round trips over stdio against the fake binance on loopback (every tool call
-//! goes MCP client → crypto-mcp → ccxt → HTTP → fake), and on the simulator.
+//! crypto-mcp round trips over stdio against the fake binance and the fake kraken on loopback
+//! (every tool call goes MCP client → crypto-mcp → ccxt → HTTP → fake), and on the simulator.
 //! Run: `cargo bench -p crypto-mcp --bench crypto_roundtrip` (numbers go to BENCHMARKS.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use exchange_fake::{FakeConfig, FakeExchange};
+use exchange_fake::{Dialect, FakeConfig, FakeExchange};
 use serde_json::json;
 use test_support::mcp_client::{
     McpChild,
@@ -29,16 +29,32 @@ async fn server(dir: &std::path::Path, name: &str, extra: &[(&str, &str)]) -> Mc
 }
 
 async fn run() {
+    println!("binary: {BIN}");
+    for d in [Dialect::Binance, Dialect::Kraken] {
+        on_exchange(d).await;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let fake = fake_on_its_own_thread();
+    let c = server(dir.path(), "sim", &[]).await;
+    summary(
+        "get_quote on the simulator backend",
+        time_calls(&c, "get_quote", json!({"symbol": "BTC"}), WARMUP, CALLS).await.unwrap(),
+    );
+    c.shutdown().await.unwrap();
+}
+
+async fn on_exchange(d: Dialect) {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_on_its_own_thread(d);
     let base = fake.base_url();
+    let cfg = FakeConfig::of(d);
     let exchange = [
         ("CRYPTO_BACKEND", "exchange"),
+        ("CRYPTO_EXCHANGE", d.exchange_id()),
         ("CRYPTO_API_BASE_URL", base.as_str()),
-        ("CRYPTO_API_KEY", "dummykey"),
-        ("CRYPTO_API_SECRET", "dummysecret"),
+        ("CRYPTO_API_KEY", cfg.api_key.as_str()),
+        ("CRYPTO_API_SECRET", cfg.secret.as_str()),
     ];
-    println!("binary: {BIN}");
+    println!("== {}", d.exchange_id());
 
     let mut cold = vec![];
     for i in 0..20 {
@@ -96,23 +112,18 @@ async fn run() {
         time_calls(&c, "buy", json!({"symbol": "ETH", "cash_amount": 10}), WARMUP, CALLS).await.unwrap(),
     );
     c.shutdown().await.unwrap();
-
-    let c = server(dir.path(), "sim", &[]).await;
-    summary(
-        "get_quote on the simulator backend",
-        time_calls(&c, "get_quote", json!({"symbol": "BTC"}), WARMUP, CALLS).await.unwrap(),
-    );
-    c.shutdown().await.unwrap();
 }
 
 /// The fake runs on its own thread and runtime, so the client below is a plain
 /// current-thread MCP client like the ibkr-mcp benchmark's.
-fn fake_on_its_own_thread() -> FakeExchange {
+fn fake_on_its_own_thread(d: Dialect) -> FakeExchange {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let rich = FakeConfig { balances: vec![("USDT".into(), "100000000".into())], ..FakeConfig::default() };
+            let cfg = FakeConfig::of(d);
+            let quote = cfg.pairs[0].quote.clone();
+            let rich = FakeConfig { balances: vec![(quote, "100000000".into())], ..cfg };
             tx.send(FakeExchange::start(rich, 0).await.unwrap()).unwrap();
             std::future::pending::<()>().await
         })

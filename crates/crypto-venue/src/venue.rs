@@ -640,11 +640,11 @@ impl Broker for CryptoVenue {
             "exchange_name": f.name,
             "mode": self.mode(),
             "testnet": f.testnet,
-            "orders_sent": if self.client.can_trade {
-                serde_json::Value::Bool(true)
-            } else {
-                serde_json::json!(format!("no: {} has no spot testnet, and sandbox mode never trades real money", f.name))
-            },
+            "orders_sent": self.client.can_trade,
+            "orders_note": (!self.client.can_trade).then(|| format!(
+                "{} has no spot testnet and sandbox mode never trades real money: orders are dry-run only (CRYPTO_TRADING_MODE=live to trade)",
+                f.name
+            )),
             "quote_currency": self.quote,
             "connected": markets.is_ok(),
             "markets": markets.as_ref().map(|m| m.len()).ok(),

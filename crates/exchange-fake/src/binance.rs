@@ -2,20 +2,17 @@
 //! of the query or form body in `signature`, the key in `X-MBX-APIKEY`. Shapes follow
 //! Binance's spot API documentation and ccxt-notes §2.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::collections::HashMap;
 
 use axum::{
-    http::{HeaderMap, Method, StatusCode},
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{Inner, Refuse, Seen, engine};
+use crate::{Fault, Inner, Refuse, Request, Seen, engine};
 
 fn err(status: StatusCode, code: i64, msg: &str) -> Response {
     (status, axum::Json(json!({ "code": code, "msg": msg }))).into_response()
@@ -27,20 +24,9 @@ pub(crate) fn parse_params(s: &str) -> HashMap<String, String> {
 
 const INTERNAL: &str = "Internal error; unable to process your request. Please try again.";
 
-pub(crate) async fn handle(
-    inner: &Arc<Mutex<Inner>>,
-    method: Method,
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let payload = if method == Method::POST && !body.is_empty() { body.clone() } else { query.clone() };
-    let order_post = method == Method::POST && path == "/api/v3/order";
-    let fault = inner.lock().unwrap_or_else(|p| p.into_inner()).take_fault(path.ends_with("/exchangeInfo"), order_post);
-    if let Some(d) = fault.delay {
-        tokio::time::sleep(d).await;
-    }
+pub(crate) fn handle(g: &mut Inner, req: Request, fault: Fault) -> Response {
+    let Request { method, path, query, headers, body } = req;
+    let payload = if method == Method::POST && !body.is_empty() { body } else { query };
     let failure = fault.refuse.map(|r| match r {
         Refuse::RateLimited => err(
             StatusCode::TOO_MANY_REQUESTS,
@@ -54,7 +40,6 @@ pub(crate) async fn handle(
         Refuse::OrderPostFailed => err(StatusCode::SERVICE_UNAVAILABLE, -1001, INTERNAL),
     });
     let lose = fault.lose;
-    let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
     let (unsigned, signature) = match payload.rsplit_once("&signature=") {
         Some((u, s)) => (u.to_string(), Some(s.to_string())),
         None => (payload.clone(), None),
@@ -92,7 +77,7 @@ pub(crate) async fn handle(
             return err(StatusCode::BAD_REQUEST, -1022, "Signature for this request is not valid.");
         }
     }
-    let reply = route(&mut g, &method, &path, &params);
+    let reply = route(g, &method, &path, &params);
     if lose {
         // The order was executed; its answer never arrives.
         return err(StatusCode::SERVICE_UNAVAILABLE, -1001, INTERNAL);

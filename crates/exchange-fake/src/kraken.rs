@@ -6,13 +6,10 @@
 //! (XXBT, ZUSD) and pairs their ids and altnames (XXBTZUSD, XBTUSD). Shapes follow the API
 //! reference pages named at each route and the examples ccxt's kraken class cites.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::collections::HashMap;
 
 use axum::{
-    http::{HeaderMap, Method, StatusCode},
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -22,7 +19,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::{
-    Inner, Refuse, Seen,
+    Fault, Inner, Refuse, Request, Seen,
     binance::parse_params,
     engine::{self, Order, Pair},
 };
@@ -98,22 +95,10 @@ fn refused(error: &str) -> Response {
     fail(StatusCode::OK, error)
 }
 
-pub(crate) async fn handle(
-    inner: &Arc<Mutex<Inner>>,
-    method: Method,
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let order_post = path == "/0/private/AddOrder";
-    let fault = inner.lock().unwrap_or_else(|p| p.into_inner()).take_fault(path == "/0/public/AssetPairs", order_post);
-    if let Some(d) = fault.delay {
-        tokio::time::sleep(d).await;
-    }
-    let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
+pub(crate) fn handle(g: &mut Inner, req: Request, fault: Fault) -> Response {
+    let Request { method, path, query, headers, body } = req;
     let private = path.starts_with("/0/private/");
-    let payload = if private { body.clone() } else { query.clone() };
+    let payload = if private { body.clone() } else { query };
     let signature = headers.get("API-Sign").and_then(|v| v.to_str().ok()).map(str::to_string);
     let params = parse_params(&payload);
     g.seen.push(Seen {
@@ -146,7 +131,7 @@ pub(crate) async fn handle(
             _ => return refused("EAPI:Invalid nonce"),
         }
     }
-    let reply = route(&mut g, &path, &params);
+    let reply = route(g, &path, &params);
     if fault.lose {
         // The order was placed; its answer never arrives.
         return fail(StatusCode::SERVICE_UNAVAILABLE, "EService:Unavailable");

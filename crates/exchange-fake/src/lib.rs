@@ -44,6 +44,14 @@ impl Dialect {
         }
     }
 
+    /// The markets request (never failed by the faults: it is loaded once, at the start).
+    fn markets_path(self) -> &'static str {
+        match self {
+            Dialect::Binance => "/api/v3/exchangeInfo",
+            Dialect::Kraken => "/0/public/AssetPairs",
+        }
+    }
+
     /// The endpoint orders are posted to.
     pub fn order_path(self) -> &'static str {
         match self {
@@ -129,6 +137,15 @@ pub struct Faults {
     pub clock_skew_order_posts: u32,
     /// The next N orders that cross the book fill half (see `Book::partial_next`).
     pub partial_next: u32,
+}
+
+/// One request to a dialect, its body as text.
+struct Request {
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: String,
 }
 
 /// What the faults decided for one request.
@@ -293,10 +310,17 @@ async fn handle(
         return control(&inner, &method, ctl, &body);
     }
     let dialect = inner.lock().unwrap_or_else(|p| p.into_inner()).cfg.dialect;
-    let query = uri.query().unwrap_or("").to_string();
+    let order_post = method == Method::POST && path == dialect.order_path();
+    let fault = inner.lock().unwrap_or_else(|p| p.into_inner()).take_fault(path == dialect.markets_path(), order_post);
+    // Outside the lock: other requests go on meanwhile.
+    if let Some(d) = fault.delay {
+        tokio::time::sleep(d).await;
+    }
+    let req = Request { method, path, query: uri.query().unwrap_or("").to_string(), headers, body };
+    let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
     match dialect {
-        Dialect::Binance => binance::handle(&inner, method, path, query, headers, body).await,
-        Dialect::Kraken => kraken::handle(&inner, method, path, query, headers, body).await,
+        Dialect::Binance => binance::handle(&mut g, req, fault),
+        Dialect::Kraken => kraken::handle(&mut g, req, fault),
     }
 }
 
