@@ -106,6 +106,10 @@ async fn on_exchange(d: Dialect) {
     ];
     let mut env = exchange.to_vec();
     env.extend(open);
+    // Kraken's nonce is the millisecond clock, pushed ahead by a burst of calls; a process
+    // started at once after 3,000 of them would send smaller ones (the fake, like Kraken,
+    // refuses). A person never restarts that fast.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let c = server(dir.path(), "orders", &env).await;
     summary(
         "guarded market buy, sent and filled",

@@ -276,6 +276,16 @@ async fn quotes_balances_and_positions_in_the_quote_currency(d: Dialect) {
     assert_eq!((hours[1].time - hours[0].time).num_minutes(), 60);
     let asked = r.requests_to(r.wire.candles).pop().unwrap();
     assert!(asked.params.contains(r.wire.hour_candles), "{}", asked.params);
+    // A day of minute candles is 1,440 around the clock: refused, not cut to the latest 1,000.
+    let minutes = trading_core::bars::HistoryRequest::new(
+        trading_core::bars::BarSize::parse("1min").unwrap(),
+        trading_core::bars::Period::parse("1d").unwrap(),
+        false,
+    )
+    .unwrap();
+    let e = v.history(&r.sym("BTC"), &minutes).await.unwrap_err();
+    assert!(e.to_string().contains("period: 1d of 1min candles") && e.to_string().contains("1440"), "{e}");
+    assert_eq!(r.requests_to(r.wire.candles).len(), 2, "nothing asked");
 }
 
 async fn a_bare_symbol_is_a_pair_and_a_cash_buy_goes_out_by_cost_with_the_journal_id(d: Dialect) {

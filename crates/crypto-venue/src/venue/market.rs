@@ -67,8 +67,17 @@ impl MarketData for CryptoVenue {
             },
             m => m,
         };
-        let limit = (request.period.calendar_minutes() / bar_minutes).clamp(1, trading_core::bars::MAX_POINTS);
-        self.candles(symbol, timeframe, i64::try_from(limit).unwrap_or(1000)).await
+        let points = request.period.calendar_minutes() / bar_minutes;
+        let max = trading_core::bars::MAX_POINTS;
+        if points > max {
+            // Around the clock a period holds more candles than the trading-hours estimate
+            // the request was checked with; the latest `max` alone would cut it short unsaid.
+            return Err(VenueError::InvalidRequest(format!(
+                "period: {} of {} candles around the clock is {points} candles, over the {max} one request returns; choose a shorter period or a longer bar",
+                request.period, request.bar.name
+            )));
+        }
+        self.candles(symbol, timeframe, i64::try_from(points.max(1)).unwrap_or(1)).await
     }
 }
 
