@@ -28,7 +28,7 @@ use trading_core::{
     journal::Journal,
     ports::{Clock, SystemClock, Venue},
 };
-use trading_mcp::{ServerSettings, TradingServer, approval::ApprovalSettings, settings::Toolset};
+use trading_mcp::{ServerSettings, TradingServer, approval::ApprovalSettings};
 
 const N: usize = 300;
 const WARMUP: usize = 30;
@@ -71,16 +71,7 @@ async fn rig(
     env.extend_from_slice(policy);
     let policy = Policy::from_env(&test_support::orders::env(&env), PolicyKeys::GENERIC).unwrap();
     let broker = Arc::new(GuardedBroker::new(venue, policy, journal, clock));
-    let settings = ServerSettings {
-        name: "bench".into(),
-        backend: "sim".into(),
-        read_only: false,
-        toolsets: Toolset::ALL.into(),
-        instructions: "bench",
-        poll_interval: Duration::from_millis(10),
-        equity: None,
-        approval,
-    };
+    let settings = ServerSettings { approval, ..ServerSettings::in_process("bench") };
     let server = TradingServer::new(broker, settings);
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     let s = server.clone();

@@ -4,11 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
 
-use std::{
-    collections::HashMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use rust_decimal::Decimal;
 use sim_venue::{SimConfig, SimVenue};
@@ -24,7 +20,7 @@ use trading_core::{
     order::{Side, Size},
     ports::{Clock, SystemClock, Venue},
 };
-use trading_mcp::{ServerSettings, TradingServer, approval::ApprovalSettings, settings::Toolset};
+use trading_mcp::{ServerSettings, TradingServer};
 
 const N: usize = 200;
 
@@ -66,16 +62,7 @@ async fn run() {
         };
         journal.append_audit(rec).unwrap();
     }
-    let settings = ServerSettings {
-        name: "bench".into(),
-        backend: "sim".into(),
-        read_only: false,
-        toolsets: Toolset::ALL.into(),
-        instructions: "bench",
-        poll_interval: Duration::from_millis(10),
-        equity: None,
-        approval: ApprovalSettings::none(),
-    };
+    let settings = ServerSettings::in_process("bench");
     let server = TradingServer::new(broker, settings);
     let console = trading_mcp::console::router(server.clone());
     let addr =

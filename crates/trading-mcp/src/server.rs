@@ -77,6 +77,23 @@ pub struct ServerSettings {
     pub approval: crate::approval::ApprovalSettings,
 }
 
+impl ServerSettings {
+    /// An in-process server on the simulator (tests, benchmarks, embedding): every toolset,
+    /// not read-only, polling every 10 ms, no equity store, no approval channel.
+    pub fn in_process(name: &str) -> ServerSettings {
+        ServerSettings {
+            name: name.into(),
+            backend: "sim".into(),
+            read_only: false,
+            toolsets: Toolset::ALL.into(),
+            instructions: "An in-process tradegate server.",
+            poll_interval: Duration::from_millis(10),
+            equity: None,
+            approval: crate::approval::ApprovalSettings::none(),
+        }
+    }
+}
+
 /// The MCP handler: state plus the tool router.
 #[derive(Clone)]
 pub struct TradingServer {

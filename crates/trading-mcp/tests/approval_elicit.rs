@@ -26,7 +26,7 @@ use trading_core::{
     journal::Journal,
     ports::{Clock, SystemClock, Venue},
 };
-use trading_mcp::{ServerSettings, TradingServer, approval::ApprovalSettings, settings::Toolset};
+use trading_mcp::{ServerSettings, TradingServer};
 
 /// What the person does with the prompt.
 #[derive(Clone, Copy, Debug)]
@@ -96,16 +96,7 @@ async fn rig(answer: Answer, modern: bool, policy: &[(&str, &str)]) -> Rig {
     env.extend_from_slice(policy);
     let policy = Policy::from_env(&test_support::orders::env(&env), PolicyKeys::GENERIC).unwrap();
     let broker = Arc::new(GuardedBroker::new(venue, policy, journal, clock));
-    let settings = ServerSettings {
-        name: "test-mcp".into(),
-        backend: "sim".into(),
-        read_only: false,
-        toolsets: Toolset::ALL.into(),
-        instructions: "test",
-        poll_interval: Duration::from_millis(10),
-        equity: None,
-        approval: ApprovalSettings::none(),
-    };
+    let settings = ServerSettings::in_process("test-mcp");
     let server = TradingServer::new(broker, settings);
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {

@@ -31,14 +31,10 @@ struct Rig {
 
 fn settings(toolsets: &[Toolset], read_only: bool) -> ServerSettings {
     ServerSettings {
-        name: "test-mcp".into(),
-        backend: "sim".into(),
         read_only,
         toolsets: toolsets.iter().copied().collect(),
         instructions: "test instructions",
-        poll_interval: std::time::Duration::from_millis(10),
-        equity: None,
-        approval: trading_mcp::approval::ApprovalSettings::none(),
+        ..ServerSettings::in_process("test-mcp")
     }
 }
 
