@@ -180,17 +180,8 @@ impl CcxtClient {
     /// Builds the instance (no request is made until the first call).
     pub fn new(opts: &ExchangeOptions) -> Result<CcxtClient, CcxtError> {
         silence_ccxt_error_panics();
-        let facts = exchanges::facts(&opts.id).ok_or_else(|| {
-            CcxtError::NotCompiled(format!("CRYPTO_EXCHANGE: '{}' is not an exchange tradegate supports", opts.id))
-        })?;
-        let not_compiled = || {
-            CcxtError::NotCompiled(format!(
-                "CRYPTO_EXCHANGE: {} is not compiled into this build (it has: {}); build crypto-mcp with --features {}",
-                opts.id,
-                exchanges::compiled().join(", "),
-                opts.id
-            ))
-        };
+        let facts = exchanges::compiled_facts(&opts.id).map_err(CcxtError::NotCompiled)?;
+        let not_compiled = || CcxtError::NotCompiled(format!("ccxt has no {} class in this build", opts.id));
         let mut cfg = json!({
             "enableRateLimit": opts.rate_limit,
             "timeout": i64::try_from(opts.timeout.as_millis()).unwrap_or(10_000),
@@ -212,6 +203,7 @@ impl CcxtClient {
         }
         // A testnet is used only where the exchange has one; a base URL replaces every host.
         let testnet = opts.sandbox && opts.base_url.is_none() && facts.testnet.is_some();
+        let can_trade = facts.sends_orders(opts.sandbox, opts.base_url.is_some());
         if let Some(base) = &opts.base_url {
             let plain = exchanges::construct(&opts.id, &cfg, false).ok_or_else(not_compiled)?;
             let urls = plain.map_err(|e| CcxtError::classify(&e))?.urls;
@@ -234,7 +226,7 @@ impl CcxtClient {
             inner: Arc::new(tokio::sync::Mutex::new(built.ex)),
             id: opts.id.clone(),
             sandbox: opts.sandbox,
-            can_trade: !opts.sandbox || opts.base_url.is_some() || facts.testnet.is_some(),
+            can_trade,
             has,
             facts,
             timeframes: built.timeframes,

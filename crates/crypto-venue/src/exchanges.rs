@@ -67,6 +67,22 @@ pub struct Facts {
     pub notes: &'static str,
 }
 
+impl Facts {
+    /// Whether orders reach the exchange: always when live; in sandbox mode only where it has
+    /// a testnet, or when a base URL replaces every host (a fake, a recorder).
+    pub fn sends_orders(&self, sandbox: bool, base_url: bool) -> bool {
+        !sandbox || base_url || self.testnet.is_some()
+    }
+
+    /// Why sandbox mode sends no order here, and what to do instead.
+    pub fn no_testnet(&self) -> String {
+        format!(
+            "{} has no spot testnet, so sandbox mode sends no order (it would be real money): rehearse with CRYPTO_DRY_RUN=true, or trade with CRYPTO_TRADING_MODE=live and CRYPTO_ALLOW_LIVE=true",
+            self.name
+        )
+    }
+}
+
 /// Every exchange tradegate supports, compiled in or not.
 pub const EXCHANGES: &[Facts] = &[
     Facts {
@@ -158,6 +174,22 @@ pub const EXCHANGES: &[Facts] = &[
 /// The facts of a supported exchange (compiled in or not).
 pub fn facts(id: &str) -> Option<&'static Facts> {
     EXCHANGES.iter().find(|f| f.id == id)
+}
+
+/// The exchange `id` names when tradegate supports it and this build has it; otherwise what
+/// is wrong and the fix (for CRYPTO_EXCHANGE).
+pub fn compiled_facts(id: &str) -> Result<&'static Facts, String> {
+    let Some(f) = facts(id) else {
+        let supported: Vec<&str> = EXCHANGES.iter().map(|f| f.id).collect();
+        return Err(format!("'{id}' is not an exchange tradegate supports ({})", supported.join(", ")));
+    };
+    if !compiled().contains(&f.id) {
+        return Err(format!(
+            "{id} is not compiled into this build (it has: {}): build crypto-mcp with --features {id}",
+            compiled().join(", ")
+        ));
+    }
+    Ok(f)
 }
 
 /// The exchanges compiled into this build, in [`EXCHANGES`] order.

@@ -154,13 +154,11 @@ impl ExchangeOptions {
             return Err(bad("CRYPTO_TIMEOUT_SECONDS", "must be between 1 and 120"));
         }
         let secret = |k: &str| Secret::new(s.get(k).unwrap_or_default());
-        if policy.mode == TradingMode::Paper && facts.testnet.is_none() && base_url.is_none() && !policy.dry_run {
+        let sandbox = policy.mode == TradingMode::Paper;
+        if !facts.sends_orders(sandbox, base_url.is_some()) && !policy.dry_run {
             return Err(bad(
                 "CRYPTO_TRADING_MODE",
-                format!(
-                    "sandbox, but {} has no spot testnet, so CRYPTO_DRY_RUN=false would trade real money: keep CRYPTO_DRY_RUN=true to rehearse (orders validated and journaled, nothing sent), or set CRYPTO_TRADING_MODE=live and CRYPTO_ALLOW_LIVE=true to trade",
-                    facts.name
-                ),
+                format!("sandbox with CRYPTO_DRY_RUN=false: {}", facts.no_testnet()),
             ));
         }
         if facts.passphrase && s.get("CRYPTO_API_KEY").is_some() && s.get("CRYPTO_API_PASSWORD").is_none() {
@@ -175,7 +173,7 @@ impl ExchangeOptions {
             api_key: secret("CRYPTO_API_KEY"),
             secret: secret("CRYPTO_API_SECRET"),
             password: secret("CRYPTO_API_PASSWORD"),
-            sandbox: policy.mode == TradingMode::Paper,
+            sandbox,
             // A local base URL is a fake or a recorder: no need to pace it. Anything else is paced.
             rate_limit: !base_url.as_deref().is_some_and(is_loopback_url),
             base_url,
@@ -188,20 +186,7 @@ impl ExchangeOptions {
 /// The exchange CRYPTO_EXCHANGE names, supported and compiled into this build.
 pub fn exchange_facts(s: &Settings<'_>) -> Result<&'static Facts, ConfigError> {
     let id = s.get("CRYPTO_EXCHANGE").unwrap_or("binance").to_ascii_lowercase();
-    let supported: Vec<&str> = exchanges::EXCHANGES.iter().map(|f| f.id).collect();
-    let facts = exchanges::facts(&id).ok_or_else(|| {
-        bad("CRYPTO_EXCHANGE", format!("'{id}' is not an exchange tradegate supports ({})", supported.join(", ")))
-    })?;
-    if !exchanges::compiled().contains(&facts.id) {
-        return Err(bad(
-            "CRYPTO_EXCHANGE",
-            format!(
-                "{id} is not compiled into this build (it has: {}): build crypto-mcp with --features {id}",
-                exchanges::compiled().join(", ")
-            ),
-        ));
-    }
-    Ok(facts)
+    exchanges::compiled_facts(&id).map_err(|why| bad("CRYPTO_EXCHANGE", why))
 }
 
 fn is_loopback_url(u: &str) -> bool {

@@ -417,10 +417,7 @@ impl Broker for CryptoVenue {
     async fn place(&self, order: &Approved<OrderRequest>, client_order_id: &str) -> Result<OrderResult, VenueError> {
         let o = order.get();
         if !self.client.can_trade {
-            return Err(VenueError::Rejected(format!(
-                "{} has no spot testnet, so sandbox mode sends no order (it would be real money): rehearse with CRYPTO_DRY_RUN=true, or trade with CRYPTO_TRADING_MODE=live and CRYPTO_ALLOW_LIVE=true",
-                self.client.facts.name
-            )));
+            return Err(VenueError::Rejected(self.client.facts.no_testnet()));
         }
         let rules = self.rules(&o.symbol).await?;
         let s = self.sized(o, &rules).await?;
@@ -641,10 +638,7 @@ impl Broker for CryptoVenue {
             "mode": self.mode(),
             "testnet": f.testnet,
             "orders_sent": self.client.can_trade,
-            "orders_note": (!self.client.can_trade).then(|| format!(
-                "{} has no spot testnet and sandbox mode never trades real money: orders are dry-run only (CRYPTO_TRADING_MODE=live to trade)",
-                f.name
-            )),
+            "orders_note": (!self.client.can_trade).then(|| f.no_testnet()),
             "quote_currency": self.quote,
             "connected": markets.is_ok(),
             "markets": markets.as_ref().map(|m| m.len()).ok(),
