@@ -20,19 +20,22 @@ pub const SECTION: Section = Section {
             "CRYPTO_BACKEND",
             "sim",
             "sim (offline spot simulator, the default) or exchange (a real exchange through ccxt).",
-        ),
+        )
+        .one_of(&["sim", "exchange"]),
         Setting::new(
             "CRYPTO_TRADE_JOURNAL_PATH",
             "",
             "The crypto journal (its trading day is UTC). Default: $XDG_STATE_HOME/tradegate/
 crypto-sim-trades.jsonl (sim) or crypto-<exchange>-trades.jsonl, e.g. crypto-kraken-trades.jsonl.",
-        ),
+        )
+        .path(),
         Setting::new(
             "CRYPTO_EQUITY_HISTORY_PATH",
             "",
             "Equity history of crypto-mcp for drawdown_tracker. Default: crypto-sim-equity.sqlite or
 crypto-<exchange>-equity.sqlite in $XDG_STATE_HOME/tradegate.",
-        ),
+        )
+        .path(),
         Setting::new(
             "CRYPTO_SIM_PRICES",
             "",

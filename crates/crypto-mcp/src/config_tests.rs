@@ -56,6 +56,12 @@ fn env_example_is_the_settings_table() {
 }
 
 #[test]
+fn the_declared_choices_and_formats_are_what_the_server_parses() {
+    let problems = trading_mcp::settings::check_declared_values(&SPEC, |e| CryptoConfig::from_env(e).map(|_| ()));
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
 fn lists_are_per_venue() {
     let c = CryptoConfig::from_env(&env(&[("SYMBOL_ALLOWLIST", "AAPL"), ("CRYPTO_SYMBOL_DENYLIST", "btc")])).unwrap();
     assert!(c.common.policy.allowlist.is_empty(), "the IBKR allowlist does not apply to crypto (W-7)");

@@ -36,20 +36,22 @@ pub const SECTION: Section = Section {
             "binance",
             "binance, binanceus, coinbase, kraken, okx or bybit (README: each one's set-up and limits). Each is
 a cargo feature of crypto-mcp, all on by default.",
-        ),
+        )
+        .one_of(&["binance", "binanceus", "coinbase", "kraken", "okx", "bybit"]),
         Setting::secret(
             "CRYPTO_API_KEY",
             "API credentials (secrets: never logged or shown). Testnet keys: https://testnet.binance.vision
 (binance), https://testnet.bybit.com (bybit), OKX demo trading (okx).",
         ),
-        Setting { key: "CRYPTO_API_SECRET", default: "", meaning: "", secret: true },
+        Setting::secret("CRYPTO_API_SECRET", ""),
         Setting::secret("CRYPTO_API_PASSWORD", "The key's passphrase, on exchanges that have one (okx)."),
         Setting::new(
             "CRYPTO_ALLOW_WITHDRAW_KEYS",
             "false",
             "crypto-mcp refuses to start with keys the exchange reports can withdraw (binance) unless this is
 true. Trading never needs that permission.",
-        ),
+        )
+        .boolean(),
         Setting::new(
             "CRYPTO_API_BASE_URL",
             "",
@@ -61,29 +63,34 @@ exchange's own URLs (its testnet in sandbox mode).",
             "sandbox",
             "sandbox (the exchange's testnet, the default) or live. A label: the exchange cannot confirm it.
 binanceus, coinbase and kraken have no spot testnet: in sandbox they only dry-run.",
-        ),
+        )
+        .one_of(&["sandbox", "live"]),
         Setting::new(
             "CRYPTO_ALLOW_LIVE",
             "false",
             "The crypto real-money arm, independent of TRADING_ALLOW_LIVE. Also needed for any real order in
 sandbox, because the exchange cannot prove the keys are testnet keys.",
-        ),
+        )
+        .boolean(),
         Setting::new(
             "CRYPTO_APPROVAL",
             "",
             "Who says yes to an order: none, elicit, web, push or auto, as TRADING_APPROVAL. Empty: auto on live,
 none on sandbox. none is refused on live.",
-        ),
+        )
+        .one_of(&["none", "elicit", "web", "push", "auto"]),
         Setting::new(
             "CRYPTO_APPROVAL_LIVE",
             "",
             "web or push: the channel live orders must use, as TRADING_APPROVAL_LIVE.",
-        ),
+        )
+        .one_of(&["web", "push"]),
         Setting::new(
             "CRYPTO_DRY_RUN",
             "true",
             "true: validate and journal crypto orders, send nothing (independent of TRADING_DRY_RUN).",
-        ),
+        )
+        .boolean(),
         Setting::new(
             "CRYPTO_ACCOUNT_ID",
             "",
@@ -106,7 +113,8 @@ coinbase, kraken).",
             "CRYPTO_TIMEOUT_SECONDS",
             "10",
             "Seconds before an exchange request times out (1..120; ccxt's own timeout).",
-        ),
+        )
+        .number(),
     ],
 };
 

@@ -20,19 +20,22 @@ pub const SECTION: Section = Section {
             "IBKR_BACKEND",
             "sim",
             "sim (offline simulator, the default) or gateway (the IBKR Client Portal Gateway).",
-        ),
+        )
+        .one_of(&["sim", "gateway"]),
         Setting::new(
             "TRADE_JOURNAL_PATH",
             "",
             "The JSONL trade journal. Default: $XDG_STATE_HOME/tradegate/ibkr-sim-trades.jsonl (sim) or
 .../ibkr-trades.jsonl (gateway), with ~/.local/state when XDG_STATE_HOME is unset.",
-        ),
+        )
+        .path(),
         Setting::new(
             "EQUITY_HISTORY_PATH",
             "",
             "Equity history for drawdown_tracker (SQLite). Default: next to the journal's default,
 ibkr-sim-equity.sqlite or ibkr-equity.sqlite in $XDG_STATE_HOME/tradegate.",
-        ),
+        )
+        .path(),
         Setting::new(
             "SIM_SYMBOLS",
             "",
@@ -43,7 +46,8 @@ outside the simulator's universe and this list is NOT_FOUND.",
             "SIM_MARKET_HOURS",
             "always",
             "Simulator: always (fills at any hour, the default) or nyse (market orders wait for NYSE hours).",
-        ),
+        )
+        .one_of(&["always", "nyse"]),
     ],
 };
 

@@ -63,6 +63,12 @@ fn env_example_is_the_settings_table() {
 }
 
 #[test]
+fn the_declared_choices_and_formats_are_what_the_server_parses() {
+    let problems = trading_mcp::settings::check_declared_values(&SPEC, |e| ServerConfig::from_env(e).map(|_| ()));
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
 fn toolsets_parse_and_name_a_wrong_one() {
     use trading_mcp::settings::Toolset;
     let c = ServerConfig::from_env(&env(&[("TOOLSETS", "research, analytics")])).unwrap();

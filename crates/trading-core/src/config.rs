@@ -79,8 +79,9 @@ impl PolicyKeys {
 }
 
 /// One setting as a user sees it: the key, the default written in `.env.example` (blank when
-/// the default is computed, and then the meaning says how), the comment above it, and whether
-/// its value is a secret (never logged, shown or echoed).
+/// the default is computed, and then the meaning says how), the comment above it, whether its
+/// value is a secret (never logged, shown or echoed), and what its values look like (the
+/// registry's `server.json` and the bundle's `user_config` say it to installers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Setting {
     pub key: &'static str,
@@ -88,15 +89,57 @@ pub struct Setting {
     /// The comment lines above the key; empty when it shares the comment of the key before it.
     pub meaning: &'static str,
     pub secret: bool,
+    pub format: Format,
+    /// The only values the parser accepts (besides blank, "the default"); empty when open.
+    pub choices: &'static [&'static str],
+}
+
+/// The shape of a setting's value, in the MCP registry's terms (`Input.format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    String,
+    /// true or false (the parser also takes 1/0, yes/no, on/off).
+    Boolean,
+    /// A decimal number.
+    Number,
+    /// A file on the user's machine.
+    Filepath,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::String => "string",
+            Format::Boolean => "boolean",
+            Format::Number => "number",
+            Format::Filepath => "filepath",
+        }
+    }
 }
 
 impl Setting {
     pub const fn new(key: &'static str, default: &'static str, meaning: &'static str) -> Setting {
-        Setting { key, default, meaning, secret: false }
+        Setting { key, default, meaning, secret: false, format: Format::String, choices: &[] }
     }
 
     pub const fn secret(key: &'static str, meaning: &'static str) -> Setting {
-        Setting { key, default: "", meaning, secret: true }
+        Setting { secret: true, ..Setting::new(key, "", meaning) }
+    }
+
+    pub const fn boolean(self) -> Setting {
+        Setting { format: Format::Boolean, ..self }
+    }
+
+    pub const fn number(self) -> Setting {
+        Setting { format: Format::Number, ..self }
+    }
+
+    pub const fn path(self) -> Setting {
+        Setting { format: Format::Filepath, ..self }
+    }
+
+    pub const fn one_of(self, choices: &'static [&'static str]) -> Setting {
+        Setting { choices, ..self }
     }
 }
 
@@ -181,28 +224,33 @@ pub const POLICY_SECTION: Section = Section {
             "DUPLICATE_WINDOW_SECONDS",
             "5",
             "An identical order within this many seconds is refused. 0 disables.",
-        ),
+        )
+        .number(),
         Setting::new(
             "CLOSE_COOLDOWN_SECONDS",
             "45",
             "A second close_position of a symbol within this many seconds is refused (positions lag).",
-        ),
+        )
+        .number(),
         Setting::new(
             "TRADING_HALTED",
             "false",
             "Kill switch: true refuses every new entry; exits and cancels still work.",
-        ),
+        )
+        .boolean(),
         Setting::new(
             "TRADING_HALT_FILE",
             "",
             "Kill switch by file: while this file exists, new entries are refused; the console's kill switch
 writes it. Empty: next to the journal (trades.jsonl -> trades.halt).",
-        ),
+        )
+        .path(),
         Setting::new(
             "ENFORCE_MARKET_HOURS",
             "true",
             "Refuse market entries outside NYSE regular hours (resting orders and exits are never trapped).",
-        ),
+        )
+        .boolean(),
         Setting::new(
             "MARKET_EXTRA_CLOSURES",
             "",
@@ -213,13 +261,16 @@ writes it. Empty: next to the journal (trades.jsonl -> trades.halt).",
             "ORDER_CONFIRMATION",
             "required",
             "required: every order tool needs the single-use token from preview_order. off: no token.",
-        ),
-        Setting::new("CONFIRMATION_TTL_SECONDS", "120", "How long a preview's token stays valid (1..3600 seconds)."),
+        )
+        .one_of(&["required", "off"]),
+        Setting::new("CONFIRMATION_TTL_SECONDS", "120", "How long a preview's token stays valid (1..3600 seconds).")
+            .number(),
         Setting::new(
             "READ_ONLY",
             "false",
             "true: register only read tools (no preview, order, cancel or reconcile tool exists).",
-        ),
+        )
+        .boolean(),
     ],
 };
 

@@ -15,14 +15,16 @@ use trading_core::config::{ConfigError, POLICY_SECTION, Policy, PolicyKeys, Sect
 pub const SIMULATOR_SECTION: Section = Section {
     title: "Simulators (IBKR_BACKEND=sim, CRYPTO_BACKEND=sim)",
     settings: &[
-        Setting::new("SIM_SEED", "42", "Same seed and same calls, same run."),
-        Setting::new("SIM_STARTING_CASH", "100000", "The simulated account's cash at start (in its quote currency)."),
+        Setting::new("SIM_SEED", "42", "Same seed and same calls, same run.").number(),
+        Setting::new("SIM_STARTING_CASH", "100000", "The simulated account's cash at start (in its quote currency).")
+            .number(),
         Setting::new(
             "SIM_ACCOUNT_TYPE",
             "paper",
             "paper, or live: the simulator poses as a LIVE (real-money) account, so the live lock
 (TRADING_ALLOW_LIVE, the trading-mode label) can be tried without a broker. No real money moves.",
-        ),
+        )
+        .one_of(&["paper", "live"]),
     ],
 };
 
@@ -32,7 +34,8 @@ pub const ANALYTICS_SECTION: Section = Section {
         "EQUITY_SAMPLE_SECONDS",
         "300",
         "How often the background sampler records net liquidation (seconds, at least 10); 0 turns it off.",
-    )],
+    )
+    .number()],
 };
 
 pub const REMOTE_SECTION: Section = Section {
@@ -42,7 +45,8 @@ pub const REMOTE_SECTION: Section = Section {
             "MCP_TRANSPORT",
             "stdio",
             "stdio (default: the client starts the server) or http (same as --transport http).",
-        ),
+        )
+        .one_of(&["stdio", "http"]),
         Setting::new(
             "MCP_BIND",
             "127.0.0.1:8000",
@@ -51,9 +55,10 @@ pub const REMOTE_SECTION: Section = Section {
         Setting::new(
             "AUTH_MODE",
             "",
-            "Authentication for http: empty (loopback only), oauth (OAuth 2.1 for claude.ai and other
+            "Authentication for http: empty or none (loopback only), oauth (OAuth 2.1 for claude.ai and other
 remote clients), bearer (one static token), or both (oauth and the static token).",
-        ),
+        )
+        .one_of(&["none", "oauth", "bearer", "both"]),
         Setting::secret(
             "STATIC_BEARER_TOKEN",
             "The bearer token for AUTH_MODE=bearer or both (at least 24 characters; a secret, never logged).",
@@ -67,18 +72,21 @@ remote clients), bearer (one static token), or both (oauth and the static token)
             "",
             "OAuth clients and (hashed) tokens. Default: ibkr-mcp-oauth.sqlite / crypto-mcp-oauth.sqlite in
 $XDG_STATE_HOME/tradegate. List and revoke: `ibkr-mcp auth clients`, `ibkr-mcp auth revoke-client ID`.",
-        ),
+        )
+        .path(),
         Setting::new(
             "OAUTH_ACCESS_TOKEN_TTL_SECONDS",
             "3600",
             "Access token lifetime (60..86400 seconds) and refresh token lifetime (1..365 days).",
-        ),
-        Setting::new("OAUTH_REFRESH_TOKEN_TTL_DAYS", "30", ""),
+        )
+        .number(),
+        Setting::new("OAUTH_REFRESH_TOKEN_TTL_DAYS", "30", "").number(),
         Setting::new(
             "OAUTH_ADVERTISE_ADMIN",
             "false",
             "Offer the admin scope (revoking other clients over HTTP) at all; off, no client can ask for it.",
-        ),
+        )
+        .boolean(),
         Setting::new(
             "MCP_ALLOWED_HOSTS",
             "",
@@ -110,7 +118,8 @@ analytics (session_status and market_status are always there). Fewer tools, fewe
             "WAIT_POLL_MILLISECONDS",
             "",
             "wait_for_fill polling period (default 100 on the simulator, 2000 on the gateway, 500 on an exchange).",
-        ),
+        )
+        .number(),
         Setting::new(
             "LOG_LEVEL",
             "info,rmcp=warn",
@@ -317,6 +326,9 @@ pub fn state_dir(env: &HashMap<String, String>) -> PathBuf {
 pub fn transport(s: &Settings<'_>, args: &[String], server: &str) -> Result<Transport, ConfigError> {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let kind = flag("--transport").or(s.get("MCP_TRANSPORT").map(str::to_string)).unwrap_or_else(|| "stdio".into());
+    // Every value is checked whatever the transport (a typo stops the server at start, as
+    // .env.example promises); what a mode needs besides is asked only where it is used.
+    let values = auth_values(s)?;
     match kind.to_ascii_lowercase().as_str() {
         "stdio" => return Ok(Transport::Stdio),
         "http" => {}
@@ -326,7 +338,7 @@ pub fn transport(s: &Settings<'_>, args: &[String], server: &str) -> Result<Tran
     let bind: std::net::SocketAddr = bind_raw
         .parse()
         .map_err(|_| bad("MCP_BIND", format!("'{bind_raw}' is not an address like 127.0.0.1:8000 (--bind)")))?;
-    let auth = auth(s, server)?;
+    let auth = auth(s, values, server)?;
     if auth.is_none() && !bind.ip().is_loopback() {
         return Err(bad(
             "AUTH_MODE",
@@ -365,16 +377,39 @@ pub fn transport(s: &Settings<'_>, args: &[String], server: &str) -> Result<Tran
     })))
 }
 
-/// AUTH_MODE and its settings, strictly: a mode never runs without what it needs.
-fn auth(s: &Settings<'_>, server: &str) -> Result<crate::http::HttpAuth, ConfigError> {
-    let mode = s.get("AUTH_MODE").map(str::to_ascii_lowercase);
-    let (bearer, oauth) = match mode.as_deref() {
+/// The values of AUTH_MODE and the OAuth settings, each checked on its own.
+#[derive(Clone, Copy)]
+struct AuthValues {
+    bearer: bool,
+    oauth: bool,
+    access_ttl_secs: u64,
+    refresh_ttl_days: u64,
+    advertise_admin: bool,
+}
+
+fn auth_values(s: &Settings<'_>) -> Result<AuthValues, ConfigError> {
+    let (bearer, oauth) = match s.get("AUTH_MODE").map(str::to_ascii_lowercase).as_deref() {
         None | Some("none") => (false, false),
         Some("bearer") => (true, false),
         Some("oauth") => (false, true),
         Some("both") => (true, true),
-        Some(v) => return Err(bad("AUTH_MODE", format!("'{v}' is not oauth, bearer or both"))),
+        Some(v) => return Err(bad("AUTH_MODE", format!("'{v}' is not none, oauth, bearer or both"))),
     };
+    let access_ttl_secs: u64 = s.parse("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 3600, "a whole number of seconds")?;
+    if !(60..=86_400).contains(&access_ttl_secs) {
+        return Err(bad("OAUTH_ACCESS_TOKEN_TTL_SECONDS", "must be between 60 and 86400"));
+    }
+    let refresh_ttl_days: u64 = s.parse("OAUTH_REFRESH_TOKEN_TTL_DAYS", 30, "a whole number of days")?;
+    if !(1..=365).contains(&refresh_ttl_days) {
+        return Err(bad("OAUTH_REFRESH_TOKEN_TTL_DAYS", "must be between 1 and 365"));
+    }
+    let advertise_admin = s.bool("OAUTH_ADVERTISE_ADMIN", false)?;
+    Ok(AuthValues { bearer, oauth, access_ttl_secs, refresh_ttl_days, advertise_admin })
+}
+
+/// AUTH_MODE and its settings, strictly: a mode never runs without what it needs.
+fn auth(s: &Settings<'_>, values: AuthValues, server: &str) -> Result<crate::http::HttpAuth, ConfigError> {
+    let AuthValues { bearer, oauth, access_ttl_secs, refresh_ttl_days, advertise_admin } = values;
     let bearer = if bearer {
         match s.get("STATIC_BEARER_TOKEN") {
             // The token is a secret: messages never echo it.
@@ -401,20 +436,12 @@ fn auth(s: &Settings<'_>, server: &str) -> Result<crate::http::HttpAuth, ConfigE
                 ));
             }
         };
-        let access: u64 = s.parse("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 3600, "a whole number of seconds")?;
-        if !(60..=86_400).contains(&access) {
-            return Err(bad("OAUTH_ACCESS_TOKEN_TTL_SECONDS", "must be between 60 and 86400"));
-        }
-        let refresh: u64 = s.parse("OAUTH_REFRESH_TOKEN_TTL_DAYS", 30, "a whole number of days")?;
-        if !(1..=365).contains(&refresh) {
-            return Err(bad("OAUTH_REFRESH_TOKEN_TTL_DAYS", "must be between 1 and 365"));
-        }
         Some(crate::oauth::OAuthConfig {
             db_path: oauth_db_path(s, server),
             password_sha256: <sha2::Sha256 as sha2::Digest>::digest(password.as_bytes()).into(),
-            access_ttl: std::time::Duration::from_secs(access),
-            refresh_ttl: std::time::Duration::from_secs(refresh * 86_400),
-            advertise_admin: s.bool("OAUTH_ADVERTISE_ADMIN", false)?,
+            access_ttl: std::time::Duration::from_secs(access_ttl_secs),
+            refresh_ttl: std::time::Duration::from_secs(refresh_ttl_days * 86_400),
+            advertise_admin,
         })
     } else {
         None
@@ -461,4 +488,45 @@ pub fn check_env_example(example: &str, spec: &ServerSpec) -> Result<(), EnvExam
         Some((t, _)) => Err(EnvExampleError::Unknown(t.clone())),
         None => Ok(()),
     }
+}
+
+/// What the settings table says of `spec`'s values, checked against `parse` (the server's own
+/// reading of its environment): every default, every choice, true and false for a boolean are
+/// taken without an error naming the key, and a value outside what the table declares is
+/// refused naming it. The registry and the bundle offer these choices to people, so a choice
+/// the server refuses, or a check the server does not make, is a problem. Returns the problems.
+pub fn check_declared_values(
+    spec: &ServerSpec,
+    parse: impl Fn(&HashMap<String, String>) -> Result<(), ConfigError>,
+) -> Vec<String> {
+    use trading_core::config::Format;
+    let with = |key: &str, value: &str| parse(&HashMap::from([(key.to_string(), value.to_string())]));
+    let mut problems = vec![];
+    for s in spec.keys() {
+        let mut good: Vec<&str> = s.choices.to_vec();
+        if s.format == Format::Boolean {
+            good.extend(["true", "false"]);
+        }
+        if !s.default.is_empty() {
+            good.push(s.default);
+        }
+        for v in good {
+            if let Err(e) = with(s.key, v)
+                && e.key == s.key
+            {
+                problems.push(format!("{}={v} is declared but refused: {e}", s.key));
+            }
+        }
+        let bad = match s.format {
+            _ if !s.choices.is_empty() => "not-a-choice",
+            Format::Boolean => "maybe",
+            Format::Number => "abc",
+            Format::String | Format::Filepath => continue,
+        };
+        match with(s.key, bad) {
+            Err(e) if e.key == s.key => {}
+            other => problems.push(format!("{}={bad} is outside what the table declares but {other:?}", s.key)),
+        }
+    }
+    problems
 }

@@ -29,17 +29,20 @@ pub const APPROVAL_SECTION: Section = Section {
             "APPROVAL_TTL_SECONDS",
             "300",
             "How long a person has to approve an order (5..900 seconds); then it expires and nothing is sent.",
-        ),
+        )
+        .number(),
         Setting::new(
             "APPROVAL_MAX_DRIFT_PCT",
             "1",
             "A market or stop order whose price moved more than this percent since the preview is not placed.",
-        ),
+        )
+        .number(),
         Setting::new(
             "APPROVAL_MIN_VALUE",
             "",
             "Paper orders worth less than this skip approval (never on a live account). Empty: every order.",
-        ),
+        )
+        .number(),
         Setting::new(
             "APPROVAL_BIND",
             "127.0.0.1:0",
@@ -51,12 +54,13 @@ port, shown on stderr and by session_status). In HTTP mode the server serves the
             "false",
             "true: open each approval page in the desktop's browser (xdg-open / open). Without it, the
 person approves in the console (the order tool names its address) or from a push.",
-        ),
+        )
+        .boolean(),
         Setting::secret(
             "APPROVAL_PIN",
             "A PIN the page asks for before approving (kept only as a hash; for machines where the agent has a shell).",
         ),
-        Setting::new("APPROVAL_PUSH", "", "Phone push: ntfy or telegram. Empty: none."),
+        Setting::new("APPROVAL_PUSH", "", "Phone push: ntfy or telegram. Empty: none.").one_of(&["ntfy", "telegram"]),
         Setting::new("APPROVAL_NTFY_URL", "https://ntfy.sh", "ntfy server; the topic and token are secrets."),
         Setting::secret("APPROVAL_NTFY_TOPIC", ""),
         Setting::secret("APPROVAL_NTFY_TOKEN", ""),
