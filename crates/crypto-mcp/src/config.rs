@@ -10,7 +10,10 @@ use trading_core::{
     account::MarketHoursModel,
     config::{ConfigError, Section, Setting, Settings},
 };
-use trading_mcp::settings::{Common, SHARED_SECTIONS, ServerSpec};
+use trading_mcp::{
+    manifest::Listing,
+    settings::{Common, SHARED_SECTIONS, ServerSpec},
+};
 
 /// The server's own settings.
 pub const SECTION: Section = Section {
@@ -64,6 +67,36 @@ pub static SPEC: ServerSpec = ServerSpec {
     policy_keys: CRYPTO_KEYS,
     journal_key: "CRYPTO_TRADE_JOURNAL_PATH",
     equity_key: "CRYPTO_EQUITY_HISTORY_PATH",
+    listing: Listing {
+        registry_id: "tradegate-crypto",
+        title: "tradegate (crypto)",
+        description: "Guarded spot crypto trading (Binance, Coinbase, Kraken, OKX, Bybit): preview, approve, order",
+        long_description: "An MCP server that lets an AI agent read and trade a spot crypto account behind guards it \
+cannot talk its way around: every order is previewed, confirmed with a single-use token, checked against your caps, \
+journaled before it leaves, and (on live keys) approved by you, not the agent. It starts on an offline simulator in \
+dry-run mode; set the exchange, the keys and the mode to trade.",
+        keywords: &["trading", "crypto", "ccxt", "binance", "kraken", "coinbase", "guardrails"],
+        user_config: &[
+            ("CRYPTO_BACKEND", "Backend"),
+            ("CRYPTO_EXCHANGE", "Exchange"),
+            ("CRYPTO_API_KEY", "API key"),
+            ("CRYPTO_API_SECRET", "API secret"),
+            ("CRYPTO_API_PASSWORD", "API passphrase"),
+            ("CRYPTO_TRADING_MODE", "Trading mode"),
+            ("CRYPTO_DRY_RUN", "Dry run"),
+            ("CRYPTO_ALLOW_LIVE", "Allow real money"),
+            ("CRYPTO_ACCOUNT_ID", "Account"),
+            ("MAX_ORDER_VALUE", "Largest order"),
+            ("MAX_POSITION_VALUE", "Largest position"),
+            ("MAX_DAILY_VALUE", "Daily spend"),
+            ("MAX_DAILY_ORDERS", "Orders a day"),
+            ("CRYPTO_APPROVAL", "Who approves orders"),
+            ("APPROVAL_PIN", "Approval PIN"),
+            ("APPROVAL_PUSH", "Phone push"),
+            ("APPROVAL_NTFY_TOPIC", "ntfy topic"),
+            ("TOOLSETS", "Toolsets"),
+        ],
+    },
 };
 
 /// Starting prices of the simulator's pairs, in the quote currency.

@@ -112,3 +112,9 @@ fn each_exchange_brings_its_quote_currency_and_its_rules() {
     let e = exchange(&[("CRYPTO_ALLOW_WITHDRAW_KEYS", "maybe")]).unwrap_err();
     assert_eq!(e.key, "CRYPTO_ALLOW_WITHDRAW_KEYS");
 }
+
+#[test]
+fn the_committed_manifests_are_the_settings_table() {
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/crypto-mcp"));
+    trading_mcp::manifest::check_committed(&SPEC, dir).unwrap();
+}

@@ -10,7 +10,10 @@ use trading_core::{
     account::MarketHoursModel,
     config::{ConfigError, Section, Setting, Settings},
 };
-use trading_mcp::settings::{Common, SHARED_SECTIONS, ServerSpec};
+use trading_mcp::{
+    manifest::Listing,
+    settings::{Common, SHARED_SECTIONS, ServerSpec},
+};
 
 /// The server's own settings.
 pub const SECTION: Section = Section {
@@ -84,6 +87,35 @@ pub static SPEC: ServerSpec = ServerSpec {
     policy_keys: IBKR_KEYS,
     journal_key: "TRADE_JOURNAL_PATH",
     equity_key: "EQUITY_HISTORY_PATH",
+    listing: Listing {
+        registry_id: "tradegate-ibkr",
+        title: "tradegate (Interactive Brokers)",
+        description: "Guarded Interactive Brokers trading: quotes, portfolio, risk, research, preview, approve, order",
+        long_description: "An MCP server that lets an AI agent read and trade an Interactive Brokers account \
+(through IBKR's Client Portal Gateway) behind guards it cannot talk its way around: every order is previewed, \
+confirmed with a single-use token, checked against your caps, journaled before it leaves, and (on a live account) \
+approved by you, not the agent. It starts on an offline simulator in dry-run mode; set the backend to gateway to \
+use your account.",
+        keywords: &["trading", "interactive-brokers", "ibkr", "stocks", "options", "portfolio", "guardrails"],
+        user_config: &[
+            ("IBKR_BACKEND", "Backend"),
+            ("IBKR_API_BASE_URL", "Gateway URL"),
+            ("IBKR_GATEWAY_CERT_SHA256", "Gateway certificate SHA-256"),
+            ("IBKR_ACCOUNT_ID", "Account"),
+            ("IBKR_TRADING_MODE", "Trading mode"),
+            ("TRADING_DRY_RUN", "Dry run"),
+            ("TRADING_ALLOW_LIVE", "Allow real money"),
+            ("MAX_ORDER_VALUE", "Largest order"),
+            ("MAX_POSITION_VALUE", "Largest position"),
+            ("MAX_DAILY_VALUE", "Daily spend"),
+            ("MAX_DAILY_ORDERS", "Orders a day"),
+            ("TRADING_APPROVAL", "Who approves orders"),
+            ("APPROVAL_PIN", "Approval PIN"),
+            ("APPROVAL_PUSH", "Phone push"),
+            ("APPROVAL_NTFY_TOPIC", "ntfy topic"),
+            ("TOOLSETS", "Toolsets"),
+        ],
+    },
 };
 
 /// Which venue backend serves the tools.

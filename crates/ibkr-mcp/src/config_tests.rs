@@ -77,3 +77,9 @@ fn toolsets_parse_and_name_a_wrong_one() {
     assert_eq!(e.key, "TOOLSETS");
     assert!(e.message.contains("'charts'"), "{e}");
 }
+
+#[test]
+fn the_committed_manifests_are_the_settings_table() {
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/ibkr-mcp"));
+    trading_mcp::manifest::check_committed(&SPEC, dir).unwrap();
+}

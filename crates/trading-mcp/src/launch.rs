@@ -90,6 +90,53 @@ pub fn journal_subcommand(args: &[String], path: &std::path::Path, tz: chrono_tz
     }
 }
 
+/// `<server> manifest server.json [--mcpb FILE]` or `<server> manifest mcpb [--platform P]`:
+/// prints the registry's `server.json` (with the released bundle FILE as an `mcpb` package,
+/// its SHA-256 computed) or the bundle's `manifest.json` (for platform P: darwin, linux or
+/// win32), made from the settings table. `packaging/build-mcpb` uses both.
+pub fn manifest_subcommand(spec: &ServerSpec, args: &[String]) -> ExitCode {
+    use crate::manifest::{Release, add_mcpb_package, mcpb_manifest, server_json};
+    let name = spec.name;
+    let usage = || {
+        eprintln!(
+            "usage: {name} manifest server.json [--mcpb FILE] | {name} manifest mcpb [--platform darwin|linux|win32]"
+        );
+        ExitCode::from(2)
+    };
+    let made = match args {
+        [what] if what == "server.json" => server_json(spec, Release::THIS).map_err(|e| e.to_string()),
+        [what, flag, file] if what == "server.json" && flag == "--mcpb" => {
+            let path = std::path::Path::new(file);
+            match (std::fs::read(path), path.file_name().and_then(|n| n.to_str())) {
+                (Ok(bytes), Some(file_name)) => server_json(spec, Release::THIS)
+                    .map(|mut v| {
+                        add_mcpb_package(&mut v, Release::THIS, file_name, &bytes);
+                        v
+                    })
+                    .map_err(|e| e.to_string()),
+                (Err(e), _) => Err(format!("--mcpb {file}: {e}")),
+                (_, None) => Err(format!("--mcpb {file}: not a file name")),
+            }
+        }
+        [what] if what == "mcpb" => mcpb_manifest(spec, Release::THIS, None).map_err(|e| e.to_string()),
+        [what, flag, p] if what == "mcpb" && flag == "--platform" => match p.as_str() {
+            "darwin" | "linux" | "win32" => mcpb_manifest(spec, Release::THIS, Some(p)).map_err(|e| e.to_string()),
+            _ => Err(format!("--platform {p}: use darwin, linux or win32 (the bundle's platform names)")),
+        },
+        _ => return usage(),
+    };
+    match made {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name} manifest: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Logs go to stderr (stdout carries the MCP protocol), filtered by LOG_LEVEL. A LOG_LEVEL
 /// that is not a filter is a start-up error: silencing every log (typo warnings included)
 /// would hide the very mistake.
@@ -282,6 +329,7 @@ where
                 }
             };
         }
+        Some("manifest") => return manifest_subcommand(spec, &args[1..]),
         _ => {}
     }
     use clap::{CommandFactory, FromArgMatches};

@@ -10,6 +10,7 @@ pub mod console;
 pub mod envelope;
 pub mod equity;
 pub mod figures;
+pub mod manifest;
 pub mod outputs;
 pub mod params;
 pub mod server;

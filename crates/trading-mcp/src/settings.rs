@@ -142,6 +142,8 @@ pub struct ServerSpec {
     /// The key of the journal's path, and of the equity history's.
     pub journal_key: &'static str,
     pub equity_key: &'static str,
+    /// How the registry and the bundle present the server.
+    pub listing: crate::manifest::Listing,
 }
 
 impl ServerSpec {
