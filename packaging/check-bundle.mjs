@@ -75,17 +75,24 @@ const requests = [
   { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "session_status", arguments: {} } },
 ];
 
-const config = await resolved({});
-const { answers, code, stderr } = await run(config, requests);
-if (answers.length !== 3 || answers.some((a) => a.error)) fail(`the server answered ${JSON.stringify(answers)} (exit ${code}): ${stderr}`);
-const info = answers[0].result.serverInfo;
-const tools = answers[1].result.tools.length;
-const status = answers[2].result.structuredContent ?? JSON.parse(answers[2].result.content[0].text);
-console.log(`started as Claude Desktop would: ${info.name} ${info.version}, ${tools} tools, backend ${status.data?.backend ?? status.backend}, dry run ${JSON.stringify(status.data?.dry_run ?? status.dry_run)}`);
-console.log(`environment from the bundle: ${Object.keys(config.env).join(", ")}`);
+async function started(userConfig) {
+  const config = await resolved(userConfig);
+  const { answers, code, stderr } = await run(config, requests);
+  if (answers.length !== 3 || answers.some((a) => a.error)) fail(`the server answered ${JSON.stringify(answers)} (exit ${code}): ${stderr}`);
+  const status = JSON.parse(answers[2].result.content[0].text).data;
+  return { config, info: answers[0].result.serverInfo, tools: answers[1].result.tools.length, status };
+}
 
-const capKey = Object.keys(manifest.user_config).find((k) => k === "max_order_value");
-if (!capKey) fail("the bundle does not ask for max_order_value");
-const refused = await run(await resolved({ [capKey]: "lots" }), requests.slice(0, 1));
+const plain = await started({});
+const p = plain.status.posture;
+if (p.dry_run !== true) fail(`the bundle's defaults do not dry-run: ${JSON.stringify(p)}`);
+console.log(`started as Claude Desktop would: ${plain.info.name} ${plain.info.version}, ${plain.tools} tools, backend ${plain.status.backend}, dry run ${p.dry_run}, max order ${p.max_order_value}`);
+console.log(`environment from the bundle: ${Object.keys(plain.config.env).join(", ")}`);
+
+if (!manifest.user_config.max_order_value) fail("the bundle does not ask for max_order_value");
+const capped = await started({ max_order_value: "37" });
+if (!capped.status.posture.max_order_value.includes("37")) fail(`max_order_value 37 did not reach the server: ${capped.status.posture.max_order_value}`);
+console.log(`a cap from the install form reaches the server: max order ${capped.status.posture.max_order_value}`);
+const refused = await run(await resolved({ max_order_value: "lots" }), requests.slice(0, 1));
 if (refused.code === 0 || !refused.stderr.includes("MAX_ORDER_VALUE")) fail(`a bad cap was not refused by name: exit ${refused.code}, ${refused.stderr}`);
 console.log(`a bad cap from the install form stops the server: ${refused.stderr.trim().split("\n").pop()}`);
