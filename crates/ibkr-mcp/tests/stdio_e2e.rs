@@ -558,12 +558,47 @@ fn the_command_line_behaves_like_a_cli() {
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("ibkr-mcp 0.1.0 ("), "{v:?}");
     let h = run(&["--help"], &[]);
     assert!(h.status.success() && String::from_utf8_lossy(&h.stdout).contains("--transport"));
+    assert!(String::from_utf8_lossy(&h.stdout).contains("manifest server.json"), "{h:?}");
     let bad = run(&["--bogus"], &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unexpected argument '--bogus'"));
     let lvl = run(&[], &[("LOG_LEVEL", "info[[")]);
     assert!(!lvl.status.success());
     assert!(String::from_utf8_lossy(&lvl.stderr).contains("LOG_LEVEL"), "{lvl:?}");
+}
+
+/// `ibkr-mcp manifest ...` prints what installers read: the committed files (the manifests
+/// test checks those against the schemas), a bundle for one platform, a server.json with a
+/// released bundle's SHA-256.
+#[test]
+fn the_manifest_subcommand_prints_what_installers_read() {
+    let run = |args: &[&str]| std::process::Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap();
+    let json = |o: &std::process::Output| {
+        assert!(o.status.success(), "{o:?}");
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let committed = |name: &str| {
+        let path = format!("{}/../../packaging/ibkr-mcp/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert_eq!(json(&run(&["manifest", "server.json"])), committed("server.json"));
+    assert_eq!(json(&run(&["manifest", "mcpb"])), committed("manifest.json"));
+    let linux = json(&run(&["manifest", "mcpb", "--platform", "linux"]));
+    assert_eq!(linux["compatibility"]["platforms"], json!(["linux"]));
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("ibkr-mcp-0.1.0-linux-x86_64.mcpb");
+    std::fs::write(&bundle, b"bundle bytes").unwrap();
+    let with = json(&run(&["manifest", "server.json", "--mcpb", bundle.to_str().unwrap()]));
+    let mcpb = &with["packages"][1];
+    assert_eq!(mcpb["registryType"], "mcpb");
+    // `printf %s 'bundle bytes' | sha256sum`
+    assert_eq!(mcpb["fileSha256"], "f40a912044d47ea7c32f37340db4fd5eb853ffb8fcd983f605d9eb4f8b02fbc2");
+    assert!(
+        mcpb["identifier"].as_str().unwrap().ends_with("/releases/download/v0.1.0/ibkr-mcp-0.1.0-linux-x86_64.mcpb")
+    );
+    let bad = run(&["manifest", "mcpb", "--platform", "beos"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("darwin, linux or win32"));
+    assert_eq!(run(&["manifest"]).status.code(), Some(2));
 }
 
 /// A real disk fault: the server runs with a 4 KiB file-size limit (SIGXFSZ ignored, so a

@@ -156,7 +156,14 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TRADEGA
 /// The server's command line: `--transport`, `--bind`, `--help`, `--version`; anything else is
 /// refused as any CLI refuses it. (`auth` and `journal` are subcommands handled before.)
 #[derive(clap::Parser, Debug)]
-#[command(version = VERSION, about = "tradegate MCP server: stdio by default; settings come from the environment (see .env.example)")]
+#[command(
+    version = VERSION,
+    about = "tradegate MCP server: stdio by default; settings come from the environment (see .env.example)",
+    after_help = "Also:
+  auth [--db PATH] clients|tokens|revoke-client ID|revoke-token ID   the OAuth clients of --transport http
+  journal check|acknowledge                                         the trade journal's integrity
+  manifest server.json [--mcpb FILE] | mcpb [--platform P]         what installers read (MCP registry, bundle)"
+)]
 struct Cli {
     /// stdio (default) or http (MCP_TRANSPORT).
     #[arg(long, value_name = "stdio|http")]

@@ -255,3 +255,7 @@ pub fn check_committed(spec: &ServerSpec, dir: &Path) -> Result<(), ManifestErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "manifest_tests.rs"]
+mod tests;
