@@ -1,17 +1,26 @@
 //! The committed `server.json` and bundle `manifest.json` of each server (packaging/<server>/,
 //! which each server's tests check against its settings table) against the schemas their
 //! consumers publish, vendored in packaging/schemas/: the MCP registry's server.json schema
-//! 2025-12-11 and the MCPB manifest 0.3 schema of @anthropic-ai/mcpb 2.1.2. Then what the
-//! schemas cannot say: what mcpb does with an unset variable, the registry's ownership line.
+//! 2025-12-11 and the MCPB manifest 0.3 schema of @anthropic-ai/mcpb 2.1.2, with the reference
+//! validator (Python's `jsonschema`, formats checked, in `.venv-mcp` as for the SDK tests; a
+//! Rust validator would turn on features of hashbrown and regex that rebuild half the
+//! dependencies for the tests, ADR-036). Then what the schemas cannot say: what mcpb does with an
+//! unset variable, the registry's ownership line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::Stdio,
+};
 
 use serde_json::{Value, json};
 use trading_mcp::manifest::{Release, add_mcpb_package};
 
 const SERVERS: [&str; 2] = ["ibkr-mcp", "crypto-mcp"];
+const REGISTRY: &str = "packaging/schemas/registry-2025-12-11/server.schema.json";
+const MCPB: &str = "packaging/schemas/mcpb-0.3/mcpb-manifest-v0.3.schema.json";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -22,47 +31,62 @@ fn read(path: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn validator(schema: &str) -> jsonschema::Validator {
-    jsonschema::options().should_validate_formats(true).build(&read(schema)).expect("the vendored schema compiles")
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRADEGATE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root().join(".venv-mcp/bin/python");
+    assert!(
+        venv.exists(),
+        "Python's jsonschema is needed: python3 -m venv .venv-mcp && .venv-mcp/bin/pip install 'jsonschema[format-nongpl]==4.26.0' (README set-up; or set TRADEGATE_PYTHON)"
+    );
+    venv
 }
 
-fn registry() -> jsonschema::Validator {
-    validator("packaging/schemas/registry-2025-12-11/server.schema.json")
+/// Each document's schema errors under `schema` (empty: valid).
+fn errors(schema: &str, documents: &[Value]) -> Vec<Vec<String>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/validate_schema.py");
+    let mut child = std::process::Command::new(python())
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request = json!({ "schema": root().join(schema), "documents": documents });
+    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the validator failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn mcpb() -> jsonschema::Validator {
-    validator("packaging/schemas/mcpb-0.3/mcpb-manifest-v0.3.schema.json")
-}
-
-fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-    v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+fn valid(schema: &str, documents: &[Value]) -> bool {
+    errors(schema, documents).iter().all(Vec::is_empty)
 }
 
 #[test]
 fn each_server_json_meets_the_registry_schema_with_and_without_a_bundle() {
-    let schema = registry();
+    let mut documents = vec![];
     for server in SERVERS {
         let mut doc = read(&format!("packaging/{server}/server.json"));
-        assert_eq!(errors(&schema, &doc), Vec::<String>::new(), "{server}/server.json");
         assert_eq!(doc["$schema"], trading_mcp::manifest::SERVER_SCHEMA);
         let cargo = &doc["packages"][0];
         assert_eq!((cargo["registryType"].as_str(), cargo["identifier"].as_str()), (Some("cargo"), Some(server)));
         assert_eq!(cargo["transport"]["type"], "stdio");
+        documents.push(doc.clone());
         // As the release script makes it: the bundle's URL in the release and its SHA-256.
         let bundle = b"not a real bundle, only bytes to hash";
         add_mcpb_package(&mut doc, Release::THIS, &format!("{server}-0.1.0-linux-x86_64.mcpb"), bundle);
-        assert_eq!(errors(&schema, &doc), Vec::<String>::new(), "{server}/server.json with a bundle");
         let mcpb = &doc["packages"][1];
         assert_eq!(mcpb["registryType"], "mcpb");
-        assert!(
-            mcpb["identifier"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("/releases/download/v{}/{server}-0.1.0-linux-x86_64.mcpb", Release::THIS.version))
-        );
+        let url = format!("/releases/download/v{}/{server}-0.1.0-linux-x86_64.mcpb", Release::THIS.version);
+        assert!(mcpb["identifier"].as_str().unwrap().ends_with(&url));
         // sha256 of the bytes above (`printf %s '...' | sha256sum`).
         assert_eq!(mcpb["fileSha256"], "daadfd0b2c462c0a96ff0806b9da23220cf69c0195870036d42e7ad9453e6c73");
+        documents.push(doc);
     }
+    let errors = errors(REGISTRY, &documents);
+    assert!(errors.iter().all(Vec::is_empty), "{errors:#?}");
 }
 
 #[test]
@@ -91,13 +115,13 @@ fn every_setting_is_offered_with_its_meaning_and_secrets_are_marked() {
 
 #[test]
 fn each_bundle_manifest_meets_the_mcpb_schema() {
-    let schema = mcpb();
-    for server in SERVERS {
-        let doc = read(&format!("packaging/{server}/manifest.json"));
-        assert_eq!(errors(&schema, &doc), Vec::<String>::new(), "{server}/manifest.json");
+    let documents: Vec<Value> = SERVERS.iter().map(|s| read(&format!("packaging/{s}/manifest.json"))).collect();
+    for (server, doc) in SERVERS.iter().zip(&documents) {
         assert_eq!(doc["server"]["type"], "binary");
         assert_eq!(doc["server"]["entry_point"], format!("server/{server}"));
     }
+    let errors = errors(MCPB, &documents);
+    assert!(errors.iter().all(Vec::is_empty), "{errors:#?}");
 }
 
 /// mcpb fills `${user_config.x}` from the person's value or the field's default and leaves an
@@ -145,20 +169,32 @@ fn the_readme_carries_each_registry_name() {
     }
 }
 
-/// The schemas do refuse: a description over the registry's 100 characters, a bundle field of
-/// a type mcpb does not know, a registry name without its slash.
+/// The schemas and the validator do refuse: a description over the registry's 100 characters,
+/// a registry name without its slash, a repository URL that is not a URI (a format check), a
+/// bundle field of a type mcpb does not know, a server type it does not run.
 #[test]
 fn the_vendored_schemas_refuse_what_their_consumers_refuse() {
-    let mut doc = read("packaging/ibkr-mcp/server.json");
-    doc["description"] = "x".repeat(101).into();
-    assert!(!errors(&registry(), &doc).is_empty());
-    let mut doc = read("packaging/ibkr-mcp/server.json");
-    doc["name"] = "tradegate-ibkr".into();
-    assert!(!errors(&registry(), &doc).is_empty());
-    let mut doc = read("packaging/ibkr-mcp/manifest.json");
-    doc["user_config"]["ibkr_backend"]["type"] = json!("choice");
-    assert!(!errors(&mcpb(), &doc).is_empty());
-    let mut doc = read("packaging/ibkr-mcp/manifest.json");
-    doc["server"]["type"] = json!("docker");
-    assert!(!errors(&mcpb(), &doc).is_empty());
+    let server = read("packaging/ibkr-mcp/server.json");
+    let changed = |doc: &Value, pointer: &str, value: Value| {
+        let mut doc = doc.clone();
+        *doc.pointer_mut(pointer).unwrap() = value;
+        doc
+    };
+    let bad_servers = [
+        changed(&server, "/description", "x".repeat(101).into()),
+        changed(&server, "/name", "tradegate-ibkr".into()),
+        changed(&server, "/repository/url", "not a uri".into()),
+    ];
+    for (doc, errors) in bad_servers.iter().zip(errors(REGISTRY, &bad_servers)) {
+        assert!(!errors.is_empty(), "accepted: {doc}");
+    }
+    let manifest = read("packaging/ibkr-mcp/manifest.json");
+    let bad_manifests = [
+        changed(&manifest, "/user_config/ibkr_backend/type", "choice".into()),
+        changed(&manifest, "/server/type", "docker".into()),
+    ];
+    for (doc, errors) in bad_manifests.iter().zip(errors(MCPB, &bad_manifests)) {
+        assert!(!errors.is_empty(), "accepted: {doc}");
+    }
+    assert!(valid(REGISTRY, &[server]) && valid(MCPB, &[manifest]));
 }
