@@ -154,7 +154,7 @@ pub fn init_logging(env: &HashMap<String, String>) -> Result<(), ConfigError> {
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TRADEGATE_COMMIT"), ")");
 
 /// The server's command line: `--transport`, `--bind`, `--help`, `--version`; anything else is
-/// refused as any CLI refuses it. (`auth` and `journal` are subcommands handled before.)
+/// refused as any CLI refuses it. (`auth`, `journal` and `manifest` are subcommands handled before.)
 #[derive(clap::Parser, Debug)]
 #[command(
     version = VERSION,
