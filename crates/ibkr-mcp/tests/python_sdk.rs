@@ -12,15 +12,9 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_ibkr-mcp");
 
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRADEGATE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-mcp/bin/python");
-    assert!(
-        venv.exists(),
-        "the MCP Python SDK is needed: python3 -m venv .venv-mcp && .venv-mcp/bin/pip install mcp==2.3.0 (or set TRADEGATE_PYTHON)"
-    );
-    venv
+    test_support::python().expect(
+        "the MCP Python SDK is needed: python3 -m venv .venv-mcp && .venv-mcp/bin/pip install mcp==2.3.0 (or set TRADEGATE_PYTHON)",
+    )
 }
 
 /// Runs the SDK client with `answer`; its report and how many orders the journal says left.

@@ -12,3 +12,14 @@ pub mod push_fakes;
 pub mod unclear_posts;
 
 pub use browser::{Browser, BrowserError};
+
+/// The Python the tests that drive Python packages run (the MCP SDK client, the reference JSON
+/// Schema validator): `TRADEGATE_PYTHON`, else the workspace's `.venv-mcp`, which README's
+/// set-up line and `.ci/run` make. `None` when neither exists; the caller names what to install.
+pub fn python() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("TRADEGATE_PYTHON") {
+        return Some(p.into());
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv-mcp/bin/python");
+    venv.exists().then_some(venv)
+}

@@ -32,15 +32,9 @@ fn read(path: &str) -> Value {
 }
 
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRADEGATE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = root().join(".venv-mcp/bin/python");
-    assert!(
-        venv.exists(),
-        "Python's jsonschema is needed: python3 -m venv .venv-mcp && .venv-mcp/bin/pip install 'jsonschema[format-nongpl]==4.26.0' (README set-up; or set TRADEGATE_PYTHON)"
-    );
-    venv
+    test_support::python().expect(
+        "Python's jsonschema is needed: python3 -m venv .venv-mcp && .venv-mcp/bin/pip install 'jsonschema[format-nongpl]==4.26.0' (README set-up; or set TRADEGATE_PYTHON)",
+    )
 }
 
 /// Each document's schema errors under `schema` (empty: valid).
