@@ -126,7 +126,12 @@ fn unsafe_or_unfinished_setups_refuse_to_start() {
     let e = run(&["--transport", "http"], &[("AUTH_MODE", "both"), ("LOGIN_PASSWORD", "correct horse battery")]);
     assert!(e.contains("STATIC_BEARER_TOKEN: is required"), "{e}");
     let e = run(&["--transport", "http"], &[("AUTH_MODE", "sometimes")]);
-    assert!(e.contains("'sometimes' is not oauth, bearer or both"), "{e}");
+    assert!(e.contains("'sometimes' is not none, oauth, bearer or both"), "{e}");
+    // A bad value is refused on stdio too, where AUTH_MODE is not used (as .env.example promises).
+    let e = run(&[], &[("AUTH_MODE", "sometimes")]);
+    assert!(e.contains("AUTH_MODE: 'sometimes' is not none, oauth, bearer or both"), "{e}");
+    let e = run(&[], &[("OAUTH_ACCESS_TOKEN_TTL_SECONDS", "forever")]);
+    assert!(e.contains("OAUTH_ACCESS_TOKEN_TTL_SECONDS: 'forever' is not a whole number of seconds"), "{e}");
     let e = run(&["--transport", "carrier-pigeon"], &[]);
     assert!(e.contains("'carrier-pigeon' is not stdio or http"), "{e}");
 }
