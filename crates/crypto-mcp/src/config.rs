@@ -156,21 +156,20 @@ impl CryptoConfig {
             Some("exchange") => Backend::Exchange,
             Some(v) => return Err(bad("CRYPTO_BACKEND", format!("'{v}' is not sim or exchange"))),
         };
-        // The exchange's own quote currency unless set; the simulator's is USDT.
-        let default_quote = match backend {
-            Backend::Sim => "USDT",
-            Backend::Exchange => crypto_venue::settings::exchange_facts(&s)?.default_quote,
+        let facts = match backend {
+            Backend::Sim => None,
+            Backend::Exchange => Some(crypto_venue::settings::exchange_facts(&s)?),
         };
+        // The exchange's own quote currency unless set; the simulator's is USDT.
+        let default_quote = facts.map_or("USDT", |f| f.default_quote);
         let quote = s.get("CRYPTO_QUOTE_CCY").unwrap_or(default_quote).to_ascii_uppercase();
         if quote.is_empty() || quote.len() > 10 || !quote.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(bad("CRYPTO_QUOTE_CCY", format!("'{quote}' is not an asset code like USDT")));
         }
-        let policy = trading_core::config::Policy::from_env(env, CRYPTO_KEYS)?;
-        let exchange = ExchangeOptions::from_env(&s, &policy, &quote)?;
-        let mut common = match backend {
-            Backend::Sim => Common::from_env(env, args, &SPEC, "crypto-sim", 500)?,
-            Backend::Exchange => Common::from_env(env, args, &SPEC, &format!("crypto-{}", exchange.id), 500)?,
-        };
+        // The default files are named after the exchange (crypto-kraken-trades.jsonl).
+        let state_name = facts.map_or_else(|| "crypto-sim".to_string(), |f| format!("crypto-{}", f.id));
+        let mut common = Common::from_env(env, args, &SPEC, &state_name, 500)?;
+        let exchange = ExchangeOptions::from_env(&s, &common.policy, &quote)?;
         if backend == Backend::Exchange && (exchange.api_key.is_empty() || exchange.secret.is_empty()) {
             common.warnings.push(
                 "CRYPTO_API_KEY / CRYPTO_API_SECRET are not set: quotes work, balances and orders will fail".into(),
