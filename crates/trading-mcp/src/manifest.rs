@@ -58,20 +58,24 @@ pub enum ManifestError {
     UnknownSetting(&'static str),
 }
 
-/// The registry name: `io.github.<owner>/<id>` for a GitHub repository (the registry checks
-/// the owner through GitHub), otherwise the repository's host reversed (`com.example/<id>`,
-/// checked through that domain's DNS or HTTP).
-pub fn registry_name(repository: &str, id: &str) -> Result<String, ManifestError> {
+/// Where the repository lives, as the registry names it (`repository.source`), and the
+/// namespace of server names it lets the owner prove: `io.github.<owner>` on GitHub (checked
+/// through GitHub), otherwise the host reversed (`com.example`, checked through its DNS or HTTP).
+fn forge(repository: &str) -> Result<(String, String), ManifestError> {
     let bad = || ManifestError::Repository(repository.to_string());
     let url = url::Url::parse(repository).map_err(|_| bad())?;
     let host = url.host_str().filter(|_| url.scheme() == "https").ok_or_else(bad)?;
     let owner = url.path_segments().and_then(|mut s| s.next()).filter(|s| !s.is_empty());
-    let namespace = match (host, owner) {
-        ("github.com", Some(owner)) => format!("io.github.{owner}"),
-        ("gitlab.com", Some(owner)) => format!("io.gitlab.{owner}"),
-        _ => host.split('.').rev().collect::<Vec<_>>().join("."),
-    };
-    Ok(format!("{namespace}/{id}"))
+    Ok(match (host, owner) {
+        ("github.com", Some(owner)) => ("github".into(), format!("io.github.{owner}")),
+        ("gitlab.com", Some(owner)) => ("gitlab".into(), format!("io.gitlab.{owner}")),
+        _ => (host.to_string(), host.split('.').rev().collect::<Vec<_>>().join(".")),
+    })
+}
+
+/// The registry name of server `id` in `repository`.
+pub fn registry_name(repository: &str, id: &str) -> Result<String, ManifestError> {
+    forge(repository).map(|(_, namespace)| format!("{namespace}/{id}"))
 }
 
 /// A setting's meaning on one line; a setting that shares the comment of the one before it
@@ -120,16 +124,10 @@ fn environment_variables(spec: &ServerSpec) -> Vec<Value> {
 /// binary on PATH) carrying every setting; [`add_mcpb_package`] adds a released bundle.
 pub fn server_json(spec: &ServerSpec, release: Release<'_>) -> Result<Value, ManifestError> {
     let l = &spec.listing;
-    let url = url::Url::parse(release.repository).map_err(|_| ManifestError::Repository(release.repository.into()))?;
-    let source = match url.host_str() {
-        Some("github.com") => "github",
-        Some("gitlab.com") => "gitlab",
-        Some(host) => host,
-        None => return Err(ManifestError::Repository(release.repository.into())),
-    };
+    let (source, namespace) = forge(release.repository)?;
     Ok(json!({
         "$schema": SERVER_SCHEMA,
-        "name": registry_name(release.repository, l.registry_id)?,
+        "name": format!("{namespace}/{}", l.registry_id),
         "title": l.title,
         "description": l.description,
         "version": release.version,

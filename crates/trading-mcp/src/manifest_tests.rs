@@ -13,3 +13,10 @@ fn the_registry_name_follows_the_repository() {
         assert!(matches!(registry_name(bad, "x"), Err(ManifestError::Repository(_))), "{bad}");
     }
 }
+
+#[test]
+fn the_repository_source_is_the_forge() {
+    assert_eq!(forge("https://github.com/acme/tradegate").unwrap().0, "github");
+    assert_eq!(forge("https://gitlab.com/acme/tradegate").unwrap().0, "gitlab");
+    assert_eq!(forge("https://example.invalid/tradegate").unwrap().0, "example.invalid");
+}
