@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use trading_core::config::{Format, Setting};
+use trading_core::config::{Format, PolicyKeys, Setting};
 
 use crate::settings::ServerSpec;
 
@@ -27,9 +27,28 @@ pub struct Listing {
     /// The bundle's longer text.
     pub long_description: &'static str,
     pub keywords: &'static [&'static str],
-    /// The settings a person fills in when installing the bundle, each with a title; the rest
-    /// keep their defaults (or are set in the environment as usual).
+    /// The venue's settings a person fills in when installing the bundle, each with a title;
+    /// the guard's arms, caps and approval follow them ([`shared_user_config`]), the rest keep
+    /// their defaults (or are set in the environment as usual).
     pub user_config: &'static [(&'static str, &'static str)],
+}
+
+/// What every server's bundle asks for after the venue's own fields: the dry-run and live arms,
+/// the caps, who approves orders and how, and the toolsets, under the server's own key names.
+fn shared_user_config(k: &PolicyKeys) -> [(&'static str, &'static str); 11] {
+    [
+        (k.dry_run, "Dry run"),
+        (k.allow_live, "Allow real money"),
+        ("MAX_ORDER_VALUE", "Largest order"),
+        ("MAX_POSITION_VALUE", "Largest position"),
+        ("MAX_DAILY_VALUE", "Daily spend"),
+        ("MAX_DAILY_ORDERS", "Orders a day"),
+        (k.approval, "Who approves orders"),
+        ("APPROVAL_PIN", "Approval PIN"),
+        ("APPROVAL_PUSH", "Phone push"),
+        ("APPROVAL_NTFY_TOPIC", "ntfy topic"),
+        ("TOOLSETS", "Toolsets"),
+    ]
 }
 
 /// Which build the manifests describe: the workspace's version and repository.
@@ -145,7 +164,7 @@ pub fn server_json(spec: &ServerSpec, release: Release<'_>) -> Result<Value, Man
 /// Adds the `mcpb` package of a released bundle to a `server.json`: its download URL in the
 /// repository's release `v<version>` and the SHA-256 clients check before running it.
 pub fn add_mcpb_package(server_json: &mut Value, release: Release<'_>, bundle_name: &str, bundle: &[u8]) {
-    let cargo = server_json["packages"][0].clone();
+    let variables = server_json["packages"][0]["environmentVariables"].clone();
     let url =
         format!("{}/releases/download/v{}/{bundle_name}", release.repository.trim_end_matches('/'), release.version);
     if let Some(packages) = server_json["packages"].as_array_mut() {
@@ -155,7 +174,7 @@ pub fn add_mcpb_package(server_json: &mut Value, release: Release<'_>, bundle_na
             "version": release.version,
             "fileSha256": hex::encode(Sha256::digest(bundle)),
             "transport": { "type": "stdio" },
-            "environmentVariables": cargo["environmentVariables"],
+            "environmentVariables": variables,
         }));
     }
 }
@@ -175,7 +194,7 @@ pub fn mcpb_manifest(spec: &ServerSpec, release: Release<'_>, platform: Option<&
     let l = &spec.listing;
     let mut user_config = Map::new();
     let mut env = Map::new();
-    for &(key, title) in l.user_config {
+    for &(key, title) in l.user_config.iter().chain(&shared_user_config(&spec.policy_keys)) {
         let s = setting(spec, key)?;
         let mut text = description(spec, key);
         if !s.choices.is_empty() {

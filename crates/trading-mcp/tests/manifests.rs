@@ -54,8 +54,9 @@ fn errors(schema: &str, documents: &[Value]) -> Vec<Vec<String>> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn valid(schema: &str, documents: &[Value]) -> bool {
-    errors(schema, documents).iter().all(Vec::is_empty)
+fn assert_valid(schema: &str, documents: &[Value]) {
+    let errors = errors(schema, documents);
+    assert!(errors.iter().all(Vec::is_empty), "{errors:#?}");
 }
 
 #[test]
@@ -79,16 +80,15 @@ fn each_server_json_meets_the_registry_schema_with_and_without_a_bundle() {
         assert_eq!(mcpb["fileSha256"], "daadfd0b2c462c0a96ff0806b9da23220cf69c0195870036d42e7ad9453e6c73");
         documents.push(doc);
     }
-    let errors = errors(REGISTRY, &documents);
-    assert!(errors.iter().all(Vec::is_empty), "{errors:#?}");
+    assert_valid(REGISTRY, &documents);
 }
 
 #[test]
 fn every_setting_is_offered_with_its_meaning_and_secrets_are_marked() {
+    let example = std::fs::read_to_string(root().join(".env.example")).unwrap();
     for server in SERVERS {
         let doc = read(&format!("packaging/{server}/server.json"));
         let vars = doc["packages"][0]["environmentVariables"].as_array().unwrap();
-        let example = std::fs::read_to_string(root().join(".env.example")).unwrap();
         for v in vars {
             let name = v["name"].as_str().unwrap();
             assert!(example.contains(&format!("\n{name}=")), "{server}: {name} is not in .env.example");
@@ -114,8 +114,7 @@ fn each_bundle_manifest_meets_the_mcpb_schema() {
         assert_eq!(doc["server"]["type"], "binary");
         assert_eq!(doc["server"]["entry_point"], format!("server/{server}"));
     }
-    let errors = errors(MCPB, &documents);
-    assert!(errors.iter().all(Vec::is_empty), "{errors:#?}");
+    assert_valid(MCPB, &documents);
 }
 
 /// mcpb fills `${user_config.x}` from the person's value or the field's default and leaves an
@@ -190,5 +189,6 @@ fn the_vendored_schemas_refuse_what_their_consumers_refuse() {
     for (doc, errors) in bad_manifests.iter().zip(errors(MCPB, &bad_manifests)) {
         assert!(!errors.is_empty(), "accepted: {doc}");
     }
-    assert!(valid(REGISTRY, &[server]) && valid(MCPB, &[manifest]));
+    assert_valid(REGISTRY, &[server]);
+    assert_valid(MCPB, &[manifest]);
 }
